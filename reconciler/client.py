@@ -1,0 +1,285 @@
+"""HTTP access to the Telnyx AI API: auth, envelopes, retries and one error model.
+
+Why not the official SDK: it retries POST updates blindly (each retry can cost an assistant
+version), drops unknown fields in its typed models, and renames ``from``/``async``. The engine
+needs the raw JSON and full control over which writes may be repeated.
+
+Retry policy (see docs/reliability notes in the README):
+
+    method / situation                         retried?
+    GET, PUT, PATCH, DELETE                    408, 429, 5xx, connection errors, timeouts
+    POST with an Idempotency-Key (creates)     408, 429, 5xx, connection errors, timeouts
+    other POST (assistant updates, promote)    only when the server surely did not act:
+                                               429, 408, and failures to connect
+
+The API key is only ever placed in the ``Authorization`` header; no message, exception or
+log line built here contains it.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import httpx
+
+from reconciler import __version__
+from reconciler.errors import (
+    ApiAuthError,
+    ApiError,
+    ApiNotFound,
+    ApiUnavailable,
+    ApiValidationError,
+    ConfigError,
+)
+
+DEFAULT_BASE_URL = "https://api.telnyx.com/v2"
+RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+SAFE_POST_RETRY_STATUS = frozenset({408, 429})
+MAX_RETRY_AFTER_SECONDS = 60.0
+
+
+def _unwrap(payload: Any) -> Any:
+    """Single objects are mostly bare, but tolerate a ``{"data": {...}}`` envelope."""
+    if isinstance(payload, dict) and set(payload) == {"data"} and isinstance(payload["data"], dict):
+        return payload["data"]
+    return payload
+
+
+def error_message(body: Any, fallback: str) -> str:
+    """One readable line from either error shape the service uses."""
+    if isinstance(body, dict):
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors:
+            parts = []
+            for err in errors:
+                if not isinstance(err, dict):
+                    continue
+                text = err.get("detail") or err.get("title") or ""
+                code = err.get("code")
+                source = err.get("source")
+                pointer = source.get("pointer") if isinstance(source, dict) else None
+                piece = str(text)
+                if pointer:
+                    piece = f"{pointer}: {piece}"
+                if code:
+                    piece = f"{piece} (code {code})"
+                parts.append(piece)
+            if parts:
+                return "; ".join(parts)
+        detail = body.get("detail")
+        if isinstance(detail, list) and detail:
+            parts = []
+            for item in detail:
+                if isinstance(item, dict):
+                    loc = ".".join(str(p) for p in item.get("loc", []) if p != "body")
+                    msg = str(item.get("msg", ""))
+                    parts.append(f"{loc}: {msg}" if loc else msg)
+            if parts:
+                return "; ".join(parts)
+        if isinstance(detail, str) and detail:
+            return detail
+    if isinstance(body, str) and body.strip():
+        return body.strip()[:300]
+    return fallback
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """Delay the server asked for, honoured when 0 < delay <= 60 s like the SDK does."""
+    raw_ms = headers.get("retry-after-ms")
+    if raw_ms:
+        try:
+            value = float(raw_ms) / 1000.0
+        except ValueError:
+            value = -1.0
+        if 0 < value <= MAX_RETRY_AFTER_SECONDS:
+            return value
+    raw = headers.get("retry-after")
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(raw) if raw else None
+        if parsed is None:
+            return None
+        value = parsed.timestamp() - time.time()
+    return value if 0 < value <= MAX_RETRY_AFTER_SECONDS else None
+
+
+class TelnyxClient:
+    """A thread-safe, retrying JSON client for ``/v2/ai/...`` routes."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = 30.0,
+        max_retries: int = 4,
+        backoff_base: float = 0.25,
+        backoff_cap: float = 8.0,
+        sleep: Callable[[float], None] = time.sleep,
+        max_connections: int = 16,
+    ) -> None:
+        if not api_key:
+            raise ConfigError("no API key: pass --api-key or set TELNYX_API_KEY (or use --local)")
+        if not base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"base URL must start with http:// or https://, got {base_url!r}")
+        self.base_url = base_url.rstrip("/")
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self._sleep = sleep
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            headers={
+                "Authorization": f"Bearer {api_key}",
+                "Accept": "application/json",
+                "User-Agent": f"telnyx-reconciler/{__version__}",
+            },
+            timeout=httpx.Timeout(timeout, connect=5.0),
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        )
+        self.request_count = 0
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> TelnyxClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transport -------------------------------------------------------------------------
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with jitter so parallel workers do not retry in lockstep."""
+        delay: float = min(self.backoff_base * (2**attempt), self.backoff_cap)
+        return delay * (1 - 0.25 * random.random())
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        params: Mapping[str, str | int] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        """Send one request with retries; return the parsed JSON body (``None`` when empty)."""
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        may_repeat = method != "POST" or idempotency_key is not None
+        content = json.dumps(body).encode() if body is not None else None
+        if content is not None:
+            headers["Content-Type"] = "application/json"
+        attempt = 0
+        while True:
+            try:
+                self.request_count += 1
+                response = self._http.request(method, path, content=content, params=params, headers=headers)
+            except httpx.ConnectError as exc:
+                failure = f"cannot connect to {self.base_url}: {type(exc).__name__}"
+                if attempt < self.max_retries:
+                    self._sleep(self._backoff(attempt))
+                    attempt += 1
+                    continue
+                raise ApiUnavailable(f"{method} {path}: {failure}") from None
+            except httpx.TransportError as exc:
+                # The request may have reached the server: only repeat what is safe to repeat.
+                failure = f"{type(exc).__name__} talking to {self.base_url}"
+                if may_repeat and attempt < self.max_retries:
+                    self._sleep(self._backoff(attempt))
+                    attempt += 1
+                    continue
+                raise ApiUnavailable(f"{method} {path}: {failure} (outcome unknown)") from None
+            status = response.status_code
+            if status < 400:
+                return self._parse(response)
+            retryable = status in RETRYABLE_STATUS if may_repeat else status in SAFE_POST_RETRY_STATUS
+            if retryable and attempt < self.max_retries:
+                wait = retry_after_seconds(response.headers)
+                self._sleep(wait if wait is not None else self._backoff(attempt))
+                attempt += 1
+                continue
+            raise self._error(method, path, response)
+
+    @staticmethod
+    def _parse(response: httpx.Response) -> Any:
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            return response.text
+
+    def _error(self, method: str, path: str, response: httpx.Response) -> ApiError:
+        try:
+            body: Any = response.json()
+        except ValueError:
+            body = response.text
+        status = response.status_code
+        message = error_message(body, response.reason_phrase or "error")
+        cls: type[ApiError]
+        if status in (401, 403):
+            cls = ApiAuthError
+        elif status == 404:
+            cls = ApiNotFound
+        elif status in (400, 422):
+            cls = ApiValidationError
+        else:
+            cls = ApiError
+        return cls(method, path, status, message)
+
+    # -- assistants ------------------------------------------------------------------------
+
+    def list_assistants(self) -> list[dict[str, Any]]:
+        """All assistants as full objects (the list is unpaginated)."""
+        payload = self.request("GET", "/ai/assistants")
+        return _list_items(payload)
+
+    def create_assistant(self, body: Mapping[str, Any], idempotency_key: str | None = None) -> dict[str, Any]:
+        return _object(self.request("POST", "/ai/assistants", body=body, idempotency_key=idempotency_key))
+
+    def update_assistant(self, assistant_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        return _object(self.request("POST", f"/ai/assistants/{assistant_id}", body=body))
+
+    def delete_assistant(self, assistant_id: str) -> None:
+        self.request("DELETE", f"/ai/assistants/{assistant_id}")
+
+    def list_versions(self, assistant_id: str) -> list[dict[str, Any]]:
+        return _list_items(self.request("GET", f"/ai/assistants/{assistant_id}/versions"))
+
+    def iter_pages(self, path: str, page_size: int = 100) -> Iterator[dict[str, Any]]:
+        """Items of a ``{data, meta}`` page-number list, page by page."""
+        number = 1
+        while True:
+            payload = self.request("GET", path, params={"page[number]": number, "page[size]": page_size})
+            items = _list_items(payload)
+            yield from items
+            meta = payload.get("meta", {}) if isinstance(payload, dict) else {}
+            total = meta.get("total_pages")
+            if not items or not isinstance(total, int) or number >= total:
+                return
+            number += 1
+
+
+def _object(payload: Any) -> dict[str, Any]:
+    value = _unwrap(payload)
+    if not isinstance(value, dict):
+        raise ApiError("?", "?", 200, f"expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _list_items(payload: Any) -> list[dict[str, Any]]:
+    """Items of a list response in any of the three envelopes (data list, bare array)."""
+    if isinstance(payload, list):
+        return [item for item in payload if isinstance(item, dict)]
+    if isinstance(payload, dict) and isinstance(payload.get("data"), list):
+        return [item for item in payload["data"] if isinstance(item, dict)]
+    raise ApiError("GET", "?", 200, "expected a list response")
