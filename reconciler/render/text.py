@@ -1,0 +1,128 @@
+"""The terminal view of a plan and of an apply result.
+
+Colour only when asked for (the CLI asks on a tty without ``NO_COLOR``); every value that holds
+a secret is shown as ``(sensitive)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import click
+
+from reconciler.apply import ApplyResult, Outcome, Status
+from reconciler.diff import FieldChange
+from reconciler.plan import Action, Change, Plan
+from reconciler.redact import MASK, contains_secret
+from reconciler.render.values import is_long_text, line_diff, short
+
+SYMBOLS = {Action.CREATE: ("+", "green"), Action.UPDATE: ("~", "yellow"), Action.DELETE: ("-", "red")}
+CREATE_PREVIEW_LINES = 3
+
+
+class TextView:
+    """Renders to a list of lines; ``color`` decides whether ANSI styles are added."""
+
+    def __init__(self, color: bool = False) -> None:
+        self.color = color
+
+    def _style(self, text: str, fg: str | None = None, bold: bool = False) -> str:
+        return click.style(text, fg=fg, bold=bold) if self.color else text
+
+    def _value(self, value: Any, secrets: frozenset[str]) -> str:
+        return MASK if contains_secret(value, secrets) else short(value)
+
+    def plan(self, plan: Plan) -> str:
+        if plan.is_empty:
+            matched = len(plan.unchanged)
+            noun = "object matches" if matched == 1 else "objects match"
+            return f"No changes. {matched} {noun} the manifests.\n"
+        lines = ["reconciler will make these changes:", ""]
+        for change in plan.changes:
+            lines.extend(self._change(change, plan.secrets))
+            lines.append("")
+        lines.append(self._summary(plan))
+        return "\n".join(lines) + "\n"
+
+    def _summary(self, plan: Plan) -> str:
+        counts = plan.summary
+        text = f"Plan: {counts['create']} to create, {counts['update']} to update, {counts['delete']} to delete"
+        if plan.unchanged:
+            text += f", {len(plan.unchanged)} unchanged"
+        return self._style(text + ".", bold=True)
+
+    def _change(self, change: Change, secrets: frozenset[str]) -> list[str]:
+        symbol, colour = SYMBOLS[change.action]
+        where = f" ({change.live_id})" if change.live_id else ""
+        head = f"  {self._style(symbol, fg=colour)} {self._style(change.address, bold=True)} will be "
+        head += {Action.CREATE: "created", Action.UPDATE: "updated", Action.DELETE: "deleted"}[change.action]
+        lines = [head + where]
+        if change.action is Action.CREATE:
+            for field in change.fields:
+                lines.extend(self._created_field(field, secrets))
+        elif change.action is Action.UPDATE:
+            for field in change.fields:
+                lines.extend(self._updated_field(field, secrets))
+        return lines
+
+    def _created_field(self, field: FieldChange, secrets: frozenset[str]) -> list[str]:
+        value = field.after
+        if contains_secret(value, secrets):
+            return [f"      {field.dotted} = {MASK}"]
+        if isinstance(value, str) and is_long_text(value):
+            text_lines = value.splitlines()
+            out = [f"      {field.dotted} = <<"]
+            out += [f"          {line}" for line in text_lines[:CREATE_PREVIEW_LINES]]
+            if len(text_lines) > CREATE_PREVIEW_LINES:
+                out.append(f"          … ({len(text_lines) - CREATE_PREVIEW_LINES} more lines)")
+            return out
+        return [f"      {field.dotted} = {short(value)}"]
+
+    def _updated_field(self, field: FieldChange, secrets: frozenset[str]) -> list[str]:
+        tilde = self._style("~", fg="yellow")
+        if contains_secret(field.before, secrets) or contains_secret(field.after, secrets):
+            return [f"      {tilde} {field.dotted}: {MASK} -> {MASK}"]
+        if isinstance(field.before, str) and isinstance(field.after, str) and (
+            is_long_text(field.before) or is_long_text(field.after)
+        ):
+            out = [f"      {tilde} {field.dotted}:"]
+            for line in line_diff(field.before, field.after):
+                fg = {"+": "green", "-": "red", "@": "cyan"}.get(line[:1])
+                out.append("          " + (self._style(line, fg=fg) if fg else line))
+            return out
+        before = "(absent)" if field.before is None else short(field.before)
+        after = "null" if field.after is None else short(field.after)
+        return [f"      {tilde} {field.dotted}: {before} -> {after}"]
+
+    def result(self, result: ApplyResult) -> str:
+        lines = [self.outcome(o) for o in result.outcomes]
+        applied, failed = result.count(Status.APPLIED), result.count(Status.FAILED)
+        skipped = result.count(Status.SKIPPED)
+        summary = f"Apply: {applied} applied, {failed} failed, {skipped} skipped."
+        style = "green" if result.ok else "red"
+        lines.append(self._style(summary, fg=style, bold=True))
+        return "\n".join(lines) + "\n"
+
+    def outcome(self, outcome: Outcome) -> str:
+        change = outcome.change
+        colour = {Status.APPLIED: "green", Status.FAILED: "red", Status.SKIPPED: "yellow"}[outcome.status]
+        text = f"  {self._style(outcome.status.value, fg=colour)}  {change.action.value} {change.address}"
+        if outcome.live_id:
+            text += f" ({outcome.live_id})"
+        if outcome.message:
+            text += f": {outcome.message}"
+        return text
+
+
+def render_plan(plan: Plan, color: bool = False) -> str:
+    return TextView(color).plan(plan)
+
+
+def render_result(result: ApplyResult, color: bool = False) -> str:
+    return TextView(color).result(result)
+
+
+def render_outcomes(outcomes: Iterable[Outcome], color: bool = False) -> list[str]:
+    view = TextView(color)
+    return [view.outcome(o) for o in outcomes]

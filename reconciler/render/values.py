@@ -1,0 +1,28 @@
+"""Shared value formatting for the human-facing views."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from typing import Any
+
+SHORT_LIMIT = 100
+
+
+def short(value: Any, limit: int = SHORT_LIMIT) -> str:
+    """One-line JSON for a value, cut with an ellipsis when longer than ``limit``."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def is_long_text(value: Any) -> bool:
+    """Strings worth a line diff rather than a before/after pair."""
+    return isinstance(value, str) and ("\n" in value.rstrip("\n") or len(value) > SHORT_LIMIT)
+
+
+def line_diff(before: str, after: str, context: int = 2) -> list[str]:
+    """A unified diff of two texts without the file headers: lines starting ' ', '-', '+', '@'."""
+    lines = difflib.unified_diff(
+        before.splitlines(), after.splitlines(), lineterm="", n=context
+    )
+    return [line for line in lines if not line.startswith(("---", "+++"))]
