@@ -1,0 +1,190 @@
+"""The command line: options, exit codes and where output goes; the work happens elsewhere.
+
+Exit codes (design.md section 2): 0 success; 1 error, invalid input or refusal;
+2 ``plan --detailed-exitcode`` found changes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from reconciler import __version__
+from reconciler.apply import Outcome, apply_plan
+from reconciler.config import DEFAULT_PARALLELISM, Connection, open_client
+from reconciler.errors import ReconcilerError
+from reconciler.live import fetch_live
+from reconciler.manifest import load_resources
+from reconciler.model import Resource
+from reconciler.plan import Plan, build_plan
+from reconciler.redact import mask_text
+from reconciler.render.text import render_outcomes, render_plan, render_result
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CHANGES = 2
+
+
+def _use_color(stream: Any) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
+
+
+def _fail(message: str, secrets: frozenset[str] = frozenset()) -> None:
+    click.echo(f"Error: {mask_text(message, secrets)}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def connection_options(func: F) -> F:
+    """The flags every command that talks to the API shares."""
+    options = [
+        click.option("--base-url", envvar="TELNYX_BASE_URL", default=None, metavar="URL",
+                     help="API base URL [env TELNYX_BASE_URL; default https://api.telnyx.com/v2]."),
+        click.option("--api-key", envvar="TELNYX_API_KEY", default=None, metavar="KEY", show_envvar=False,
+                     help="API key [env TELNYX_API_KEY]. Never printed."),
+        click.option("--local", is_flag=True,
+                     help="Use the embedded emulator, state in .reconciler/local-state.json; no key needed."),
+        click.option("--parallelism", type=click.IntRange(1, 256), default=DEFAULT_PARALLELISM,
+                     show_default=True, help="Most concurrent API requests."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _load(paths: Sequence[str]) -> list[Resource]:
+    if not paths:
+        raise click.UsageError("name at least one manifest file or directory")
+    return load_resources([Path(p) for p in paths], os.environ)
+
+
+def _plan(paths: Sequence[str], connection: Connection) -> tuple[Plan, Connection]:
+    resources = _load(paths)
+    with open_client(connection) as client:
+        live = fetch_live(client, {r.kind for r in resources}, connection.parallelism)
+    return build_plan(resources, live), connection
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="reconciler")
+def main() -> None:
+    """Infrastructure as code for Telnyx AI assistants.
+
+    Keep assistants as YAML manifests, then validate, plan and apply them against a Telnyx
+    account (or the embedded emulator with --local).
+    """
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+def validate(paths: tuple[str, ...]) -> None:
+    """Check manifests offline: YAML, interpolation, schema and names. Exit 0 valid, 1 invalid."""
+    try:
+        resources = _load(paths)
+    except ReconcilerError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(EXIT_ERROR)
+    noun = "manifest" if len(resources) == 1 else "manifests"
+    click.echo(f"{len(resources)} {noun} valid.")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 with no changes, 2 with changes.")
+@connection_options
+def plan(paths: tuple[str, ...], detailed_exitcode: bool, base_url: str | None, api_key: str | None,
+         local: bool, parallelism: int) -> None:
+    """Read live state and show what apply would change."""
+    connection = Connection.resolve(base_url, api_key, local, parallelism)
+    try:
+        the_plan, _ = _plan(paths, connection)
+    except ReconcilerError as exc:
+        _fail(str(exc))
+        return
+    click.echo(render_plan(the_plan, color=_use_color(sys.stdout)), nl=False)
+    if detailed_exitcode and not the_plan.is_empty:
+        sys.exit(EXIT_CHANGES)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.option("--yes", is_flag=True, help="Apply without asking (needed when stdin is not a terminal).")
+@connection_options
+def apply(paths: tuple[str, ...], yes: bool, base_url: str | None, api_key: str | None, local: bool,
+          parallelism: int) -> None:
+    """Plan, then apply the changes. Exit 0 when everything applied, 1 otherwise."""
+    connection = Connection.resolve(base_url, api_key, local, parallelism)
+    color = _use_color(sys.stdout)
+    try:
+        resources = _load(paths)
+        with open_client(connection) as client:
+            live = fetch_live(client, {r.kind for r in resources}, connection.parallelism)
+            the_plan = build_plan(resources, live)
+            click.echo(render_plan(the_plan, color=color), nl=False)
+            if the_plan.is_empty:
+                return
+            if not yes:
+                if not sys.stdin.isatty():
+                    _fail("refusing to apply: stdin is not a terminal; review the plan and pass --yes")
+                if not click.confirm("Apply these changes?", default=False):
+                    _fail("apply cancelled; nothing was changed")
+
+            def progress(outcome: Outcome) -> None:
+                for line in render_outcomes([outcome], color=color):
+                    click.echo(mask_text(line, the_plan.secrets))
+
+            click.echo("")
+            result = apply_plan(client, the_plan, parallelism=connection.parallelism, on_outcome=progress)
+    except ReconcilerError as exc:
+        _fail(str(exc))
+        return
+    summary = render_result(result, color=color).splitlines()[-1]
+    click.echo(summary)
+    if not result.ok:
+        sys.exit(EXIT_ERROR)
+
+
+@main.command()
+@click.argument("kind", required=False)
+def schema(kind: str | None) -> None:
+    """Print the JSON Schema of one manifest kind, or of all of them."""
+    from reconciler.schema import all_schemas, manifest_kinds, manifest_schema
+
+    if kind is None:
+        click.echo(json.dumps(all_schemas(), indent=2, sort_keys=True))
+        return
+    if kind not in manifest_kinds():
+        _fail(f"unknown kind {kind!r}; known kinds: {', '.join(manifest_kinds())}")
+    click.echo(json.dumps(manifest_schema(kind), indent=2, sort_keys=True))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=4010, show_default=True)
+@click.option("--api-key", default=None, help="Accept only this bearer key (default: any non-empty key).")
+@click.option("--state", "state_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Persist state to this JSON file and load it at start.")
+@click.option("--latency-ms", type=click.IntRange(0, 60_000), default=0, show_default=True,
+              help="Delay added to every API request.")
+@click.option("--fault-rate", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True,
+              help="Share of requests that fail on purpose.")
+@click.option("--seed", type=int, default=None, help="Seed for reproducible faults.")
+def emulator(host: str, port: int, api_key: str | None, state_file: Path | None, latency_ms: int,
+             fault_rate: float, seed: int | None) -> None:
+    """Run the local Telnyx-compatible API at http://HOST:PORT/v2 until stopped."""
+    from reconciler.emulator import run_emulator
+
+    click.echo(f"Telnyx emulator listening on http://{host}:{port}/v2 (Ctrl-C to stop)", err=True)
+    try:
+        run_emulator(host=host, port=port, api_key=api_key, state_file=state_file, latency_ms=latency_ms,
+                     fault_rate=fault_rate, seed=seed)
+    except ValueError as exc:
+        _fail(str(exc))

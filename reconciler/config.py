@@ -1,0 +1,57 @@
+"""Where to connect: flags, environment, or the embedded emulator behind ``--local``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reconciler.client import DEFAULT_BASE_URL, TelnyxClient
+
+LOCAL_STATE = Path(".reconciler") / "local-state.json"
+LOCAL_API_KEY = "local-emulator-key"
+DEFAULT_PARALLELISM = 8
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Resolved connection settings; ``repr`` never shows the key."""
+
+    base_url: str | None
+    api_key: str | None = field(repr=False)
+    local: bool = False
+    parallelism: int = DEFAULT_PARALLELISM
+
+    @classmethod
+    def resolve(
+        cls, base_url: str | None, api_key: str | None, local: bool, parallelism: int
+    ) -> Connection:
+        """Flags win over ``TELNYX_BASE_URL`` / ``TELNYX_API_KEY``, which win over defaults."""
+        return cls(
+            base_url=base_url or os.environ.get("TELNYX_BASE_URL") or DEFAULT_BASE_URL,
+            api_key=api_key or os.environ.get("TELNYX_API_KEY"),
+            local=local,
+            parallelism=max(1, parallelism),
+        )
+
+
+@contextmanager
+def open_client(connection: Connection) -> Iterator[TelnyxClient]:
+    """A client for the connection; with ``--local`` the emulator runs for the client's lifetime."""
+    if connection.local:
+        from reconciler.emulator import EmulatorServer  # only --local pays for the server import
+
+        LOCAL_STATE.parent.mkdir(parents=True, exist_ok=True)
+        with EmulatorServer(api_key=LOCAL_API_KEY, state_file=LOCAL_STATE) as server, TelnyxClient(
+            server.base_url, LOCAL_API_KEY, max_connections=connection.parallelism
+        ) as client:
+            yield client
+        return
+    with TelnyxClient(
+        connection.base_url or DEFAULT_BASE_URL,
+        connection.api_key or "",
+        max_connections=connection.parallelism,
+    ) as client:
+        yield client
