@@ -1,0 +1,216 @@
+"""Read YAML text into plain JSON-like values, remembering the line of every node.
+
+PyYAML's constructors forget positions and silently keep the last of two equal keys, so we
+compose nodes with ``SafeLoader`` and build the values ourselves. That is where line numbers,
+duplicate-key refusal and the bound on alias expansion (an "alias bomb" expands to billions of
+values from a few hundred bytes) live. Keys are always strings: a key's source text is kept, so
+``on:`` or ``200:`` stay the keys the author wrote.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from reconciler.model import JsonPath
+
+MAX_VALUES = 100_000
+"""Most values one document may expand to; real manifests stay far below."""
+
+MAX_DEPTH = 64
+"""Deepest nesting accepted; also stops self-referencing aliases."""
+
+_TAG = "tag:yaml.org,2002:"
+
+
+@dataclass(frozen=True)
+class YamlIssue:
+    """A problem found while reading: 1-based line, path from the document root, message."""
+
+    line: int
+    message: str
+    path: JsonPath = ()
+
+
+@dataclass
+class YamlDocument:
+    """One non-empty document: its value, the line of every key and item, and its issues."""
+
+    value: Any
+    line: int
+    lines: dict[JsonPath, int] = field(default_factory=dict)
+    issues: list[YamlIssue] = field(default_factory=list)
+
+
+@dataclass
+class YamlFile:
+    """Every document of a file, plus the issue that stopped reading it, if any."""
+
+    documents: list[YamlDocument] = field(default_factory=list)
+    issues: list[YamlIssue] = field(default_factory=list)
+
+
+class _Abort(Exception):
+    """Stops building a document that cannot be turned into a value."""
+
+    def __init__(self, issue: YamlIssue) -> None:
+        super().__init__(issue.message)
+        self.issue = issue
+
+
+def read_yaml(text: str) -> YamlFile:
+    """Parse every ``---`` document of ``text``; empty documents are skipped."""
+    result = YamlFile()
+    try:
+        for node in yaml.compose_all(text, Loader=yaml.SafeLoader):
+            if node is None or _is_null(node):
+                continue
+            result.documents.append(_build_document(node))
+    except yaml.MarkedYAMLError as err:
+        result.issues.append(_syntax_issue(err))
+    except yaml.reader.ReaderError as err:
+        line = text.count("\n", 0, err.position) + 1
+        code = err.character if isinstance(err.character, int) else ord(err.character)
+        result.issues.append(YamlIssue(line, f"invalid YAML: character U+{code:04X} is not allowed"))
+    except RecursionError:
+        result.issues.append(YamlIssue(1, f"invalid YAML: nesting is deeper than {MAX_DEPTH} levels"))
+    return result
+
+
+def _syntax_issue(err: yaml.MarkedYAMLError) -> YamlIssue:
+    """PyYAML's problem at its line, plus the context (e.g. where a quote was opened) when elsewhere."""
+    mark = err.problem_mark or err.context_mark
+    line = mark.line + 1 if mark is not None else 1
+    message = err.problem or err.context or "unreadable YAML"
+    if err.problem and err.context and err.context_mark is not None:
+        context_line = err.context_mark.line + 1
+        if context_line != line:
+            message += f" ({err.context} on line {context_line})"
+    return YamlIssue(line, f"invalid YAML: {message}")
+
+
+def _is_null(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and node.tag == _TAG + "null"
+
+
+def _build_document(root: Node) -> YamlDocument:
+    builder = _Builder()
+    line = root.start_mark.line + 1
+    builder.lines[()] = line
+    try:
+        value = builder.build(root, (), 0)
+    except _Abort as stop:
+        builder.issues.append(stop.issue)
+        value = None
+    return YamlDocument(value=value, line=line, lines=builder.lines, issues=builder.issues)
+
+
+class _Builder:
+    """Turns one document's node graph into values, counting every value it makes."""
+
+    def __init__(self) -> None:
+        self.lines: dict[JsonPath, int] = {}
+        self.issues: list[YamlIssue] = []
+        self.count = 0
+        self.scalars = SafeConstructor()
+
+    def build(self, node: Node, path: JsonPath, depth: int) -> Any:
+        self.count += 1
+        if self.count > MAX_VALUES:
+            raise _Abort(
+                YamlIssue(
+                    self.lines[()],
+                    f"document expands to more than {MAX_VALUES} values; "
+                    "are aliases (*name) nested inside each other?",
+                )
+            )
+        if depth > MAX_DEPTH:
+            raise _Abort(
+                YamlIssue(
+                    _line(node), f"nesting is deeper than {MAX_DEPTH} levels; does an alias contain itself?"
+                )
+            )
+        if isinstance(node, MappingNode):
+            return self._mapping(node, path, depth)
+        if isinstance(node, SequenceNode):
+            return self._sequence(node, path, depth)
+        assert isinstance(node, ScalarNode)
+        return self._scalar(node, path)
+
+    def _sequence(self, node: SequenceNode, path: JsonPath, depth: int) -> list[Any]:
+        if node.tag != _TAG + "seq":
+            self._unsupported(node, path)
+        items = []
+        for index, item in enumerate(node.value):
+            self.lines[(*path, index)] = _line(item)
+            items.append(self.build(item, (*path, index), depth + 1))
+        return items
+
+    def _mapping(self, node: MappingNode, path: JsonPath, depth: int) -> dict[str, Any]:
+        if node.tag != _TAG + "map":
+            self._unsupported(node, path)
+        result: dict[str, Any] = {}
+        # Merge keys (``<<: *base``) first, the earliest source winning, then explicit keys over them.
+        merges = [value for key, value in node.value if key.tag == _TAG + "merge"]
+        for source in reversed([s for value in merges for s in self._merge_sources(value, path)]):
+            result.update(self._mapping(source, path, depth))
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _TAG + "merge":
+                continue
+            key = self._key(key_node, path)
+            line = _line(key_node)
+            if key in seen:
+                self.issues.append(
+                    YamlIssue(line, f"duplicate key '{key}' (first set on line {seen[key]})", path)
+                )
+                continue
+            seen[key] = line
+            self.lines[(*path, key)] = line
+            result[key] = self.build(value_node, (*path, key), depth + 1)
+        return result
+
+    def _merge_sources(self, value: Node, path: JsonPath) -> Iterator[MappingNode]:
+        candidates = value.value if isinstance(value, SequenceNode) else [value]
+        for candidate in candidates:
+            if not isinstance(candidate, MappingNode):
+                raise _Abort(YamlIssue(_line(candidate), "a merge key (<<) must refer to mappings", path))
+            yield candidate
+
+    def _key(self, node: Node, path: JsonPath) -> str:
+        if not isinstance(node, ScalarNode):
+            raise _Abort(YamlIssue(_line(node), "mapping keys must be plain strings", path))
+        return str(node.value)
+
+    def _scalar(self, node: ScalarNode, path: JsonPath) -> Any:
+        kind = node.tag.removeprefix(_TAG)
+        if kind in ("str", "timestamp"):
+            return node.value  # timestamps stay text: JSON has no date type
+        if kind == "null":
+            return None
+        if kind == "bool":
+            return self.scalars.construct_yaml_bool(node)
+        if kind == "int":
+            return self.scalars.construct_yaml_int(node)
+        if kind == "float":
+            number = self.scalars.construct_yaml_float(node)
+            if not math.isfinite(number):
+                self.issues.append(YamlIssue(_line(node), f"{node.value} is not a JSON number", path))
+            return number
+        self._unsupported(node, path)
+        return node.value
+
+    def _unsupported(self, node: Node, path: JsonPath) -> None:
+        self.issues.append(
+            YamlIssue(_line(node), f"unsupported YAML tag {node.tag.replace(_TAG, '!!')}", path)
+        )
+
+
+def _line(node: Node) -> int:
+    return int(node.start_mark.line) + 1
