@@ -1,0 +1,134 @@
+"""The manifest JSON Schemas, and validation that reports every error with file and line.
+
+The schemas are generated files (``scripts/build_manifest_schemas.py``) shipped inside the package;
+this module only loads them and turns jsonschema's findings into ``ManifestProblem`` values a person
+can act on: the line of the offending key, the unknown field's name, the allowed values.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+from collections.abc import Iterator, Mapping
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from reconciler.errors import ManifestProblem
+from reconciler.model import JsonPath, SourceMap, format_path
+
+__all__ = ["SCHEMA_FILES", "all_schemas", "manifest_kinds", "manifest_schema", "validate_document"]
+
+SCHEMA_FILES: dict[str, str] = {
+    "Assistant": "assistant.schema.json",
+}
+"""Kinds that have a schema, and its file under ``reconciler/schemas``."""
+
+_ENUM_SHOWN = 6
+
+
+def manifest_kinds() -> list[str]:
+    """Kinds whose manifests can be validated today, sorted."""
+    return sorted(SCHEMA_FILES)
+
+
+def manifest_schema(kind: str) -> dict[str, Any]:
+    """The JSON Schema of one kind's manifest documents (a copy; callers may change it)."""
+    return copy.deepcopy(_load(kind))
+
+
+def all_schemas() -> dict[str, dict[str, Any]]:
+    """Every manifest schema by kind, for ``reconciler schema`` without a kind."""
+    return {kind: manifest_schema(kind) for kind in manifest_kinds()}
+
+
+@cache
+def _load(kind: str) -> dict[str, Any]:
+    if kind not in SCHEMA_FILES:
+        raise KeyError(f"no schema for kind {kind!r}; known kinds: {', '.join(manifest_kinds())}")
+    text = resources.files("reconciler").joinpath("schemas", SCHEMA_FILES[kind]).read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@cache
+def _validator(kind: str) -> Draft202012Validator:
+    return Draft202012Validator(_load(kind))
+
+
+def validate_document(
+    document: Mapping[str, Any], kind: str, source: SourceMap, name: str | None = None
+) -> list[ManifestProblem]:
+    """Every schema error of one document, located at the nearest line the source map knows."""
+    problems = set()
+    for error in _validator(kind).iter_errors(document):
+        for path, line_path, message in _explain(error):
+            problems.add(
+                ManifestProblem(
+                    file=source.file,
+                    line=source.line_of(line_path),
+                    message=message,
+                    kind=kind,
+                    name=name,
+                    path=format_path(path),
+                )
+            )
+    return sorted(problems, key=lambda p: (p.line, p.path, p.message))
+
+
+def _explain(error: ValidationError) -> Iterator[tuple[JsonPath, JsonPath, str]]:
+    """(path shown, path whose line is used, message) for one jsonschema error."""
+    path: JsonPath = tuple(error.absolute_path)
+    validator = error.validator
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if validator in ("oneOf", "anyOf") and error.context:
+        yield from _explain(best_match(error.context))
+    elif validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = sorted(schema.get("properties", {}))
+        for extra in sorted(set(error.instance) - set(known)):
+            yield path, (*path, extra), f"unknown field '{extra}'{_suggest(extra, known)}"
+    elif validator in ("not", "pattern") and "errorMessage" in schema:
+        yield path, path, str(schema["errorMessage"])
+    elif validator == "type":
+        wanted = error.validator_value
+        names = " or ".join(f"'{t}'" for t in ([wanted] if isinstance(wanted, str) else wanted))
+        yield path, path, f"{_show(error.instance)} is not of type {names}"
+    elif validator == "enum":
+        yield path, path, _enum_message(error.instance, list(error.validator_value))
+    elif validator == "const":
+        yield path, path, f"must be {_show(error.validator_value)}, got {_show(error.instance)}"
+    elif validator == "minLength" and error.validator_value == 1:
+        yield path, path, "must not be empty"
+    elif error.schema is False:
+        yield path, path, "is not allowed here"
+    else:
+        yield path, path, error.message
+
+
+def _enum_message(instance: Any, allowed: list[Any]) -> str:
+    shown = ", ".join(_show(v) for v in allowed[:_ENUM_SHOWN])
+    if len(allowed) > _ENUM_SHOWN:
+        shown += f", ... ({len(allowed)} values)"
+    texts = [v for v in allowed if isinstance(v, str)]
+    hint = _suggest(instance, texts) if isinstance(instance, str) else ""
+    return f"{_show(instance)} is not one of {shown}{hint}"
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    """A value the way a YAML author recognises it: 'text', 12, true, null."""
+    if isinstance(value, str):
+        text = repr(value)
+    elif value is None or isinstance(value, bool | dict | list):
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    else:
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
