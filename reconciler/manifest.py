@@ -1,0 +1,188 @@
+"""Load manifest files into validated ``Resource`` values, or report every problem at once.
+
+Steps per document: read YAML with line numbers (``yaml_source``), check the envelope
+(apiVersion, kind), interpolate ``${env:...}``/``${secret:...}`` inside spec (``interpolate``),
+validate against the kind's JSON Schema (``schema``). Across documents: refuse two objects with
+the same kind and name. Problems from every file are collected and raised together, sorted by
+file and line, so one ``validate`` run shows everything to fix.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reconciler.errors import ManifestErrors, ManifestProblem
+from reconciler.interpolate import interpolate
+from reconciler.model import API_VERSION, KINDS, Resource, SourceMap, format_path
+from reconciler.schema import SCHEMA_FILES, validate_document
+from reconciler.yaml_source import YamlDocument, read_yaml
+
+__all__ = ["load_resources", "manifest_files"]
+
+SUFFIXES = (".yaml", ".yml")
+
+
+def load_resources(paths: Sequence[str | Path], environ: Mapping[str, str]) -> list[Resource]:
+    """Every resource of the given files and directories, in a stable order.
+
+    Raises ``ManifestErrors`` with all problems when any document is invalid.
+    """
+    loader = _Loader(environ)
+    for file in manifest_files(paths, loader.problems):
+        loader.load_file(file)
+    if loader.problems:
+        raise ManifestErrors(sorted(loader.problems, key=lambda p: (p.file, p.line, p.path, p.message)))
+    return loader.resources
+
+
+def manifest_files(paths: Sequence[str | Path], problems: list[ManifestProblem]) -> list[str]:
+    """Files named directly, plus ``*.yaml``/``*.yml`` under directories (sorted, hidden ones skipped).
+
+    Paths keep the spelling the user gave; a file reached twice is read once.
+    """
+    files: list[str] = []
+    seen: set[Path] = set()
+    for given in paths:
+        text = os.fspath(given)
+        if os.path.isdir(text):
+            found = sorted(_walk(text))
+            if not found:
+                problems.append(_problem(text, 0, "no *.yaml or *.yml files in this directory"))
+        elif os.path.isfile(text):
+            found = [text]
+        else:
+            problems.append(_problem(text, 0, "no such file or directory"))
+            continue
+        for file in found:
+            real = Path(file).resolve()
+            if real not in seen:
+                seen.add(real)
+                files.append(file)
+    return files
+
+
+def _walk(directory: str) -> Iterator[str]:
+    for root, dirs, names in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            if name.endswith(SUFFIXES) and not name.startswith("."):
+                yield os.path.join(root, name)
+
+
+def _problem(
+    file: str, line: int, message: str, kind: str | None = None, name: str | None = None, path: str = "$"
+) -> ManifestProblem:
+    return ManifestProblem(file=file, line=line, message=message, kind=kind, name=name, path=path)
+
+
+@dataclass
+class _Loader:
+    environ: Mapping[str, str]
+    resources: list[Resource] = field(default_factory=list)
+    problems: list[ManifestProblem] = field(default_factory=list)
+    defined: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def load_file(self, file: str) -> None:
+        try:
+            data = Path(file).read_bytes()
+        except OSError as err:
+            self.problems.append(_problem(file, 0, f"cannot read: {err.strerror or err}"))
+            return
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as err:
+            line = data.count(b"\n", 0, err.start) + 1
+            self.problems.append(
+                _problem(file, line, f"not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start})")
+            )
+            return
+        parsed = read_yaml(text)
+        for issue in parsed.issues:
+            self.problems.append(_problem(file, issue.line, issue.message, path=format_path(issue.path)))
+        for document in parsed.documents:
+            self.load_document(file, document)
+
+    def load_document(self, file: str, document: YamlDocument) -> None:
+        value = document.value
+        source = SourceMap(file=file, lines=document.lines)
+        if not isinstance(value, dict):
+            if document.issues:
+                self._add_issues(file, document, None, None)
+                return
+            what = "a list" if isinstance(value, list) else f"the value {value!r}"
+            message = f"a manifest must be a mapping with apiVersion, kind, name and spec, not {what}"
+            self.problems.append(_problem(file, document.line, message))
+            return
+        kind = value.get("kind") if isinstance(value.get("kind"), str) else None
+        name = value.get("name") if isinstance(value.get("name"), str) else None
+        if document.issues:
+            self._add_issues(file, document, kind, name)
+            return
+        envelope = self._envelope_problem(value)
+        if envelope is not None:
+            self.problems.append(
+                _problem(file, source.line_of(envelope[0]), envelope[1], kind, name, format_path(envelope[0]))
+            )
+            return
+        assert kind is not None
+        if name is not None:
+            self._check_unique(kind, name, f"{file}:{document.line}")
+        spec = value.get("spec")
+        result = interpolate(spec, self.environ, ("spec",))
+        for path, message in result.problems:
+            self.problems.append(_problem(file, source.line_of(path), message, kind, name, format_path(path)))
+        interpolated = {**value, "spec": result.value}
+        schema_problems = validate_document(interpolated, kind, source, name)
+        self.problems.extend(schema_problems)
+        if result.problems or schema_problems or name is None or not isinstance(spec, dict):
+            return
+        self.resources.append(
+            Resource(
+                kind=kind,
+                name=name,
+                spec=result.value,
+                file=file,
+                line=document.line,
+                source=source,
+                template=spec,
+                secrets=frozenset(result.secrets),
+            )
+        )
+
+    def _add_issues(self, file: str, document: YamlDocument, kind: str | None, name: str | None) -> None:
+        for issue in document.issues:
+            self.problems.append(
+                _problem(file, issue.line, issue.message, kind, name, format_path(issue.path))
+            )
+
+    @staticmethod
+    def _envelope_problem(value: Mapping[str, Any]) -> tuple[tuple[str, ...], str] | None:
+        """The first envelope fault that makes the rest of the document meaningless to check."""
+        for key in ("apiVersion", "kind", "name"):
+            if isinstance(value.get(key), str) and "${" in value[key]:
+                return (key,), f"{key} cannot use ${{...}}: interpolation happens only inside spec"
+        version = value.get("apiVersion")
+        if version is None:
+            return (), f"apiVersion is missing; this tool reads apiVersion: {API_VERSION}"
+        if version != API_VERSION:
+            return ("apiVersion",), f"unsupported apiVersion {version!r}; expected {API_VERSION!r}"
+        kind = value.get("kind")
+        if kind is None:
+            return (), f"kind is missing; one of {', '.join(KINDS)}"
+        if kind not in KINDS:
+            return ("kind",), f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}"
+        if kind not in SCHEMA_FILES:
+            return ("kind",), f"kind {kind} is not supported yet"
+        return None
+
+    def _check_unique(self, kind: str, name: str, location: str) -> None:
+        """Two documents may not describe the same object; name both places."""
+        earlier = self.defined.setdefault((kind, name), location)
+        if earlier != location:
+            file, _, line = location.rpartition(":")
+            message = f"{kind}/{name} is defined twice: here and at {earlier}"
+            self.problems.append(_problem(file, int(line), message, kind, name))
