@@ -281,6 +281,7 @@ PROPERTY_PATCHES: list[tuple[str, str, Schema]] = [
 # (component, field) pairs whose "required" entry the SDK relaxed on requests.
 RELAXED_REQUIRED: list[tuple[str, str]] = [
     ("InviteToolConfig", "from"),  # assistant_tool_param.py: InviteInvite "from" is optional
+    ("InferenceEmbeddingTransferToolParams", "from"),  # assistant_tool_param.py: TransferTransfer "from"
 ]
 
 # Tool union members the SDK has and the subset lacks (assistant_tool_param.py: AssistantToolParam).

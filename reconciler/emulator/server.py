@@ -1,0 +1,149 @@
+"""Serve the emulator over real HTTP with uvicorn: in a background thread, or blocking for the CLI.
+
+Why: tests, `--local` and `reconciler emulator` all need a real socket (the SDK and our client talk HTTP),
+started quickly on a free port and stopped without leaking threads.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Any
+
+import uvicorn
+
+from reconciler.emulator.app import API_PREFIX, ApiGate, create_app
+from reconciler.emulator.store import Store
+
+STARTUP_TIMEOUT_S = 10.0
+
+
+class EmulatorServer:
+    """A running emulator on 127.0.0.1 (port 0 picks a free one); use as a context manager."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str | None = None,
+        state_file: Path | str | None = None,
+        latency_ms: int = 0,
+        fault_rate: float = 0.0,
+        seed: int | None = None,
+    ) -> None:
+        self.host = host
+        self._requested_port = port
+        self.store = Store(Path(state_file) if state_file is not None else None)
+        self.app: ApiGate = create_app(
+            api_key=api_key, store=self.store, latency_ms=latency_ms, fault_rate=fault_rate, seed=seed
+        )
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+
+    @property
+    def root_url(self) -> str:
+        """http://HOST:PORT, where /_emulator/stats lives."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """The API base URL to give the SDK or our client (…/v2)."""
+        return self.root_url + API_PREFIX
+
+    def start(self) -> EmulatorServer:
+        """Start serving and return once the socket accepts connections."""
+        if self._thread is not None:
+            raise RuntimeError("emulator already started")
+        config = uvicorn.Config(
+            self.app,
+            host=self.host,
+            port=self._requested_port,
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, name=f"emulator-{id(self):x}", daemon=True)
+        self._server, self._thread = server, thread
+        thread.start()
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"emulator failed to start on {self.host}:{self._requested_port}")
+            time.sleep(0.005)
+        self.port = int(server.servers[0].sockets[0].getsockname()[1])
+        return self
+
+    def stop(self) -> None:
+        """Ask uvicorn to exit and wait for its thread; safe to call twice."""
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        server.should_exit = True
+        thread.join(timeout=STARTUP_TIMEOUT_S)
+        if thread.is_alive():
+            server.force_exit = True
+            thread.join(timeout=STARTUP_TIMEOUT_S)
+        self._server = self._thread = None
+
+    def stats(self) -> dict[str, Any]:
+        """Request counts: {"total", "writes", "by_route": {"METHOD /v2/template": n}}."""
+        return self.app.stats.snapshot()
+
+    def reset_stats(self) -> None:
+        self.app.stats.reset()
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def run_emulator(
+    host: str = "127.0.0.1",
+    port: int = 4010,
+    api_key: str | None = None,
+    state_file: Path | str | None = None,
+    latency_ms: int = 0,
+    fault_rate: float = 0.0,
+    seed: int | None = None,
+    *,
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
+    """Serve until Ctrl-C or SIGTERM. on_ready receives the base URL once the port is bound."""
+    stop = threading.Event()
+
+    def _request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, _request_stop)
+    try:
+        with EmulatorServer(
+            host=host,
+            port=port,
+            api_key=api_key,
+            state_file=state_file,
+            latency_ms=latency_ms,
+            fault_rate=fault_rate,
+            seed=seed,
+        ) as server:
+            if on_ready is not None:
+                on_ready(server.base_url)
+            try:
+                while not stop.wait(0.5):
+                    pass
+            except KeyboardInterrupt:
+                pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
