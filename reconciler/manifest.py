@@ -49,7 +49,7 @@ def manifest_files(paths: Sequence[str | Path], problems: list[ManifestProblem])
     for given in paths:
         text = os.fspath(given)
         if os.path.isdir(text):
-            found = sorted(_walk(text))
+            found = sorted(_walk(text), key=lambda f: Path(f).parts)
             if not found:
                 problems.append(_problem(text, 0, "no *.yaml or *.yml files in this directory"))
         elif os.path.isfile(text):
@@ -96,9 +96,7 @@ class _Loader:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as err:
             line = data.count(b"\n", 0, err.start) + 1
-            self.problems.append(
-                _problem(file, line, f"not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start})")
-            )
+            self.problems.append(_problem(file, line, f"not UTF-8 text (byte 0x{data[err.start]:02x})"))
             return
         parsed = read_yaml(text)
         for issue in parsed.issues:
