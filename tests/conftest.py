@@ -1,0 +1,32 @@
+"""Shared fixtures: a fresh emulator per test and the official SDK pointed at it.
+
+Other test modules rely on these names and behaviours; keep them stable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import telnyx
+
+from reconciler.emulator import EmulatorServer
+
+TEST_API_KEY = "test-key-not-secret"
+
+
+@pytest.fixture
+def emulator() -> Iterator[EmulatorServer]:
+    """A running emulator with an empty store, requiring TEST_API_KEY; stopped after the test."""
+    with EmulatorServer(api_key=TEST_API_KEY) as server:
+        yield server
+
+
+@pytest.fixture
+def sdk(emulator: EmulatorServer) -> Iterator[telnyx.Telnyx]:
+    """The official SDK, strict response validation on and retries off, so shape drift fails loudly."""
+    client = telnyx.Telnyx(
+        api_key=TEST_API_KEY, base_url=emulator.base_url, max_retries=0, _strict_response_validation=True
+    )
+    with client:
+        yield client
