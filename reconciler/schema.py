@@ -86,7 +86,7 @@ def _explain(error: ValidationError) -> Iterator[tuple[JsonPath, JsonPath, str]]
     validator = error.validator
     schema = error.schema if isinstance(error.schema, dict) else {}
     if validator in ("oneOf", "anyOf") and error.context:
-        yield from _explain(best_match(error.context))
+        yield from _explain_union(error, path)
     elif validator == "additionalProperties" and isinstance(error.instance, dict):
         known = sorted(schema.get("properties", {}))
         for extra in sorted(set(error.instance) - set(known)):
@@ -94,8 +94,7 @@ def _explain(error: ValidationError) -> Iterator[tuple[JsonPath, JsonPath, str]]
     elif validator in ("not", "pattern") and "errorMessage" in schema:
         yield path, path, str(schema["errorMessage"])
     elif validator == "type":
-        wanted = error.validator_value
-        names = " or ".join(f"'{t}'" for t in ([wanted] if isinstance(wanted, str) else wanted))
+        names = " or ".join(f"'{t}'" for t in _types(error.validator_value))
         yield path, path, f"{_show(error.instance)} is not of type {names}"
     elif validator == "enum":
         yield path, path, _enum_message(error.instance, list(error.validator_value))
@@ -103,10 +102,30 @@ def _explain(error: ValidationError) -> Iterator[tuple[JsonPath, JsonPath, str]]
         yield path, path, f"must be {_show(error.validator_value)}, got {_show(error.instance)}"
     elif validator == "minLength" and error.validator_value == 1:
         yield path, path, "must not be empty"
+    elif validator in ("minLength", "maxLength"):
+        relation = "shorter" if validator == "minLength" else "longer"
+        yield path, path, f"is {relation} than {error.validator_value} characters"
     elif error.schema is False:
         yield path, path, "is not allowed here"
     else:
         yield path, path, error.message
+
+
+def _explain_union(error: ValidationError, path: JsonPath) -> Iterator[tuple[JsonPath, JsonPath, str]]:
+    """Explain the branch the author evidently meant: one whose type matched the value."""
+    context = list(error.context or [])
+    mismatched = [e for e in context if e.validator == "type" and tuple(e.absolute_path) == path]
+    meant = [e for e in context if e not in mismatched]
+    if meant:
+        yield from _explain(best_match(meant))
+        return
+    names = sorted({t for e in mismatched for t in _types(e.validator_value)})
+    wanted = " or ".join(f"'{t}'" for t in names)
+    yield path, path, f"{_show(error.instance)} is not of type {wanted}"
+
+
+def _types(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
 
 
 def _enum_message(instance: Any, allowed: list[Any]) -> str:
