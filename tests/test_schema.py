@@ -229,3 +229,15 @@ class TestValidation:
     def test_schema_file_is_json_with_sorted_keys(self) -> None:
         text = (REPO / "reconciler" / "schemas" / "assistant.schema.json").read_text(encoding="utf-8")
         assert text == json.dumps(json.loads(text), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def test_reference_page_example_validates(tmp_path: Path) -> None:
+    """The complete example in docs/reference/assistant.md is a valid manifest."""
+    from reconciler.manifest import load_resources
+
+    page = (REPO / "docs" / "reference" / "assistant.md").read_text(encoding="utf-8")
+    example = page.split("## Complete example", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "example.yaml").write_text(example, encoding="utf-8")
+    environ = {"ORDERS_HOST": "api.example.com", "ORDERS_TOKEN": "t"}
+    (resource,) = load_resources([str(tmp_path / "example.yaml")], environ)
+    assert resource.spec["tools"][0]["webhook"]["url"] == "https://api.example.com/orders/{order_id}"
