@@ -134,7 +134,11 @@ class _Loader:
         for path, message in result.problems:
             self.problems.append(_problem(file, source.line_of(path), message, kind, name, format_path(path)))
         interpolated = {**value, "spec": result.value}
-        schema_problems = validate_document(interpolated, kind, source, name)
+        # A value whose reference failed still holds the raw `${...}`: judging it again adds only noise.
+        unresolved = {format_path(path) for path, _ in result.problems}
+        schema_problems = [
+            p for p in validate_document(interpolated, kind, source, name) if p.path not in unresolved
+        ]
         self.problems.extend(schema_problems)
         if result.problems or schema_problems or name is None or not isinstance(spec, dict):
             return

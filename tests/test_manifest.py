@@ -7,8 +7,11 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reconciler.errors import ManifestErrors
+from reconciler.interpolate import interpolate
 from reconciler.manifest import load_resources
 from reconciler.model import Resource
 
@@ -189,6 +192,21 @@ class TestInterpolation:
             "environment variable VOICE is not set (needed by '${env:VOICE}')"
         ]
 
+    def test_a_failed_reference_is_reported_once(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The raw `${env:STT}` left in an enum field is not also reported as a bad enum value."""
+        write(
+            tmp_path,
+            "stt.yaml",
+            ASSISTANT.format(name="stt", instructions="Hi.") + "  transcription:\n    model: ${env:STT}\n",
+        )
+        monkeypatch.chdir(tmp_path)
+        assert problems(["stt.yaml"]) == [
+            "stt.yaml:7: Assistant/stt: spec.transcription.model: "
+            "environment variable STT is not set (needed by '${env:STT}')"
+        ]
+
     def test_an_empty_value_counts_as_set_and_is_not_a_secret(self, tmp_path: Path) -> None:
         path = write(tmp_path, "e.yaml", ASSISTANT.format(name="e", instructions="'Hi${secret:EMPTY}.'"))
         resource = only(load_resources([str(path)], {"EMPTY": ""}))
@@ -204,6 +222,13 @@ class TestInterpolation:
             "n.yaml:3: Assistant/${env:STAGE}-bot: name: "
             "name cannot use ${...}: interpolation happens only inside spec"
         ]
+
+
+@given(st.lists(st.sampled_from(["$", "{", "}", "a", "env", ":", " "]), max_size=30).map("".join))
+def test_escaping_every_dollar_brace_round_trips(text: str) -> None:
+    """Whatever the text, writing each `${` as `$${` gives the text back unchanged and without problems."""
+    result = interpolate({"x": text.replace("${", "$${")}, {})
+    assert (result.value, result.problems) == ({"x": text}, [])
 
 
 class TestProblems:
