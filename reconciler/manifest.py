@@ -169,12 +169,12 @@ class _Loader:
                 return (key,), f"{key} cannot use ${{...}}: interpolation happens only inside spec"
         version = value.get("apiVersion")
         if version is None:
-            return (), f"apiVersion is missing; this tool reads apiVersion: {API_VERSION}"
+            return (), f"apiVersion is missing; expected {API_VERSION!r}"
         if version != API_VERSION:
             return ("apiVersion",), f"unsupported apiVersion {version!r}; expected {API_VERSION!r}"
         kind = value.get("kind")
         if kind is None:
-            return (), f"kind is missing; one of {', '.join(KINDS)}"
+            return (), f"kind is missing; expected one of {', '.join(KINDS)}"
         if kind not in KINDS:
             return ("kind",), f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}"
         if kind not in SCHEMA_FILES:
