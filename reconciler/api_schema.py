@@ -14,8 +14,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
+
+from reconciler.jsonschema_ext import SchemaValidator
 
 __all__ = ["component", "component_names", "validate_request"]
 
@@ -100,10 +101,10 @@ def component(name: str) -> JSON:
 
 
 @cache
-def _validator(name: str) -> Draft202012Validator:
+def _validator(name: str) -> SchemaValidator:
     schema = _bundled(name)
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
+    SchemaValidator.check_schema(schema)
+    return SchemaValidator(schema)
 
 
 def validate_request(name: str, body: object) -> list[JSON]:

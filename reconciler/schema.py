@@ -15,10 +15,10 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
 from reconciler.errors import ManifestProblem
+from reconciler.jsonschema_ext import SchemaValidator
 from reconciler.model import JsonPath, SourceMap, format_path
 
 __all__ = ["SCHEMA_FILES", "all_schemas", "manifest_kinds", "manifest_schema", "validate_document"]
@@ -56,8 +56,8 @@ def _load(kind: str) -> dict[str, Any]:
 
 
 @cache
-def _validator(kind: str) -> Draft202012Validator:
-    return Draft202012Validator(_load(kind))
+def _validator(kind: str) -> SchemaValidator:
+    return SchemaValidator(_load(kind))
 
 
 def validate_document(
