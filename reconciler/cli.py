@@ -182,9 +182,11 @@ def emulator(host: str, port: int, api_key: str | None, state_file: Path | None,
     """Run the local Telnyx-compatible API at http://HOST:PORT/v2 until stopped."""
     from reconciler.emulator import run_emulator
 
-    click.echo(f"Telnyx emulator listening on http://{host}:{port}/v2 (Ctrl-C to stop)", err=True)
+    def ready(base_url: str) -> None:
+        click.echo(f"Telnyx emulator listening on {base_url} (Ctrl-C to stop)", err=True)
+
     try:
         run_emulator(host=host, port=port, api_key=api_key, state_file=state_file, latency_ms=latency_ms,
-                     fault_rate=fault_rate, seed=seed)
+                     fault_rate=fault_rate, seed=seed, on_ready=ready)
     except ValueError as exc:
         _fail(str(exc))

@@ -61,6 +61,24 @@ def stated_differences(desired: Any, live: Any, path: JsonPath = ()) -> list[Fie
     return [FieldChange(path, live, desired)]
 
 
+def leaves(value: Any, path: JsonPath = ()) -> list[FieldChange]:
+    """A new object as one ``None -> value`` change per leaf, so a create reads field by field.
+
+    Objects are walked into, and so are lists of objects; lists of scalars stay whole.
+    """
+    if isinstance(value, Mapping) and value:
+        out: list[FieldChange] = []
+        for key, item in value.items():
+            out.extend(leaves(item, (*path, key)))
+        return out
+    if isinstance(value, list) and any(isinstance(item, Mapping) for item in value):
+        out = []
+        for index, item in enumerate(value):
+            out.extend(leaves(item, (*path, index)))
+        return out
+    return [FieldChange(path, None, value)]
+
+
 def changed_top_level_keys(changes: list[FieldChange]) -> list[str]:
     """Top-level fields touched by ``changes``, in first-seen order (what an update must send)."""
     seen: dict[str, None] = {}

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from reconciler.diff import FieldChange, changed_top_level_keys, stated_differences
+from reconciler.diff import FieldChange, changed_top_level_keys, leaves, stated_differences
 from reconciler.errors import IdentityError
 from reconciler.fingerprint import digest
 from reconciler.kinds import handler_for
@@ -108,7 +108,7 @@ def build_plan(resources: list[Resource], live: LiveState) -> Plan:
         desired = handler.desired_body(resource)
         current = live.get(resource.kind, resource.name)
         if current is None:
-            fields = tuple(FieldChange((key,), None, value) for key, value in desired.items())
+            fields = tuple(leaves(desired))
             changes.append(
                 Change(Action.CREATE, resource.kind, resource.name, None, None, desired, fields, desired,
                        resource.file, resource.line)

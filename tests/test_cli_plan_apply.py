@@ -107,9 +107,15 @@ def test_long_instructions_change_shows_a_line_diff(emulator: Any, tmp_path: Pat
 
     result = run_cli(["plan", str(manifest.parent)], emulator.base_url)
     assert result.exit_code == 0, result.output
-    assert "      ~ instructions:" in result.stdout
-    assert "          -Greet the caller, find out what they need, and keep answers short." in result.stdout
-    assert "          +Greet the caller, find out what they need, and keep answers under 20 words." in result.stdout
+    lines = result.stdout.splitlines()
+    at = lines.index("      ~ instructions:")
+    assert lines[at + 1 : at + 6] == [
+        "          @@ -1,4 +1,4 @@",
+        "           You are the first voice on the Acme Outdoor support line.",
+        "          -Greet the caller, find out what they need, and keep answers short.",
+        "          +Greet the caller, find out what they need, and keep answers under 20 words.",
+        "           If they ask about an order, call lookup_order with the order number they give you.",
+    ]
 
 
 def test_out_of_band_change_to_an_unstated_field_is_not_a_change(emulator: Any, sdk: Any) -> None:

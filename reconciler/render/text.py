@@ -47,7 +47,10 @@ class TextView:
 
     def _summary(self, plan: Plan) -> str:
         counts = plan.summary
-        text = f"Plan: {counts['create']} to create, {counts['update']} to update, {counts['delete']} to delete"
+        text = (
+            f"Plan: {counts['create']} to create, {counts['update']} to update, "
+            f"{counts['delete']} to delete"
+        )
         if plan.unchanged:
             text += f", {len(plan.unchanged)} unchanged"
         return self._style(text + ".", bold=True)
