@@ -1,14 +1,13 @@
-"""The emulator's HTTP surface: Starlette routes, Telnyx envelopes, errors, auth, stats and latency.
+"""The emulator's ASGI app: the route table behind a gate for auth, stats and latency; error bodies.
 
-Why: this module only translates HTTP to store calls and back. Envelopes follow telnyx-ai-api.md 1.1:
-bare single objects, `{"data": [...]}` for assistant and version lists, OpenAI-style delete bodies.
+Why: cross-cutting HTTP behaviour lives here; handlers (handlers.py, library.py) translate requests to
+store calls, and the Telnyx error shapes are rendered in one place.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Callable
+import re
 from typing import Any
 
 from starlette.applications import Starlette
@@ -17,132 +16,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from reconciler.api_schema import validate_request
-from reconciler.emulator.errors import EmulatorHTTPError, NotFound, Unauthorized
+from reconciler.emulator.errors import EmulatorHTTPError, NotFound, Unauthorized, Unprocessable
+from reconciler.emulator.routes import API_PREFIX, API_ROUTES
 from reconciler.emulator.stats import RequestStats
 from reconciler.emulator.store import Store
 
-API_PREFIX = "/v2"
 STATS_PATH = "/_emulator/stats"
+_CONVERTER = re.compile(r"\{(\w+):\w+\}")  # "{tag:path}" is counted as "{tag}"
 JSON = dict[str, Any]
-
-
-class Unprocessable(Exception):
-    """422 in the FastAPI shape the service documents for request validation."""
-
-    def __init__(self, detail: list[JSON]) -> None:
-        super().__init__("request validation failed")
-        self.detail = detail
-
-
-async def _json_body(request: Request, component: str) -> JSON:
-    """The parsed body, or Unprocessable if it is not JSON or the API schema rejects it."""
-    return _parse_body(await request.body(), component)
-
-
-def _parse_body(raw: bytes, component: str) -> JSON:
-    try:
-        body = json.loads(raw) if raw.strip() else None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        pos = err.pos if isinstance(err, json.JSONDecodeError) else err.start
-        raise Unprocessable(
-            [{"loc": ["body", pos], "msg": "JSON decode error", "type": "json_invalid"}]
-        ) from err
-    if body is None:
-        raise Unprocessable([{"loc": ["body"], "msg": "Field required", "type": "missing"}])
-    problems = validate_request(component, body)
-    if problems:
-        raise Unprocessable(problems)
-    assert isinstance(body, dict)  # every request component is an object schema
-    return body
-
-
-def _bool_query(request: Request, name: str) -> bool:
-    raw = request.query_params.get(name, "false").lower()
-    if raw in ("true", "1", "yes", "on"):
-        return True
-    if raw in ("false", "0", "no", "off"):
-        return False
-    raise Unprocessable(
-        [{"loc": ["query", name], "msg": "Input should be a valid boolean", "type": "bool_parsing"}]
-    )
-
-
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
-
-
-# -- handlers --------------------------------------------------------------------------------------
-
-
-async def list_assistants(request: Request) -> Response:
-    return JSONResponse({"data": _store(request).list_assistants()})
-
-
-async def create_assistant(request: Request) -> Response:
-    store = _store(request)
-    key = request.headers.get("idempotency-key")
-    if key is None:
-        body = await _json_body(request, "CreateAssistantRequest")
-        return JSONResponse(store.create_assistant(body))
-    raw = await request.body()
-
-    def run() -> tuple[int, Any]:
-        return _outcome(lambda: store.create_assistant(_parse_body(raw, "CreateAssistantRequest")))
-
-    status, payload = store.once(f"POST /ai/assistants {key}", run)
-    return JSONResponse(payload, status_code=status)
-
-
-def _outcome(action: Callable[[], JSON]) -> tuple[int, Any]:
-    """Status and body of an action, errors included, so an idempotent replay can repeat either."""
-    try:
-        return 200, action()
-    except EmulatorHTTPError as err:
-        return err.status, err.body()
-    except Unprocessable as err:
-        return 422, {"detail": err.detail}
-
-
-async def get_assistant(request: Request) -> Response:
-    return JSONResponse(_store(request).get_assistant(request.path_params["assistant_id"]))
-
-
-async def update_assistant(request: Request) -> Response:
-    body = await _json_body(request, "UpdateAssistantRequestWithPromotion")
-    return JSONResponse(_store(request).update_assistant(request.path_params["assistant_id"], body))
-
-
-async def delete_assistant(request: Request) -> Response:
-    hard = _bool_query(request, "hard_delete")
-    return JSONResponse(_store(request).delete_assistant(request.path_params["assistant_id"], hard))
-
-
-async def list_versions(request: Request) -> Response:
-    return JSONResponse({"data": _store(request).list_versions(request.path_params["assistant_id"])})
-
-
-async def get_version(request: Request) -> Response:
-    params = request.path_params
-    return JSONResponse(_store(request).get_version(params["assistant_id"], params["version_id"]))
-
-
-async def update_version(request: Request) -> Response:
-    params = request.path_params
-    body = await _json_body(request, "UpdateAssistantRequest")
-    return JSONResponse(_store(request).update_version(params["assistant_id"], params["version_id"], body))
-
-
-async def delete_version(request: Request) -> Response:
-    params = request.path_params
-    _store(request).delete_version(params["assistant_id"], params["version_id"])
-    return Response(status_code=204)
-
-
-async def promote_version(request: Request) -> Response:
-    params = request.path_params
-    return JSONResponse(_store(request).promote_version(params["assistant_id"], params["version_id"]))
 
 
 async def get_stats(request: Request) -> Response:
@@ -156,23 +37,8 @@ async def reset_stats(request: Request) -> Response:
     return JSONResponse(stats.snapshot())
 
 
-def _api(path: str) -> str:
-    return API_PREFIX + path
-
-
 ROUTES = [
-    Route(_api("/ai/assistants"), list_assistants, methods=["GET"]),
-    Route(_api("/ai/assistants"), create_assistant, methods=["POST"]),
-    Route(_api("/ai/assistants/{assistant_id}"), get_assistant, methods=["GET"]),
-    Route(_api("/ai/assistants/{assistant_id}"), update_assistant, methods=["POST"]),
-    Route(_api("/ai/assistants/{assistant_id}"), delete_assistant, methods=["DELETE"]),
-    Route(_api("/ai/assistants/{assistant_id}/versions"), list_versions, methods=["GET"]),
-    Route(_api("/ai/assistants/{assistant_id}/versions/{version_id}"), get_version, methods=["GET"]),
-    Route(_api("/ai/assistants/{assistant_id}/versions/{version_id}"), update_version, methods=["POST"]),
-    Route(_api("/ai/assistants/{assistant_id}/versions/{version_id}"), delete_version, methods=["DELETE"]),
-    Route(
-        _api("/ai/assistants/{assistant_id}/versions/{version_id}/promote"), promote_version, methods=["POST"]
-    ),
+    *API_ROUTES,
     Route(STATS_PATH, get_stats, methods=["GET"]),
     Route(STATS_PATH, reset_stats, methods=["DELETE"]),
 ]
@@ -186,7 +52,7 @@ def route_template(scope: Scope) -> str:
     for route in ROUTES:
         match, _ = route.matches(scope)
         if match is Match.FULL:
-            return route.path
+            return _CONVERTER.sub(r"{\1}", route.path)
     path: str = scope["path"]
     return path
 

@@ -39,3 +39,17 @@ class Unauthorized(EmulatorHTTPError):
     status = 401
     code = "10009"
     title = "Authentication failed"
+
+
+class DuplicateToolType(BadRequest):
+    """400 with code 10015: a single-instance tool type would appear twice on one assistant."""
+
+    title = "Duplicate tool type"
+
+
+class Unprocessable(Exception):
+    """422 in the FastAPI shape the service documents for request validation."""
+
+    def __init__(self, detail: list[dict[str, Any]]) -> None:
+        super().__init__("request validation failed")
+        self.detail = detail

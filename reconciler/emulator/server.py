@@ -16,7 +16,8 @@ from typing import Any
 
 import uvicorn
 
-from reconciler.emulator.app import API_PREFIX, ApiGate, create_app
+from reconciler.emulator.app import ApiGate, create_app
+from reconciler.emulator.routes import API_PREFIX
 from reconciler.emulator.store import Store
 
 STARTUP_TIMEOUT_S = 10.0

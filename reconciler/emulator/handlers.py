@@ -1,0 +1,126 @@
+"""HTTP handlers for assistants, versions, tags, attached tools and canary deploys.
+
+Why: handlers only translate HTTP to store calls and back. Envelopes follow telnyx-ai-api.md 1.1: bare
+single objects, `{"data": [...]}` for assistant and version lists, `{"tags": [...]}` for tags, and no
+body for deletes other than the assistant's OpenAI-style one.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from reconciler.emulator.parsing import bool_query, idempotent_create, json_body, store_of
+
+
+async def list_assistants(request: Request) -> Response:
+    return JSONResponse({"data": store_of(request).list_assistants()})
+
+
+async def create_assistant(request: Request) -> Response:
+    store = store_of(request)
+    return await idempotent_create(request, "POST /ai/assistants", "CreateAssistantRequest", store.create_assistant)
+
+
+async def get_assistant(request: Request) -> Response:
+    return JSONResponse(store_of(request).get_assistant(request.path_params["assistant_id"]))
+
+
+async def update_assistant(request: Request) -> Response:
+    body = await json_body(request, "UpdateAssistantRequestWithPromotion")
+    return JSONResponse(store_of(request).update_assistant(request.path_params["assistant_id"], body))
+
+
+async def delete_assistant(request: Request) -> Response:
+    hard = bool_query(request, "hard_delete")
+    return JSONResponse(store_of(request).delete_assistant(request.path_params["assistant_id"], hard))
+
+
+# -- versions --------------------------------------------------------------------------------------
+
+
+async def list_versions(request: Request) -> Response:
+    return JSONResponse({"data": store_of(request).list_versions(request.path_params["assistant_id"])})
+
+
+async def get_version(request: Request) -> Response:
+    """`include_mcp_servers` is accepted (and checked) but mcp_servers are always included."""
+    bool_query(request, "include_mcp_servers")
+    params = request.path_params
+    return JSONResponse(store_of(request).get_version(params["assistant_id"], params["version_id"]))
+
+
+async def update_version(request: Request) -> Response:
+    params = request.path_params
+    body = await json_body(request, "UpdateAssistantRequest")
+    return JSONResponse(store_of(request).update_version(params["assistant_id"], params["version_id"], body))
+
+
+async def delete_version(request: Request) -> Response:
+    params = request.path_params
+    store_of(request).delete_version(params["assistant_id"], params["version_id"])
+    return Response(status_code=204)
+
+
+async def promote_version(request: Request) -> Response:
+    params = request.path_params
+    return JSONResponse(store_of(request).promote_version(params["assistant_id"], params["version_id"]))
+
+
+# -- tags ------------------------------------------------------------------------------------------
+
+
+async def list_tags(request: Request) -> Response:
+    return JSONResponse(store_of(request).all_tags())
+
+
+async def add_tag(request: Request) -> Response:
+    body = await json_body(request, "AddTagRequest")
+    return JSONResponse(store_of(request).add_tag(request.path_params["assistant_id"], body["tag"]))
+
+
+async def remove_tag(request: Request) -> Response:
+    """The server decodes the percent-encoded path, so `{tag}` arrives decoded (slashes included)."""
+    params = request.path_params
+    return JSONResponse(store_of(request).remove_tag(params["assistant_id"], params["tag"]))
+
+
+# -- shared tools on an assistant ------------------------------------------------------------------
+
+
+async def attach_tool(request: Request) -> Response:
+    params = request.path_params
+    return JSONResponse(store_of(request).attach_tool(params["assistant_id"], params["tool_id"]))
+
+
+async def detach_tool(request: Request) -> Response:
+    params = request.path_params
+    return JSONResponse(store_of(request).detach_tool(params["assistant_id"], params["tool_id"]))
+
+
+# -- canary deploys --------------------------------------------------------------------------------
+
+
+async def get_canary(request: Request) -> Response:
+    return JSONResponse(store_of(request).get_canary(request.path_params["assistant_id"]))
+
+
+async def create_canary(request: Request) -> Response:
+    assistant_id = request.path_params["assistant_id"]
+    store = store_of(request)
+    return await idempotent_create(
+        request,
+        f"POST /ai/assistants/{assistant_id}/canary-deploys",
+        "CanaryDeployRequest",
+        lambda body: store.create_canary(assistant_id, body),
+    )
+
+
+async def replace_canary(request: Request) -> Response:
+    body = await json_body(request, "CanaryDeployRequest")
+    return JSONResponse(store_of(request).replace_canary(request.path_params["assistant_id"], body))
+
+
+async def delete_canary(request: Request) -> Response:
+    store_of(request).delete_canary(request.path_params["assistant_id"])
+    return Response(status_code=204)

@@ -1,0 +1,103 @@
+"""Request parsing for the emulator's handlers: JSON bodies, query flags, pages, idempotent creates.
+
+Why: every handler validates the same way, answering 422 in the FastAPI shape the service documents, and
+every create that takes an `Idempotency-Key` replays its first answer (errors included) the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from reconciler.api_schema import validate_request
+from reconciler.emulator.errors import EmulatorHTTPError, Unprocessable
+from reconciler.emulator.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
+from reconciler.emulator.store import Store
+
+JSON = dict[str, Any]
+
+
+def store_of(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+async def json_body(request: Request, component: str) -> JSON:
+    """The parsed body, or Unprocessable if it is not JSON or the API schema rejects it."""
+    return parse_body(await request.body(), component)
+
+
+def parse_body(raw: bytes, component: str) -> JSON:
+    try:
+        body = json.loads(raw) if raw.strip() else None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        pos = err.pos if isinstance(err, json.JSONDecodeError) else err.start
+        raise Unprocessable([{"loc": ["body", pos], "msg": "JSON decode error", "type": "json_invalid"}]) from err
+    if body is None:
+        raise Unprocessable([{"loc": ["body"], "msg": "Field required", "type": "missing"}])
+    problems = validate_request(component, body)
+    if problems:
+        raise Unprocessable(problems)
+    assert isinstance(body, dict)  # every request component is an object schema
+    return body
+
+
+def bool_query(request: Request, name: str) -> bool:
+    raw = request.query_params.get(name, "false").lower()
+    if raw in ("true", "1", "yes", "on"):
+        return True
+    if raw in ("false", "0", "no", "off"):
+        return False
+    raise Unprocessable([{"loc": ["query", name], "msg": "Input should be a valid boolean", "type": "bool_parsing"}])
+
+
+def _int_query(request: Request, name: str, default: int, low: int, high: int | None) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    loc = ["query", name]
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        msg = "Input should be a valid integer, unable to parse string as an integer"
+        raise Unprocessable([{"loc": loc, "msg": msg, "type": "int_parsing"}]) from None
+    if value < low:
+        msg = f"Input should be greater than or equal to {low}"
+        raise Unprocessable([{"loc": loc, "msg": msg, "type": "greater_than_equal"}])
+    if high is not None and value > high:
+        msg = f"Input should be less than or equal to {high}"
+        raise Unprocessable([{"loc": loc, "msg": msg, "type": "less_than_equal"}])
+    return value
+
+
+def page_query(request: Request) -> Page:
+    """`page[number]` (default 1, >= 1) and `page[size]` (default 20, 1..100)."""
+    return Page(
+        number=_int_query(request, "page[number]", 1, 1, None),
+        size=_int_query(request, "page[size]", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE),
+    )
+
+
+def outcome(action: Callable[[], JSON]) -> tuple[int, Any]:
+    """Status and body of an action, errors included, so an idempotent replay can repeat either."""
+    try:
+        return 200, action()
+    except EmulatorHTTPError as err:
+        return err.status, err.body()
+    except Unprocessable as err:
+        return 422, {"detail": err.detail}
+
+
+async def idempotent_create(request: Request, scope: str, component: str, create: Callable[[JSON], JSON]) -> Response:
+    """Run create on the validated body; with an `Idempotency-Key`, at most once per key and scope."""
+    store = store_of(request)
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return JSONResponse(create(await json_body(request, component)))
+    raw = await request.body()
+    status, payload = store.once(f"{scope} {key}", lambda: outcome(lambda: create(parse_body(raw, component))))
+    return JSONResponse(payload, status_code=status)

@@ -1,0 +1,53 @@
+"""The emulator's route table: every path it serves, in matching order.
+
+Why: one list that both the Starlette app and the stats counter (route templates) read. Static segments
+come before the `{assistant_id}` routes they would otherwise be taken for (`/ai/assistants/tags`).
+"""
+
+from __future__ import annotations
+
+from starlette.routing import Route
+
+from reconciler.emulator import handlers as h
+from reconciler.emulator import library as lib
+
+API_PREFIX = "/v2"
+ASSISTANT = "/ai/assistants/{assistant_id}"
+VERSION = ASSISTANT + "/versions/{version_id}"
+
+
+def _api(path: str) -> str:
+    return API_PREFIX + path
+
+
+API_ROUTES = [
+    Route(_api("/ai/assistants"), h.list_assistants, methods=["GET"]),
+    Route(_api("/ai/assistants"), h.create_assistant, methods=["POST"]),
+    Route(_api("/ai/assistants/tags"), h.list_tags, methods=["GET"]),
+    Route(_api(ASSISTANT), h.get_assistant, methods=["GET"]),
+    Route(_api(ASSISTANT), h.update_assistant, methods=["POST"]),
+    Route(_api(ASSISTANT), h.delete_assistant, methods=["DELETE"]),
+    Route(_api(ASSISTANT + "/versions"), h.list_versions, methods=["GET"]),
+    Route(_api(VERSION), h.get_version, methods=["GET"]),
+    Route(_api(VERSION), h.update_version, methods=["POST"]),
+    Route(_api(VERSION), h.delete_version, methods=["DELETE"]),
+    Route(_api(VERSION + "/promote"), h.promote_version, methods=["POST"]),
+    Route(_api(ASSISTANT + "/tags"), h.add_tag, methods=["POST"]),
+    Route(_api(ASSISTANT + "/tags/{tag:path}"), h.remove_tag, methods=["DELETE"]),
+    Route(_api(ASSISTANT + "/tools/{tool_id}"), h.attach_tool, methods=["PUT"]),
+    Route(_api(ASSISTANT + "/tools/{tool_id}"), h.detach_tool, methods=["DELETE"]),
+    Route(_api(ASSISTANT + "/canary-deploys"), h.get_canary, methods=["GET"]),
+    Route(_api(ASSISTANT + "/canary-deploys"), h.create_canary, methods=["POST"]),
+    Route(_api(ASSISTANT + "/canary-deploys"), h.replace_canary, methods=["PUT"]),
+    Route(_api(ASSISTANT + "/canary-deploys"), h.delete_canary, methods=["DELETE"]),
+    Route(_api("/ai/tools"), lib.list_tools, methods=["GET"]),
+    Route(_api("/ai/tools"), lib.create_tool, methods=["POST"]),
+    Route(_api("/ai/tools/{tool_id}"), lib.get_tool, methods=["GET"]),
+    Route(_api("/ai/tools/{tool_id}"), lib.update_tool, methods=["PATCH"]),
+    Route(_api("/ai/tools/{tool_id}"), lib.delete_tool, methods=["DELETE"]),
+    Route(_api("/ai/mcp_servers"), lib.list_mcp_servers, methods=["GET"]),
+    Route(_api("/ai/mcp_servers"), lib.create_mcp_server, methods=["POST"]),
+    Route(_api("/ai/mcp_servers/{mcp_server_id}"), lib.get_mcp_server, methods=["GET"]),
+    Route(_api("/ai/mcp_servers/{mcp_server_id}"), lib.replace_mcp_server, methods=["PUT"]),
+    Route(_api("/ai/mcp_servers/{mcp_server_id}"), lib.delete_mcp_server, methods=["DELETE"]),
+]

@@ -1,0 +1,147 @@
+"""The emulator's records and the store core: one lock, the JSON state file, idempotency replays.
+
+Why: the per-resource rule modules (assistants, shared tools, MCP servers, tags, canary deploys) share one
+consistent state and one transaction boundary; this module owns both and nothing else. The state file is a
+plain JSON document, one top-level key per collection, so a `--state` file survives restarts.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from reconciler.emulator.errors import NotFound
+
+STATE_FORMAT = 1
+JSON = dict[str, Any]
+
+
+def now_iso() -> str:
+    """ISO-8601 UTC with microseconds, the way Telnyx timestamps read."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass
+class Version:
+    """One stored configuration of an assistant, with the shared tools attached to it."""
+
+    version_id: str
+    version_name: str
+    created_at: str
+    config: JSON
+    tool_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Assistant:
+    """An assistant: identity, server-created companions, its versions (oldest first) and which is main."""
+
+    id: str
+    created_at: str
+    texml_app_id: str
+    messaging_profile_id: str
+    main_version_id: str
+    versions: list[Version] = field(default_factory=list)
+    # The canary deploy config {"rules", "created_at", "updated_at"}; versions it names are protected
+    # from eviction and promote clears it.
+    canary: JSON | None = None
+    deleted_at: str | None = None
+
+    def version(self, version_id: str) -> Version:
+        for version in self.versions:
+            if version.version_id == version_id:
+                return version
+        raise NotFound(f"Version {version_id} of assistant {self.id} not found")
+
+    @property
+    def main(self) -> Version:
+        return self.version(self.main_version_id)
+
+
+class StoreCore:
+    """Thread-safe state; every mutation is saved to the state file (when there is one) before returning."""
+
+    def __init__(self, state_file: Path | None = None) -> None:
+        self._lock = threading.RLock()
+        self._state_file = state_file
+        self.assistants: dict[str, Assistant] = {}
+        self.deleted_assistants: dict[str, Assistant] = {}
+        self.tools: dict[str, JSON] = {}  # shared tools in their read shape, creation order
+        self.mcp_servers: dict[str, JSON] = {}  # MCP servers in their read shape, creation order
+        self._idempotency: dict[str, JSON] = {}
+        if state_file is not None and state_file.exists():
+            self._load(state_file)
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        with self._lock:
+            yield
+            self._save()
+
+    def _save(self) -> None:
+        if self._state_file is None:
+            return
+        document = {
+            "format": STATE_FORMAT,
+            "assistants": [asdict(a) for a in self.assistants.values()],
+            "deleted_assistants": [asdict(a) for a in self.deleted_assistants.values()],
+            "tools": list(self.tools.values()),
+            "mcp_servers": list(self.mcp_servers.values()),
+            "idempotency": self._idempotency,
+        }
+        path = self._state_file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(document, handle, indent=1, sort_keys=True)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def _load(self, path: Path) -> None:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        if document.get("format") != STATE_FORMAT:
+            raise ValueError(f"{path}: unsupported emulator state format {document.get('format')!r}")
+        self.assistants = {a["id"]: _assistant_from_json(a) for a in document.get("assistants", [])}
+        self.deleted_assistants = {a["id"]: _assistant_from_json(a) for a in document.get("deleted_assistants", [])}
+        self.tools = {t["id"]: t for t in document.get("tools", [])}
+        self.mcp_servers = {m["id"]: m for m in document.get("mcp_servers", [])}
+        self._idempotency = dict(document.get("idempotency", {}))
+
+    def once(self, key: str, run: Callable[[], tuple[int, Any]]) -> tuple[int, Any]:
+        """Run a create at most once per idempotency key; later calls replay the first status and body."""
+        with self._writing():
+            if key in self._idempotency:
+                seen = self._idempotency[key]
+                return int(seen["status"]), copy.deepcopy(seen["body"])
+            status, body = run()
+            self._idempotency[key] = {"status": status, "body": copy.deepcopy(body)}
+            return status, body
+
+    def _get(self, assistant_id: str) -> Assistant:
+        assistant = self.assistants.get(assistant_id)
+        if assistant is None:
+            raise NotFound(f"Assistant {assistant_id} not found")
+        return assistant
+
+    def _tool(self, tool_id: str) -> JSON:
+        tool = self.tools.get(tool_id)
+        if tool is None:
+            raise NotFound(f"Tool {tool_id} not found")
+        return tool
+
+
+def _assistant_from_json(data: JSON) -> Assistant:
+    versions = [Version(**v) for v in data.get("versions", [])]
+    return Assistant(**{**data, "versions": versions})
