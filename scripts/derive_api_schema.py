@@ -100,6 +100,29 @@ FILLER_MESSAGE: Schema = {
     ]
 }
 
+# vision_tool_params_param.py: VisionToolParamsParam
+VISION_PAYLOAD: Schema = obj({"max_frame_age_secs": INTEGER})
+# update_dynamic_variables_tool_params_param.py: UpdateDynamicVariablesToolParamsParam
+UPDATE_DYNAMIC_VARIABLES_PAYLOAD: Schema = obj(
+    {
+        "name": {"type": "string", "pattern": "^[a-zA-Z0-9_-]+$"},
+        "description": STRING,
+        "updatable_variables": {
+            "type": "array",
+            "minItems": 1,
+            "items": obj(
+                {
+                    "name": {"type": "string", "pattern": "^[a-zA-Z0-9._-]+$"},
+                    "description": STRING,
+                    "type": STRING,
+                },
+                ["name"],
+            ),
+        },
+    },
+    ["name", "description", "updatable_variables"],
+)
+
 # New components, each read from the SDK file named in its comment.
 NEW_COMPONENTS: dict[str, Schema] = {
     # assistant_tool_param.py: Function + openai/function_definition_param.py
@@ -108,30 +131,9 @@ NEW_COMPONENTS: dict[str, Schema] = {
         obj({"name": STRING, "description": STRING, "parameters": {"type": "object"}}, ["name"]),
     ),
     # assistant_tool_param.py: Vision + vision_tool_params_param.py (payload optional)
-    "VisionTool": tool("vision", obj({"max_frame_age_secs": INTEGER}), payload_required=False),
+    "VisionTool": tool("vision", VISION_PAYLOAD, payload_required=False),
     # assistant_tool_param.py: UpdateDynamicVariables + update_dynamic_variables_tool_params_param.py
-    "UpdateDynamicVariablesTool": tool(
-        "update_dynamic_variables",
-        obj(
-            {
-                "name": {"type": "string", "pattern": "^[a-zA-Z0-9_-]+$"},
-                "description": STRING,
-                "updatable_variables": {
-                    "type": "array",
-                    "minItems": 1,
-                    "items": obj(
-                        {
-                            "name": {"type": "string", "pattern": "^[a-zA-Z0-9._-]+$"},
-                            "description": STRING,
-                            "type": STRING,
-                        },
-                        ["name"],
-                    ),
-                },
-            },
-            ["name", "description", "updatable_variables"],
-        ),
-    ),
+    "UpdateDynamicVariablesTool": tool("update_dynamic_variables", UPDATE_DYNAMIC_VARIABLES_PAYLOAD),
     # assistant_a2_a_agent_param.py: AssistantA2AAgentParam
     "A2AAgent": obj(
         {
@@ -263,6 +265,11 @@ PROPERTY_PATCHES: list[tuple[str, str, Schema]] = [
     ("InferenceEmbeddingTransferToolParams", "diversion", STRING),
     ("InferenceEmbeddingTransferToolParams", "description", STRING),
     ("InferenceEmbeddingTransferToolParams", "bridge_beep", BRIDGE_BEEP),
+    # tool_create_params.py, tool_update_params.py: typed payloads the subset lacks
+    ("CreateSharedToolRequest", "vision", VISION_PAYLOAD),
+    ("CreateSharedToolRequest", "update_dynamic_variables", UPDATE_DYNAMIC_VARIABLES_PAYLOAD),
+    ("UpdateSharedToolRequest", "vision", VISION_PAYLOAD),
+    ("UpdateSharedToolRequest", "update_dynamic_variables", UPDATE_DYNAMIC_VARIABLES_PAYLOAD),
     # pay_tool_params_param.py
     ("PayToolParams", "description", {"type": ["string", "null"]}),
     ("PayToolParams", "connector_parameters", {"type": "object"}),
