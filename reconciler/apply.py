@@ -1,7 +1,8 @@
-"""Carry out a plan: wave by wave, changes within a wave in parallel, every outcome recorded.
+"""Carry out a plan: stage by stage, changes within a stage in parallel, every outcome recorded.
 
-A failed change never stops the others; the result lists each change as applied or failed
-(with the API's message), so a user always knows exactly where the account stands.
+A failed change never stops independent ones; a change that requires a failed or skipped one
+is skipped, and the result lists each change as applied, failed (with the API's message) or
+skipped, so a user always knows exactly where the account stands.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 
+from reconciler.change import Change
 from reconciler.client import TelnyxClient
 from reconciler.errors import ReconcilerError
 from reconciler.fingerprint import digest
 from reconciler.kinds import handler_for
 from reconciler.order import waves
-from reconciler.plan import Action, Change, Plan
+from reconciler.plan import Plan
+from reconciler.refs import IdIndex
 
 
 class Status(StrEnum):
@@ -47,24 +50,24 @@ class ApplyResult:
 
 def idempotency_key(change: Change) -> str:
     """Same change, same key: a create repeated after a lost response is not a duplicate."""
-    return "reconciler-" + digest([change.kind, change.name, change.body]).removeprefix("sha256:")[:40]
+    material = [change.kind, change.name, change.step, change.action.value, repr(change.body)]
+    return "reconciler-" + digest(material).removeprefix("sha256:")[:40]
 
 
-def _run(client: TelnyxClient, change: Change) -> Outcome:
-    handler = handler_for(change.kind)
+def ids_for(plan: Plan) -> IdIndex:
+    """The ids apply starts from: every live id the plan was made with."""
+    ids = IdIndex()
+    for (kind, name), object_id in plan.live_ids.items():
+        ids.set(kind, name, object_id)
+    return ids
+
+
+def _run(client: TelnyxClient, change: Change, ids: IdIndex) -> Outcome:
     try:
-        if change.action is Action.CREATE:
-            created = handler.create(client, change.body, idempotency_key(change))
-            return Outcome(change, Status.APPLIED, live_id=handler.live_id(created))
-        if change.live_id is None:
-            raise ReconcilerError(f"{change.address}: no live id to {change.action.value}")
-        if change.action is Action.UPDATE:
-            handler.update(client, change.live_id, change.body)
-        else:
-            handler.delete(client, change.live_id)
-        return Outcome(change, Status.APPLIED, live_id=change.live_id)
+        live_id = handler_for(change.kind).execute(client, change, ids, idempotency_key(change))
+        return Outcome(change, Status.APPLIED, live_id=live_id)
     except ReconcilerError as exc:
-        return Outcome(change, Status.FAILED, message=str(exc), live_id=change.live_id)
+        return Outcome(change, Status.FAILED, message=str(exc))
 
 
 def apply_plan(
@@ -75,11 +78,29 @@ def apply_plan(
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> ApplyResult:
     """Apply every change of ``plan``; never raises for a failed change, reports it instead."""
+    ids = ids_for(plan)
     outcomes: list[Outcome] = []
+    status_by_ref: dict[str, Status] = {}
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
         for wave in waves(plan.changes):
-            for outcome in pool.map(lambda change: _run(client, change), wave):
+            runnable: list[Change] = []
+            for change in wave:
+                blocked = [r for r in change.requires if status_by_ref.get(r, Status.APPLIED) is not Status.APPLIED]
+                if blocked:
+                    reason = f"needs {', '.join(blocked)}, which did not apply"
+                    outcome = Outcome(change, Status.SKIPPED, message=reason)
+                    outcomes.append(outcome)
+                    status_by_ref[change.ref] = Status.SKIPPED
+                    if on_outcome is not None:
+                        on_outcome(outcome)
+                else:
+                    runnable.append(change)
+            for outcome in pool.map(lambda change: _run(client, change, ids), runnable):
                 outcomes.append(outcome)
+                status_by_ref[outcome.change.ref] = outcome.status
                 if on_outcome is not None:
                     on_outcome(outcome)
     return ApplyResult(tuple(outcomes))
+
+
+__all__ = ["ApplyResult", "Outcome", "Status", "apply_plan", "idempotency_key"]

@@ -66,11 +66,17 @@ def _load(paths: Sequence[str]) -> list[Resource]:
     return load_resources([Path(p) for p in paths], os.environ)
 
 
-def _plan(paths: Sequence[str], connection: Connection) -> tuple[Plan, Connection]:
+def _plan(paths: Sequence[str], connection: Connection, prune: bool) -> Plan:
     resources = _load(paths)
     with open_client(connection) as client:
-        live = fetch_live(client, {r.kind for r in resources}, connection.parallelism)
-    return build_plan(resources, live), connection
+        live = fetch_live(client, resources, connection.parallelism, prune=prune)
+    return build_plan(resources, live, prune=prune)
+
+
+prune_option = click.option(
+    "--prune", is_flag=True,
+    help="Also delete what the manifests no longer state (today: canary configs of managed assistants).",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -99,13 +105,14 @@ def validate(paths: tuple[str, ...]) -> None:
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 with no changes, 2 with changes.")
+@prune_option
 @connection_options
-def plan(paths: tuple[str, ...], detailed_exitcode: bool, base_url: str | None, api_key: str | None,
+def plan(paths: tuple[str, ...], detailed_exitcode: bool, prune: bool, base_url: str | None, api_key: str | None,
          local: bool, parallelism: int) -> None:
     """Read live state and show what apply would change."""
     connection = Connection.resolve(base_url, api_key, local, parallelism)
     try:
-        the_plan, _ = _plan(paths, connection)
+        the_plan = _plan(paths, connection, prune)
     except ReconcilerError as exc:
         _fail(str(exc))
         return
@@ -117,8 +124,9 @@ def plan(paths: tuple[str, ...], detailed_exitcode: bool, base_url: str | None, 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @click.option("--yes", is_flag=True, help="Apply without asking (needed when stdin is not a terminal).")
+@prune_option
 @connection_options
-def apply(paths: tuple[str, ...], yes: bool, base_url: str | None, api_key: str | None, local: bool,
+def apply(paths: tuple[str, ...], yes: bool, prune: bool, base_url: str | None, api_key: str | None, local: bool,
           parallelism: int) -> None:
     """Plan, then apply the changes. Exit 0 when everything applied, 1 otherwise."""
     connection = Connection.resolve(base_url, api_key, local, parallelism)
@@ -126,8 +134,8 @@ def apply(paths: tuple[str, ...], yes: bool, base_url: str | None, api_key: str 
     try:
         resources = _load(paths)
         with open_client(connection) as client:
-            live = fetch_live(client, {r.kind for r in resources}, connection.parallelism)
-            the_plan = build_plan(resources, live)
+            live = fetch_live(client, resources, connection.parallelism, prune=prune)
+            the_plan = build_plan(resources, live, prune=prune)
             click.echo(render_plan(the_plan, color=color), nl=False)
             if the_plan.is_empty:
                 return

@@ -24,6 +24,7 @@ import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -254,6 +255,73 @@ class TelnyxClient:
 
     def list_versions(self, assistant_id: str) -> list[dict[str, Any]]:
         return _list_items(self.request("GET", f"/ai/assistants/{assistant_id}/versions"))
+
+    def get_version(self, assistant_id: str, version_id: str) -> dict[str, Any]:
+        path = f"/ai/assistants/{assistant_id}/versions/{version_id}"
+        return _object(self.request("GET", path, params={"include_mcp_servers": "true"}))
+
+    def add_tag(self, assistant_id: str, tag: str) -> None:
+        self.request("POST", f"/ai/assistants/{assistant_id}/tags", body={"tag": tag})
+
+    def remove_tag(self, assistant_id: str, tag: str) -> None:
+        self.request("DELETE", f"/ai/assistants/{assistant_id}/tags/{quote(tag, safe='')}")
+
+    # -- canary deploys --------------------------------------------------------------------
+
+    def get_canary(self, assistant_id: str) -> dict[str, Any] | None:
+        """The assistant's canary config, or ``None`` when it has none (404)."""
+        try:
+            return _object(self.request("GET", f"/ai/assistants/{assistant_id}/canary-deploys"))
+        except ApiNotFound:
+            return None
+
+    def create_canary(self, assistant_id: str, body: Mapping[str, Any], idempotency_key: str) -> dict[str, Any]:
+        path = f"/ai/assistants/{assistant_id}/canary-deploys"
+        return _object(self.request("POST", path, body=body, idempotency_key=idempotency_key))
+
+    def replace_canary(self, assistant_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        return _object(self.request("PUT", f"/ai/assistants/{assistant_id}/canary-deploys", body=body))
+
+    def delete_canary(self, assistant_id: str) -> None:
+        self.request("DELETE", f"/ai/assistants/{assistant_id}/canary-deploys")
+
+    # -- shared tools ----------------------------------------------------------------------
+
+    def list_tools(self) -> list[dict[str, Any]]:
+        return list(self.iter_pages("/ai/tools"))
+
+    def create_tool(self, body: Mapping[str, Any], idempotency_key: str | None = None) -> dict[str, Any]:
+        return _object(self.request("POST", "/ai/tools", body=body, idempotency_key=idempotency_key))
+
+    def update_tool(self, tool_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        return _object(self.request("PATCH", f"/ai/tools/{tool_id}", body=body))
+
+    def delete_tool(self, tool_id: str) -> None:
+        self.request("DELETE", f"/ai/tools/{tool_id}")
+
+    # -- MCP servers -----------------------------------------------------------------------
+
+    def list_mcp_servers(self, page_size: int = 100) -> list[dict[str, Any]]:
+        """A bare array per page with no totals: read until a short or empty page."""
+        items: list[dict[str, Any]] = []
+        number = 1
+        while True:
+            page = _list_items(
+                self.request("GET", "/ai/mcp_servers", params={"page[number]": number, "page[size]": page_size})
+            )
+            items.extend(page)
+            if len(page) < page_size:
+                return items
+            number += 1
+
+    def create_mcp_server(self, body: Mapping[str, Any], idempotency_key: str | None = None) -> dict[str, Any]:
+        return _object(self.request("POST", "/ai/mcp_servers", body=body, idempotency_key=idempotency_key))
+
+    def replace_mcp_server(self, server_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        return _object(self.request("PUT", f"/ai/mcp_servers/{server_id}", body=body))
+
+    def delete_mcp_server(self, server_id: str) -> None:
+        self.request("DELETE", f"/ai/mcp_servers/{server_id}")
 
     def iter_pages(self, path: str, page_size: int = 100) -> Iterator[dict[str, Any]]:
         """Items of a ``{data, meta}`` page-number list, page by page."""

@@ -1,4 +1,9 @@
-"""Read the live account: one list call per kind, in parallel, indexed by manifest name."""
+"""Read the live account with as few requests as the manifests allow.
+
+One list call per listable kind the manifests need (lists return full objects), all in
+parallel; then, only for assistants that a CanaryDeploy manifest targets (or every managed
+assistant when pruning), the canary config and the versions list.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from typing import Any
 
 from reconciler.client import TelnyxClient
 from reconciler.kinds import handler_for
+from reconciler.model import Resource
 
 
 @dataclass(frozen=True)
@@ -17,17 +23,24 @@ class LiveState:
 
     objects: Mapping[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     duplicates: Mapping[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    lists: Mapping[str, list[dict[str, Any]]] = field(default_factory=dict)
+    canaries: Mapping[str, dict[str, Any] | None] = field(default_factory=dict)
+    """Canary config by assistant name; only for assistants that were read."""
+    versions: Mapping[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Versions by assistant name; only for assistants with a CanaryDeploy manifest."""
 
     def get(self, kind: str, name: str) -> dict[str, Any] | None:
         return self.objects.get((kind, name))
 
-    def names(self, kind: str) -> list[str]:
-        return [name for (k, name) in self.objects if k == kind]
+    def listed(self, kind: str) -> list[dict[str, Any]]:
+        """Every live object of a kind that was listed (empty if the kind was not read)."""
+        return self.lists.get(kind, [])
 
 
 def index_live(kind: str, items: Iterable[dict[str, Any]]) -> LiveState:
     """Index one kind's live objects by name, remembering every name that is not unique."""
     handler = handler_for(kind)
+    items = list(items)
     objects: dict[tuple[str, str], dict[str, Any]] = {}
     ids: dict[tuple[str, str], list[str]] = {}
     for item in items:
@@ -35,18 +48,55 @@ def index_live(kind: str, items: Iterable[dict[str, Any]]) -> LiveState:
         ids.setdefault(key, []).append(handler.live_id(item))
         objects.setdefault(key, item)
     duplicates = {key: tuple(found) for key, found in ids.items() if len(found) > 1}
-    return LiveState(objects=objects, duplicates=duplicates)
+    return LiveState(objects=objects, duplicates=duplicates, lists={kind: items})
 
 
-def fetch_live(client: TelnyxClient, kinds: Iterable[str], parallelism: int = 8) -> LiveState:
-    """List every kind concurrently and merge the indexes."""
-    wanted = list(dict.fromkeys(kinds))
-    with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(wanted) or 1))) as pool:
-        listed = list(pool.map(lambda kind: (kind, handler_for(kind).list_live(client)), wanted))
-    objects: dict[tuple[str, str], dict[str, Any]] = {}
-    duplicates: dict[tuple[str, str], tuple[str, ...]] = {}
-    for kind, items in listed:
-        part = index_live(kind, items)
-        objects.update(part.objects)
-        duplicates.update(part.duplicates)
-    return LiveState(objects=objects, duplicates=duplicates)
+def kinds_to_list(resources: Iterable[Resource]) -> list[str]:
+    """Listable kinds the manifests need: their own, plus Tool to recognise attached shared tools."""
+    resources = list(resources)
+    kinds = {r.kind for r in resources}
+    if "CanaryDeploy" in kinds:
+        kinds.add("Assistant")
+    if any(r.kind == "Assistant" and ("shared_tools" in r.spec or "tool_ids" in r.spec) for r in resources):
+        kinds.add("Tool")
+    order = ("Tool", "McpServer", "Assistant")
+    return [k for k in order if k in kinds]
+
+
+def fetch_live(
+    client: TelnyxClient, resources: Iterable[Resource], parallelism: int = 8, prune: bool = False
+) -> LiveState:
+    """List what the manifests need, then read canaries and versions where they matter."""
+    resources = list(resources)
+    kinds = kinds_to_list(resources)
+    workers = max(1, parallelism)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        listed = list(pool.map(lambda kind: (kind, handler_for(kind).list_live(client)), kinds))
+        objects: dict[tuple[str, str], dict[str, Any]] = {}
+        duplicates: dict[tuple[str, str], tuple[str, ...]] = {}
+        lists: dict[str, list[dict[str, Any]]] = {}
+        for kind, items in listed:
+            part = index_live(kind, items)
+            objects.update(part.objects)
+            duplicates.update(part.duplicates)
+            lists.update(part.lists)
+
+        with_versions = {str(r.spec["assistant"]) for r in resources if r.kind == "CanaryDeploy"}
+        with_canary = set(with_versions)
+        if prune:
+            with_canary |= {r.name for r in resources if r.kind == "Assistant"}
+        targets = sorted(name for name in with_canary if ("Assistant", name) in objects)
+
+        def read(name: str) -> tuple[str, dict[str, Any] | None, list[dict[str, Any]] | None]:
+            assistant_id = str(objects[("Assistant", name)]["id"])
+            canary = client.get_canary(assistant_id)
+            versions = client.list_versions(assistant_id) if name in with_versions else None
+            return name, canary, versions
+
+        canaries: dict[str, dict[str, Any] | None] = {}
+        versions: dict[str, list[dict[str, Any]]] = {}
+        for name, canary, found in pool.map(read, targets):
+            canaries[name] = canary
+            if found is not None:
+                versions[name] = found
+    return LiveState(objects, duplicates, lists, canaries, versions)

@@ -1,54 +1,114 @@
 """Assistants: ``/ai/assistants``.
 
-Identity is the assistant ``name`` (the manifest's ``name``). The list endpoint returns full
-objects, so reading live state costs one request however many assistants there are.
+Identity is the assistant ``name``. The list endpoint returns full objects, so reading every
+assistant costs one request. Manifests name other objects; this module turns the names into
+the ids the API wants:
+
+    manifest                                         request
+    shared_tools: [lookup-order]                     tool_ids: [<tool id>]
+    mcp_servers: [{server: crm, allowed_tools}]      mcp_servers: [{id: <server id>, allowed_tools}]
+    handoff.ai_assistants: [{assistant: billing}]    handoff.ai_assistants: [{id: <id>, name: billing}]
+    flow edge target {type: assistant, assistant}    {type: assistant, assistant_id: <id>}
+    flow prompt node shared_tools: [name]            shared_tool_ids: [<tool id>]
+    flow tool node shared_tool: name                 shared_tool_id: <tool id>
+
+Attached shared tools come back inside ``tools`` with ``shared: true`` and no id; they are
+matched to live Tool objects by content to recover ``tool_ids``, and never sent back inline.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
+from reconciler.change import Action, Change
 from reconciler.client import TelnyxClient
-from reconciler.kinds.base import KindHandler
+from reconciler.diff import leaves
+from reconciler.fingerprint import canonical_json
+from reconciler.kinds.base import KindHandler, PlanContext, requires_of
 from reconciler.model import Resource
+from reconciler.refs import IdIndex, Pending, pending_in
 
 READ_ONLY_FIELDS = frozenset(
-    {
-        "id",
-        "created_at",
-        "version_id",
-        "version_created_at",
-        "import_metadata",
-        "related_mission_ids",
-    }
+    {"id", "created_at", "version_id", "version_created_at", "import_metadata", "related_mission_ids"}
 )
 """Fields the server owns; never compared, never sent."""
 
-
-def _inline_tools(tools: Any) -> Any:
-    """Live ``tools`` merge attached shared tools in with ``shared: true``: keep inline ones only."""
-    if not isinstance(tools, list):
-        return tools
-    inline = []
-    for tool in tools:
-        if isinstance(tool, dict):
-            if tool.get("shared") is True:
-                continue
-            tool = {k: v for k, v in tool.items() if k != "shared"}
-        inline.append(tool)
-    return inline
+MAIN_VERSION = "AssistantMain"
+"""Pseudo-kind under which apply records an assistant's current main version id."""
 
 
-def _flow_without_resolved_tools(flow: Any) -> Any:
-    """Flow nodes gain resolved ``tools``/``tool`` on read; they are not part of the request."""
-    if not isinstance(flow, dict) or not isinstance(flow.get("nodes"), list):
-        return flow
-    nodes = [
-        {k: v for k, v in node.items() if k not in ("tools", "tool")} if isinstance(node, dict) else node
-        for node in flow["nodes"]
-    ]
-    return {**flow, "nodes": nodes}
+def tool_signature(tool_type: str, payload: Any) -> str:
+    """What identifies a shared tool's content, the same whether read from a tool or an assistant."""
+    return canonical_json([tool_type, payload])
+
+
+def shared_tool_payload(tool: Mapping[str, Any]) -> Any:
+    """A live Tool's payload; ``tool_definition`` may be bare or wrapped as ``{type, <type>: ...}``."""
+    tool_type = tool.get("type")
+    definition = tool.get("tool_definition")
+    if isinstance(definition, dict) and isinstance(tool_type, str) and tool_type in definition:
+        wrapped = set(definition) <= {"type", tool_type}
+        return definition[tool_type] if wrapped else definition
+    return definition
+
+
+def _sorted_ids(ids: list[Any]) -> list[Any]:
+    """Ids as a set in a stable order; ids known only after apply go last."""
+    known = sorted({i for i in ids if isinstance(i, str)})
+    pending = sorted({i for i in ids if isinstance(i, Pending)}, key=lambda p: p.name)
+    return [*known, *pending]
+
+
+def resolve_references(spec: Mapping[str, Any], ids: IdIndex) -> dict[str, Any]:
+    """A copy of an assistant spec (or a version override) in request shape."""
+    body = copy.deepcopy(dict(spec))
+    if "shared_tools" in body or "tool_ids" in body:
+        named = [ids.ref("Tool", name) for name in body.pop("shared_tools", None) or []]
+        body["tool_ids"] = _sorted_ids([*named, *(body.get("tool_ids") or [])])
+    if isinstance(body.get("mcp_servers"), list):
+        body["mcp_servers"] = [_mcp_entry(entry, ids) for entry in body["mcp_servers"]]
+    if isinstance(body.get("tools"), list):
+        for tool in body["tools"]:
+            handoff = tool.get("handoff") if isinstance(tool, dict) else None
+            if isinstance(handoff, dict) and isinstance(handoff.get("ai_assistants"), list):
+                handoff["ai_assistants"] = [_handoff_target(entry, ids) for entry in handoff["ai_assistants"]]
+    if isinstance(body.get("conversation_flow"), dict):
+        _flow_references(body["conversation_flow"], ids)
+    if isinstance(body.get("tags"), list):
+        body["tags"] = sorted(set(body["tags"]))
+    return body
+
+
+def _mcp_entry(entry: Any, ids: IdIndex) -> Any:
+    if isinstance(entry, dict) and "server" in entry:
+        rest = {k: v for k, v in entry.items() if k != "server"}
+        return {"id": ids.ref("McpServer", entry["server"]), **rest}
+    return entry
+
+
+def _handoff_target(entry: Any, ids: IdIndex) -> Any:
+    if isinstance(entry, dict) and "assistant" in entry:
+        rest = {k: v for k, v in entry.items() if k != "assistant"}
+        return {"id": ids.ref("Assistant", entry["assistant"]), "name": entry["assistant"], **rest}
+    return entry
+
+
+def _flow_references(flow: dict[str, Any], ids: IdIndex) -> None:
+    for edge in flow.get("edges") or []:
+        target = edge.get("target") if isinstance(edge, dict) else None
+        if isinstance(target, dict) and "assistant" in target:
+            target["assistant_id"] = ids.ref("Assistant", target.pop("assistant"))
+    for node in flow.get("nodes") or []:
+        if not isinstance(node, dict):
+            continue
+        if "shared_tools" in node:
+            named = [ids.ref("Tool", name) for name in node.pop("shared_tools") or []]
+            node["shared_tool_ids"] = [*named, *(node.get("shared_tool_ids") or [])]
+        if "shared_tool" in node:
+            node["shared_tool_id"] = ids.ref("Tool", node.pop("shared_tool"))
 
 
 class AssistantHandler(KindHandler):
@@ -58,29 +118,103 @@ class AssistantHandler(KindHandler):
     def list_live(self, client: TelnyxClient) -> list[dict[str, Any]]:
         return client.list_assistants()
 
-    def live_name(self, live: Mapping[str, Any]) -> str:
-        return str(live.get("name", ""))
+    def desired_body(self, resource: Resource, ctx: PlanContext) -> dict[str, Any]:
+        return {"name": resource.name, **resolve_references(resource.spec, ctx.ids)}
 
-    def desired_body(self, resource: Resource) -> dict[str, Any]:
-        return {"name": resource.name, **resource.spec}
-
-    def comparable(self, live: Mapping[str, Any]) -> dict[str, Any]:
+    def comparable(self, live: Mapping[str, Any], ctx: PlanContext) -> dict[str, Any]:
         out = {k: v for k, v in live.items() if k not in READ_ONLY_FIELDS}
-        if "tools" in out:
-            out["tools"] = _inline_tools(out["tools"])
-        if "conversation_flow" in out:
+        tools = out.get("tools")
+        if isinstance(tools, list):
+            out["tools"] = [_without_shared_flag(t) for t in tools if not _is_shared(t)]
+            out["tool_ids"] = self._attached_tool_ids([t for t in tools if _is_shared(t)], ctx)
+        if isinstance(out.get("conversation_flow"), dict):
             out["conversation_flow"] = _flow_without_resolved_tools(out["conversation_flow"])
+        if isinstance(out.get("tags"), list):
+            out["tags"] = sorted(set(out["tags"]))
         return out
 
-    def update_body(self, desired: Mapping[str, Any], changed_keys: list[str]) -> dict[str, Any]:
-        # Top-level fields are partial; nested objects are sent whole so nothing is half-merged.
-        return {key: desired[key] for key in changed_keys if key in desired}
+    @staticmethod
+    def _attached_tool_ids(shared: list[Mapping[str, Any]], ctx: PlanContext) -> list[str]:
+        """Match each ``shared: true`` entry to a live Tool by content; unmatched ones stay visible."""
+        by_signature: dict[str, list[str]] = {}
+        for tool in ctx.live.listed("Tool"):
+            signature = tool_signature(str(tool.get("type")), shared_tool_payload(tool))
+            by_signature.setdefault(signature, []).append(str(tool["id"]))
+        found: list[str] = []
+        for entry in shared:
+            tool_type = str(entry.get("type"))
+            candidates = by_signature.get(tool_signature(tool_type, entry.get(tool_type)), [])
+            unused = [c for c in candidates if c not in found]
+            found.append(unused[0] if unused else f"(unknown shared {tool_type} tool)")
+        return sorted(found)
+
+    def update(
+        self, client: TelnyxClient, live_id: str, body: Mapping[str, Any], change: Change
+    ) -> dict[str, Any] | None:
+        if set(body) == {"tags"} and change.before is not None:
+            # Tags alone go through the tag endpoints, which do not cost a version.
+            have = set(change.before.get("tags") or [])
+            want = set(body["tags"] or [])
+            for tag in sorted(have - want):
+                client.remove_tag(live_id, tag)
+            for tag in sorted(want - have):
+                client.add_tag(live_id, tag)
+            return None
+        return client.update_assistant(live_id, body)
+
+    def after_write(self, change: Change, live: Mapping[str, Any] | None, ids: IdIndex) -> None:
+        if live is not None and isinstance(live.get("version_id"), str):
+            ids.set(MAIN_VERSION, change.name, live["version_id"])
 
     def create(self, client: TelnyxClient, body: Mapping[str, Any], idempotency_key: str) -> dict[str, Any]:
         return client.create_assistant(body, idempotency_key=idempotency_key)
 
-    def update(self, client: TelnyxClient, live_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        return client.update_assistant(live_id, body)
-
     def delete(self, client: TelnyxClient, live_id: str) -> None:
         client.delete_assistant(live_id)
+
+
+def _is_shared(tool: Any) -> bool:
+    return isinstance(tool, dict) and tool.get("shared") is True
+
+
+def _without_shared_flag(tool: Any) -> Any:
+    return {k: v for k, v in tool.items() if k != "shared"} if isinstance(tool, dict) else tool
+
+
+def _flow_without_resolved_tools(flow: dict[str, Any]) -> dict[str, Any]:
+    """Flow nodes gain resolved ``tools``/``tool`` on read; they are not part of the request."""
+    if not isinstance(flow.get("nodes"), list):
+        return flow
+    nodes = [
+        {k: v for k, v in node.items() if k not in ("tools", "tool")} if isinstance(node, dict) else node
+        for node in flow["nodes"]
+    ]
+    return {**flow, "nodes": nodes}
+
+
+def _has_pending_assistant(value: Any) -> bool:
+    return any(p.kind == "Assistant" for p in pending_in(value))
+
+
+def split_create_for_cycle(change: Change) -> tuple[Change, Change]:
+    """A create that needs another new assistant's id (or its own), as create-then-link.
+
+    The create leaves out the handoff tools and the conversation flow that point at assistants
+    not created yet; the link step, once they all exist, sends those fields whole.
+    """
+    body = dict(change.body)
+    deferred: dict[str, Any] = {}
+    tools = body.get("tools")
+    if isinstance(tools, list) and _has_pending_assistant(tools):
+        deferred["tools"] = tools
+        body["tools"] = [t for t in tools if not _has_pending_assistant(t)]
+    if _has_pending_assistant(body.get("conversation_flow")):
+        deferred["conversation_flow"] = body.pop("conversation_flow")
+    create = replace(change, body=body, requires=requires_of(body))
+    link = Change(
+        Action.UPDATE, change.kind, change.name, Pending(change.kind, change.name), None, change.after,
+        tuple(leaves(deferred)), deferred, change.file, change.line, change.stage,
+        tuple(dict.fromkeys([change.ref, *requires_of(deferred)])), step="link",
+        note="handoffs linked once every assistant they name exists",
+    )
+    return create, link

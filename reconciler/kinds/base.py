@@ -1,18 +1,43 @@
 """What the engine needs to know about one kind of object.
 
 Each kind module answers the same questions: how to list live objects, which name identifies
-one, how a live object looks in the request shape (so it can be compared with a manifest),
-what body a create or update sends, and which calls make it so.
+one, how a live object looks in the request shape (so it can be compared with a manifest), what
+a create or update sends, and which calls make it so. Simple kinds only fill in those blanks;
+a kind whose manifest becomes several API objects (CanaryDeploy) overrides ``plan``/``execute``.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
+from reconciler.change import Action, Change
 from reconciler.client import TelnyxClient
+from reconciler.diff import FieldChange, changed_top_level_keys, leaves, stated_differences
 from reconciler.model import Resource
+from reconciler.refs import IdIndex, pending_in
+
+if TYPE_CHECKING:
+    from reconciler.live import LiveState
+
+
+@dataclass
+class PlanContext:
+    """Everything planning one resource may look at."""
+
+    live: LiveState
+    ids: IdIndex
+    resources: Mapping[tuple[str, str], Resource] = field(default_factory=dict)
+    prune: bool = False
+    changed: set[str] = field(default_factory=set)
+    """Addresses that already have a change in this plan (kinds are planned level by level)."""
+
+
+def requires_of(body: Any) -> tuple[str, ...]:
+    """Addresses of the objects a body waits for (their creates must succeed first)."""
+    return tuple(dict.fromkeys(p.address for p in pending_in(body)))
 
 
 class KindHandler(ABC):
@@ -20,39 +45,95 @@ class KindHandler(ABC):
 
     kind: str
     level: int
-    """Position in the apply order: lower levels are created first and deleted last."""
+    """Position in the apply order: lower levels are written first and deleted last."""
+    listable: bool = True
 
-    @abstractmethod
+    # -- reading ----------------------------------------------------------------------------
+
     def list_live(self, client: TelnyxClient) -> list[dict[str, Any]]:
         """Every live object of this kind, as full objects."""
+        raise NotImplementedError
 
-    @abstractmethod
     def live_name(self, live: Mapping[str, Any]) -> str:
         """The manifest name a live object answers to."""
+        return str(live.get("name", ""))
 
     def live_id(self, live: Mapping[str, Any]) -> str:
         return str(live["id"])
 
-    @abstractmethod
-    def desired_body(self, resource: Resource) -> dict[str, Any]:
-        """The full create body for a manifest."""
+    # -- planning ---------------------------------------------------------------------------
 
     @abstractmethod
-    def comparable(self, live: Mapping[str, Any]) -> dict[str, Any]:
+    def desired_body(self, resource: Resource, ctx: PlanContext) -> dict[str, Any]:
+        """The full create body for a manifest, references turned into ids (or ``Pending``)."""
+
+    @abstractmethod
+    def comparable(self, live: Mapping[str, Any], ctx: PlanContext) -> dict[str, Any]:
         """A live object in request shape, with read-only and server-owned fields removed."""
 
-    @abstractmethod
-    def update_body(self, desired: Mapping[str, Any], changed_keys: list[str]) -> dict[str, Any]:
-        """What an update sends, given the top-level keys that differ."""
+    def update_body(
+        self, desired: Mapping[str, Any], changed_keys: list[str], before: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """What an update sends; by default the changed top-level keys, nested objects whole."""
+        return {key: desired[key] for key in changed_keys if key in desired}
 
-    @abstractmethod
+    def plan(self, resource: Resource, ctx: PlanContext) -> list[Change]:
+        """Create, update or nothing for one manifest."""
+        desired = self.desired_body(resource, ctx)
+        current = ctx.live.get(self.kind, resource.name)
+        stage = (self.level, 0)
+        if current is None:
+            return [
+                Change(Action.CREATE, self.kind, resource.name, None, None, desired, tuple(leaves(desired)), desired,
+                       resource.file, resource.line, stage, requires_of(desired))
+            ]
+        before = self.comparable(current, ctx)
+        differences = stated_differences(desired, before)
+        if not differences:
+            return []
+        body = self.update_body(desired, changed_top_level_keys(differences), before)
+        return [
+            Change(Action.UPDATE, self.kind, resource.name, self.live_id(current), before, desired,
+                   tuple(differences), body, resource.file, resource.line, stage, requires_of(body))
+        ]
+
+    def plan_delete(self, live: Mapping[str, Any], ctx: PlanContext) -> Change:
+        """Delete a live object that no manifest states any more (prune)."""
+        before = self.comparable(live, ctx)
+        fields = tuple(FieldChange(change.path, change.after, None) for change in leaves(before))
+        return Change(Action.DELETE, self.kind, self.live_name(live), self.live_id(live), before, None, fields,
+                      {}, stage=(self.level, 0))
+
+    # -- applying ---------------------------------------------------------------------------
+
+    def execute(self, client: TelnyxClient, change: Change, ids: IdIndex, idempotency_key: str) -> str | None:
+        """Carry out one change; record and return the live id."""
+        body = ids.resolve(dict(change.body))
+        if change.action is Action.CREATE:
+            created = self.create(client, body, idempotency_key)
+            object_id = self.live_id(created)
+            ids.set(self.kind, change.name, object_id)
+            self.after_write(change, created, ids)
+            return object_id
+        live_id = ids.resolve(change.live_id)
+        if change.action is Action.UPDATE:
+            updated = self.update(client, live_id, body, change)
+            self.after_write(change, updated, ids)
+        else:
+            self.delete(client, live_id)
+        return str(live_id)
+
+    def after_write(self, change: Change, live: Mapping[str, Any] | None, ids: IdIndex) -> None:
+        """Hook for kinds that must remember more than the id (an assistant's main version)."""
+        return None
+
     def create(self, client: TelnyxClient, body: Mapping[str, Any], idempotency_key: str) -> dict[str, Any]:
-        """Create the object; return the live object."""
+        raise NotImplementedError
 
-    @abstractmethod
-    def update(self, client: TelnyxClient, live_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        """Update the object; return the live object."""
+    def update(
+        self, client: TelnyxClient, live_id: str, body: Mapping[str, Any], change: Change
+    ) -> dict[str, Any] | None:
+        raise NotImplementedError
 
-    @abstractmethod
     def delete(self, client: TelnyxClient, live_id: str) -> None:
-        """Delete the object."""
+        raise NotImplementedError

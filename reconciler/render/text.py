@@ -57,10 +57,13 @@ class TextView:
 
     def _change(self, change: Change, secrets: frozenset[str]) -> list[str]:
         symbol, colour = SYMBOLS[change.action]
-        where = f" ({change.live_id})" if change.live_id else ""
         head = f"  {self._style(symbol, fg=colour)} {self._style(change.address, bold=True)} will be "
         head += {Action.CREATE: "created", Action.UPDATE: "updated", Action.DELETE: "deleted"}[change.action]
-        lines = [head + where]
+        if change.step:
+            head += f" ({change.step})"
+        if change.action is not Action.CREATE and isinstance(change.live_id, str):
+            head += f" ({change.live_id})"
+        lines = [head]
         if change.action is Action.CREATE:
             for field in change.fields:
                 lines.extend(self._created_field(field, secrets))
@@ -111,6 +114,8 @@ class TextView:
         change = outcome.change
         colour = {Status.APPLIED: "green", Status.FAILED: "red", Status.SKIPPED: "yellow"}[outcome.status]
         text = f"  {self._style(outcome.status.value, fg=colour)}  {change.action.value} {change.address}"
+        if change.step:
+            text += f" ({change.step})"
         if outcome.live_id:
             text += f" ({outcome.live_id})"
         if outcome.message:

@@ -6,12 +6,19 @@ import difflib
 import json
 from typing import Any
 
+from reconciler.refs import Pending
+
 SHORT_LIMIT = 100
 
 
 def short(value: Any, limit: int = SHORT_LIMIT) -> str:
-    """One-line JSON for a value, cut with an ellipsis when longer than ``limit``."""
-    text = json.dumps(value, ensure_ascii=False, sort_keys=False)
+    """One-line JSON for a value, cut with an ellipsis when longer than ``limit``.
+
+    Ids that only exist after apply read ``(known after apply)``.
+    """
+    if isinstance(value, Pending):
+        return str(value)
+    text = json.dumps(value, ensure_ascii=False, sort_keys=False, default=str)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

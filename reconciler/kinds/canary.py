@@ -1,0 +1,198 @@
+"""Canary deploys and their candidate versions.
+
+One ``CanaryDeploy`` manifest becomes several API objects:
+
+- each named candidate in ``spec.versions`` is a non-main version of the assistant, made by an
+  assistant update with ``promote_to_main: false`` and ``version_name: <name>``; its desired
+  content is the assistant's desired spec with the override on top. A candidate whose live
+  version already matches is left alone; one that differs gets a new version (main untouched);
+- ``spec.rules`` become the assistant's canary config, with version names turned into ids
+  (``main`` is the assistant's main version). No config yet: POST; a different one: PUT (a full
+  replacement); a config on a managed assistant without a CanaryDeploy manifest: DELETE, only
+  when pruning.
+
+Candidates run after assistant updates and the canary config after candidates, because a
+candidate is built on the current main and promoting wipes the canary config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from reconciler.change import Action, Change
+from reconciler.client import TelnyxClient
+from reconciler.diff import leaves, stated_differences
+from reconciler.errors import ReconcilerError
+from reconciler.kinds.assistant import MAIN_VERSION, AssistantHandler, resolve_references
+from reconciler.kinds.base import KindHandler, PlanContext, requires_of
+from reconciler.model import Resource
+from reconciler.refs import IdIndex, Pending
+
+VERSION_KIND = "AssistantVersion"
+_assistants = AssistantHandler()
+
+
+def version_address_name(assistant: str, version: str) -> str:
+    return f"{assistant}@{version}"
+
+
+def newest_named_version(
+    versions: Sequence[Mapping[str, Any]], name: str, main_id: str | None
+) -> Mapping[str, Any] | None:
+    """The newest non-main version carrying ``name``: the candidate as it stands."""
+    named = [v for v in versions if v.get("version_name") == name and v.get("version_id") != main_id]
+    named.sort(key=lambda v: str(v.get("version_created_at") or ""), reverse=True)
+    return named[0] if named else None
+
+
+def comparable_rules(rules: Any) -> list[dict[str, Any]]:
+    """Rules in one full shape, so an absent ``match`` (catch-all) never hides a live one."""
+    out: list[dict[str, Any]] = []
+    for rule in rules or []:
+        serve = rule.get("serve") or {}
+        out.append({
+            "match": rule.get("match") or [],
+            "serve": {"version_id": serve.get("version_id"), "rollout": serve.get("rollout")},
+        })
+    return out
+
+
+class AssistantVersionHandler(KindHandler):
+    """Executes candidate-version changes; it has no manifests of its own."""
+
+    kind = VERSION_KIND
+    level = 2
+    listable = False
+
+    def desired_body(self, resource: Resource, ctx: PlanContext) -> dict[str, Any]:
+        raise NotImplementedError("candidate versions are planned by CanaryDeploy")
+
+    def comparable(self, live: Mapping[str, Any], ctx: PlanContext) -> dict[str, Any]:
+        return _assistants.comparable(live, ctx)
+
+    def execute(self, client: TelnyxClient, change: Change, ids: IdIndex, idempotency_key: str) -> str | None:
+        assistant_id = str(ids.resolve(change.live_id))
+        body = ids.resolve(dict(change.body))
+        answer = client.update_assistant(assistant_id, body)
+        version_id = answer.get("version_id")
+        assistant_name = change.name.split("@", 1)[0]
+        if not isinstance(version_id, str) or version_id == ids.get(MAIN_VERSION, assistant_name):
+            # The answer did not show the new version: find it in the versions list instead.
+            found = newest_named_version(client.list_versions(assistant_id), body["version_name"], None)
+            version_id = str(found["version_id"]) if found else None
+        if version_id is None:
+            raise ReconcilerError(f"{change.address}: the API did not report the new version's id")
+        ids.set(VERSION_KIND, change.name, str(version_id))
+        return str(version_id)
+
+
+class CanaryDeployHandler(KindHandler):
+    kind = "CanaryDeploy"
+    level = 3
+    listable = False
+
+    def desired_body(self, resource: Resource, ctx: PlanContext) -> dict[str, Any]:
+        raise NotImplementedError("planned by plan()")
+
+    def comparable(self, live: Mapping[str, Any], ctx: PlanContext) -> dict[str, Any]:
+        return {"rules": comparable_rules(live.get("rules"))}
+
+    def plan(self, resource: Resource, ctx: PlanContext) -> list[Change]:
+        assistant_name = str(resource.spec["assistant"])
+        assistant_resource = ctx.resources[("Assistant", assistant_name)]
+        assistant_id = ctx.ids.ref("Assistant", assistant_name)
+        live_assistant = ctx.live.get("Assistant", assistant_name)
+        main_id = live_assistant.get("version_id") if live_assistant else None
+        assistant_changes = "Assistant/" + assistant_name in ctx.changed
+        main_body = _assistants.desired_body(assistant_resource, ctx)
+        live_versions = ctx.live.versions.get(assistant_name, [])
+
+        changes: list[Change] = []
+        version_ids: dict[str, str | Pending] = {}
+        for version_name, override in (resource.spec.get("versions") or {}).items():
+            address_name = version_address_name(assistant_name, version_name)
+            override_body = resolve_references(override, ctx.ids)
+            desired = {**main_body, **override_body}
+            live_version = newest_named_version(live_versions, version_name, main_id)
+            before = _assistants.comparable(live_version, ctx) if live_version else None
+            differences = stated_differences(desired, before) if before is not None else None
+            if live_version is not None and not differences:
+                version_ids[version_name] = str(live_version["version_id"])
+                continue
+            body = {**override_body, "version_name": version_name, "promote_to_main": False}
+            requires = requires_of(body) + (("Assistant/" + assistant_name,) if assistant_changes else ())
+            named = {**override_body, "version_name": version_name}
+            fields = tuple(differences) if differences else tuple(leaves(named))
+            changes.append(
+                Change(Action.CREATE, VERSION_KIND, address_name, assistant_id, before, desired, fields, body,
+                       resource.file, resource.line, (2, 0), tuple(dict.fromkeys(requires)),
+                       note=f"candidate version of Assistant/{assistant_name}; main is not touched")
+            )
+            version_ids[version_name] = Pending(VERSION_KIND, address_name)
+
+        main_ref: str | Pending | None = main_id
+        if assistant_changes or main_id is None:
+            main_ref = Pending(MAIN_VERSION, assistant_name)
+        rules = [self._rule(rule, version_ids, main_ref) for rule in resource.spec.get("rules") or []]
+        body = {"rules": rules}
+        desired_view = {"rules": comparable_rules(rules)}
+        waits = [c.ref for c in changes]
+        if assistant_changes:
+            waits.append("Assistant/" + assistant_name)
+        requires = tuple(waits)
+        live_canary = ctx.live.canaries.get(assistant_name)
+        if live_canary is None:
+            changes.append(
+                Change(Action.CREATE, self.kind, resource.name, assistant_id, None, desired_view,
+                       tuple(leaves(body)), body, resource.file, resource.line, (self.level, 0), requires,
+                       note=f"canary config of Assistant/{assistant_name}")
+            )
+            return changes
+        before_view = self.comparable(live_canary, ctx)
+        differences = stated_differences(desired_view, before_view)
+        if differences:
+            changes.append(
+                Change(Action.UPDATE, self.kind, resource.name, assistant_id, before_view, desired_view,
+                       tuple(differences), body, resource.file, resource.line, (self.level, 0), requires,
+                       note=f"canary config of Assistant/{assistant_name}")
+            )
+        return changes
+
+    @staticmethod
+    def _rule(
+        rule: Mapping[str, Any], versions: Mapping[str, str | Pending], main: str | Pending | None
+    ) -> dict[str, Any]:
+        def version_id(name: str) -> str | Pending | None:
+            return main if name == "main" else versions[name]
+
+        serve = rule.get("serve") or {}
+        out_serve: dict[str, Any] = {}
+        if "version" in serve:
+            out_serve["version_id"] = version_id(serve["version"])
+        if "rollout" in serve:
+            out_serve["rollout"] = [
+                {"version_id": version_id(slot["version"]), "weight": slot["weight"]} for slot in serve["rollout"]
+            ]
+        out: dict[str, Any] = {"serve": out_serve}
+        if rule.get("match"):
+            out["match"] = list(rule["match"])
+        return out
+
+    def plan_prune(self, assistant_name: str, canary: Mapping[str, Any], ctx: PlanContext) -> Change:
+        """Delete the canary config of a managed assistant that no CanaryDeploy manifest claims."""
+        before = self.comparable(canary, ctx)
+        live_id = ctx.ids.ref("Assistant", assistant_name)
+        return Change(Action.DELETE, self.kind, assistant_name, live_id, before, None,
+                      tuple(leaves(before)), {}, stage=(self.level, 0),
+                      note=f"canary config of Assistant/{assistant_name}; main is not touched")
+
+    def execute(self, client: TelnyxClient, change: Change, ids: IdIndex, idempotency_key: str) -> str | None:
+        assistant_id = str(ids.resolve(change.live_id))
+        if change.action is Action.CREATE:
+            client.create_canary(assistant_id, ids.resolve(dict(change.body)), idempotency_key)
+        elif change.action is Action.UPDATE:
+            client.replace_canary(assistant_id, ids.resolve(dict(change.body)))
+        else:
+            client.delete_canary(assistant_id)
+        return assistant_id
