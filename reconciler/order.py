@@ -41,7 +41,7 @@ def arrange(changes: Iterable[Change]) -> list[Change]:
             TopologicalSorter(graph).prepare()
             break
         except CycleError as cycle:
-            for ref in set(cycle.args[1]):
+            for ref in sorted(set(cycle.args[1]), key=position.__getitem__):
                 create, link = split_create_for_cycle(changes[position[ref]])
                 changes[position[ref]] = create
                 links.append(replace(link, stage=(1, LINK)))
