@@ -27,7 +27,7 @@ class Pending:
         return f"{self.kind}/{self.name}"
 
     def __str__(self) -> str:
-        return "(known after apply)"
+        return f"(known after apply: {self.address})"
 
 
 class IdIndex:

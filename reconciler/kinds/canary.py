@@ -30,6 +30,8 @@ from reconciler.model import Resource
 from reconciler.refs import IdIndex, Pending
 
 VERSION_KIND = "AssistantVersion"
+ASSISTANT_LEVEL_FIELDS = frozenset({"tags"})
+"""Fields that belong to the assistant, not to one version: a candidate is not rebuilt for them."""
 _assistants = AssistantHandler()
 
 
@@ -113,7 +115,7 @@ class CanaryDeployHandler(KindHandler):
         for version_name, override in (resource.spec.get("versions") or {}).items():
             address_name = version_address_name(assistant_name, version_name)
             override_body = resolve_references(override, ctx.ids)
-            desired = {**main_body, **override_body}
+            desired = {k: v for k, v in {**main_body, **override_body}.items() if k not in ASSISTANT_LEVEL_FIELDS}
             live_version = newest_named_version(live_versions, version_name, main_id)
             before = _assistants.comparable(live_version, ctx) if live_version else None
             differences = stated_differences(desired, before) if before is not None else None

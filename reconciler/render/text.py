@@ -67,6 +67,10 @@ class TextView:
         if change.action is Action.CREATE:
             for field in change.fields:
                 lines.extend(self._created_field(field, secrets))
+        elif change.action is Action.UPDATE and change.before is None:
+            # A second write (link step) of an object created moments before: show what it sets.
+            for field in change.fields:
+                lines.extend(self._created_field(field, secrets))
         elif change.action is Action.UPDATE:
             for field in change.fields:
                 lines.extend(self._updated_field(field, secrets))
