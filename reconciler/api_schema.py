@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from jsonschema import FormatChecker
 from jsonschema.exceptions import ValidationError
 
 from reconciler.jsonschema_ext import SchemaValidator
@@ -100,11 +103,35 @@ def component(name: str) -> JSON:
     return copy.deepcopy(_bundled(name))
 
 
+# The formats the request components use (the service parses them, so malformed values are 422s).
+FORMATS = FormatChecker(formats=())
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*$")
+
+
+def _is_uri(value: object) -> bool:
+    """An absolute URI (RFC 3986: scheme, colon, then only URI characters and %-escapes)."""
+    return not isinstance(value, str) or _URI.match(value) is not None
+
+
+def _is_date_time(value: object) -> bool:
+    """An RFC 3339 date-time: a full date, a time and an offset (Z or +hh:mm)."""
+    if not isinstance(value, str):
+        return True
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})", value):
+        return False
+    datetime.fromisoformat(value.replace("z", "Z").replace("t", "T"))
+    return True
+
+
+FORMATS.checks("uri")(_is_uri)
+FORMATS.checks("date-time", raises=ValueError)(_is_date_time)
+
+
 @cache
 def _validator(name: str) -> SchemaValidator:
     schema = _bundled(name)
     SchemaValidator.check_schema(schema)
-    return SchemaValidator(schema)
+    return SchemaValidator(schema, format_checker=FORMATS)
 
 
 def validate_request(name: str, body: object) -> list[JSON]:
@@ -221,6 +248,10 @@ def _describe(error: ValidationError) -> tuple[str, str]:
             return "too_long", f"List should have at most {value} items"
         case "additionalProperties":
             return "extra_forbidden", "Extra inputs are not permitted"
+        case "format" if value == "uri":
+            return "url_parsing", "Input should be a valid URL"
+        case "format" if value == "date-time":
+            return "datetime_parsing", "Input should be a valid datetime"
         case "uniqueItems":
             return "unique_items", "List should have unique items"
         case "oneOf" | "anyOf":

@@ -110,12 +110,14 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 
 
 async def _method_not_allowed(request: Request, exc: Exception) -> Response:
+    """405 with the `Allow` header HTTP requires, listing the path's methods."""
     error = {
         "code": "10015",
         "title": "Method not allowed",
         "detail": f"{request.method} is not allowed here",
     }
-    return JSONResponse({"errors": [error]}, status_code=405)
+    allowed = sorted({m for r in ROUTES if r.matches(request.scope)[0] is not Match.NONE for m in r.methods or ()})
+    return JSONResponse({"errors": [error]}, status_code=405, headers={"Allow": ", ".join(allowed)})
 
 
 def create_app(

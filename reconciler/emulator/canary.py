@@ -3,7 +3,8 @@
 Why: the reconciler's canary workflow depends on these rules being checked the way the SDK documents them.
 Each rule's `serve` names exactly one of `version_id` or `rollout`, rollout weights sum to less than 100
 (both 422, the FastAPI validation shape, as a model validator would answer), and every version named must
-be a version of this assistant (400). POST refuses a second config (400), PUT and DELETE need one (404).
+be a version of this assistant (400). POST refuses a second config (400); PUT sets the config whether or
+not one exists (the docs' advice is "use PUT"); GET and DELETE need one (404).
 """
 
 from __future__ import annotations
@@ -101,12 +102,13 @@ class CanaryOps(StoreCore):
             return self._show(assistant, assistant.canary)
 
     def replace_canary(self, assistant_id: str, body: JSON) -> JSON:
-        """Replace all rules of the existing config; created_at stays, updated_at moves."""
+        """Replace all rules, creating the config when there is none; created_at stays, updated_at moves."""
         with self._writing():
             assistant = self._get(assistant_id)
-            current = self._canary(assistant)
             rules = self._checked_rules(assistant, body)
-            assistant.canary = {**current, "rules": rules, "updated_at": now_iso()}
+            stamp = now_iso()
+            created = assistant.canary["created_at"] if assistant.canary else stamp
+            assistant.canary = {"rules": rules, "created_at": created, "updated_at": stamp}
             return self._show(assistant, assistant.canary)
 
     def delete_canary(self, assistant_id: str) -> None:

@@ -48,6 +48,9 @@ def fill_write_defaults(
     filled.setdefault("messaging_settings", {}).setdefault(
         "default_messaging_profile_id", messaging_profile_id
     )
+    if isinstance(filled.get("enabled_features"), list):
+        # A set of features: the read model declares the list unique, so a repeat is stored once.
+        filled["enabled_features"] = list(dict.fromkeys(filled["enabled_features"]))
     insight = filled.get("insight_settings")
     if isinstance(insight, dict):
         insight.setdefault("model", DEFAULT_INSIGHT_MODEL)

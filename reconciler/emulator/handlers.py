@@ -23,6 +23,8 @@ async def create_assistant(request: Request) -> Response:
 
 
 async def get_assistant(request: Request) -> Response:
+    """The runtime-only query flag is checked (422 when not a boolean) and otherwise ignored."""
+    bool_query(request, "fetch_dynamic_variables_from_webhook")
     return JSONResponse(store_of(request).get_assistant(request.path_params["assistant_id"]))
 
 

@@ -6,13 +6,31 @@ come before the `{assistant_id}` routes they would otherwise be taken for (`/ai/
 
 from __future__ import annotations
 
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.routing import Route
 
 from reconciler.emulator import handlers as h
 from reconciler.emulator import library as lib
 
 API_PREFIX = "/v2"
-ASSISTANT = "/ai/assistants/{assistant_id}"
+# Static segments under /ai/assistants that are never an assistant id.
+RESERVED_SEGMENTS = ("tags", "deleted", "tests", "import")
+
+
+class AssistantIdConvertor(Convertor[str]):
+    """Any single path segment except the reserved static ones, so `POST /ai/assistants/tags` is a 405."""
+
+    regex = "(?!(?:" + "|".join(RESERVED_SEGMENTS) + ")(?:/|$))[^/]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("assistant_id", AssistantIdConvertor())
+ASSISTANT = "/ai/assistants/{assistant_id:assistant_id}"
 VERSION = ASSISTANT + "/versions/{version_id}"
 
 
