@@ -6,6 +6,7 @@ Other test modules rely on these names and behaviours; keep them stable.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import telnyx
@@ -13,6 +14,16 @@ import telnyx
 from reconciler.emulator import EmulatorServer
 
 TEST_API_KEY = "test-key-not-secret"
+
+
+def payload(raw_response: Any) -> Any:
+    """The JSON of an SDK `with_raw_response` call, typed loosely for assertions."""
+    return raw_response.json()
+
+
+def body(error: telnyx.APIStatusError) -> Any:
+    """The parsed JSON body of an SDK error, typed loosely for assertions."""
+    return error.body
 
 
 @pytest.fixture
