@@ -10,21 +10,27 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from reconciler import __version__
-from reconciler.apply import Outcome, apply_plan
+from reconciler import __version__, planfile
+from reconciler.apply import ApplyResult, Outcome, Status, apply_plan
+from reconciler.client import TelnyxClient
 from reconciler.config import DEFAULT_PARALLELISM, Connection, open_client
 from reconciler.errors import ReconcilerError
 from reconciler.live import fetch_live
 from reconciler.manifest import load_resources
 from reconciler.model import Resource
+from reconciler.ownership import Ledger, load_ledger, save_ledger, updated_ledger
 from reconciler.plan import Plan, build_plan
+from reconciler.project import Project, load_project
 from reconciler.redact import mask_text
-from reconciler.render.text import render_outcomes, render_plan, render_result
+from reconciler.render import render_plan_as
+from reconciler.render.text import render_outcomes, render_result
+from reconciler.safety import check_safety, safety_problems
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,17 +72,47 @@ def _load(paths: Sequence[str]) -> list[Resource]:
     return load_resources([Path(p) for p in paths], os.environ)
 
 
-def _plan(paths: Sequence[str], connection: Connection, prune: bool) -> Plan:
-    resources = _load(paths)
-    with open_client(connection) as client:
-        live = fetch_live(client, resources, connection.parallelism, prune=prune)
-    return build_plan(resources, live, prune=prune)
-
-
 prune_option = click.option(
     "--prune", is_flag=True,
-    help="Also delete what the manifests no longer state (today: canary configs of managed assistants).",
+    help="Also delete objects this stack owns that the manifests no longer state (see docs/pruning.md).",
 )
+format_option = click.option(
+    "--format", "output_format", type=click.Choice(["text", "markdown", "json"]), default="text",
+    show_default=True, help="text for terminals, markdown for PR comments, json for programs.",
+)
+
+
+config_option = click.option(
+    "--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+    help="Project file (stack, pruning safety, protection, ignore rules) [default: ./reconciler.yaml].",
+)
+
+
+@dataclass(frozen=True)
+class Computed:
+    resources: list[Resource]
+    plan: Plan
+    project: Project
+    ledger: Ledger | None
+
+
+def _compute(client: TelnyxClient, paths: Sequence[str], connection: Connection, prune: bool,
+             config_path: Path | None) -> Computed:
+    """Load manifests and project, read the account, and plan: what plan, apply and drift share."""
+    project = load_project(config_path)
+    resources = _load(paths)
+    ledger = None
+    if project.stack and project.ownership_file is not None:
+        ledger = load_ledger(project.ownership_file, project.stack)
+    extra = ledger.kinds() if (ledger is not None and prune) else set()
+    live = fetch_live(client, resources, connection.parallelism, prune=prune, extra_kinds=extra)
+    return Computed(resources, build_plan(resources, live, prune=prune, project=project, ledger=ledger),
+                    project, ledger)
+
+
+def _show(the_plan: Plan, output_format: str) -> None:
+    text = render_plan_as(the_plan, output_format, color=_use_color(sys.stdout))
+    click.echo(mask_text(text, the_plan.secrets), nl=False)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -105,40 +141,65 @@ def validate(paths: tuple[str, ...]) -> None:
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 with no changes, 2 with changes.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also save the plan to FILE, for 'apply --plan FILE'. It holds no secret value.")
+@format_option
 @prune_option
+@config_option
 @connection_options
-def plan(paths: tuple[str, ...], detailed_exitcode: bool, prune: bool, base_url: str | None, api_key: str | None,
-         local: bool, parallelism: int) -> None:
+def plan(paths: tuple[str, ...], detailed_exitcode: bool, out: Path | None, output_format: str, prune: bool,
+         config_path: Path | None, base_url: str | None, api_key: str | None, local: bool,
+         parallelism: int) -> None:
     """Read live state and show what apply would change."""
     connection = Connection.resolve(base_url, api_key, local, parallelism)
     try:
-        the_plan = _plan(paths, connection, prune)
+        with open_client(connection) as client:
+            computed = _compute(client, paths, connection, prune, config_path)
+        the_plan = computed.plan
+        if out is not None:
+            planfile.save(the_plan, out, paths, computed.resources, prune)
     except ReconcilerError as exc:
         _fail(str(exc))
         return
-    click.echo(render_plan(the_plan, color=_use_color(sys.stdout)), nl=False)
+    _show(the_plan, output_format)
+    for problem in safety_problems(the_plan, computed.project.prune):
+        click.echo(f"Warning: apply will refuse without --force: {problem}", err=True)
     if detailed_exitcode and not the_plan.is_empty:
         sys.exit(EXIT_CHANGES)
 
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Apply exactly this saved plan; refuse if the manifests or the account changed since.")
 @click.option("--yes", is_flag=True, help="Apply without asking (needed when stdin is not a terminal).")
+@click.option("--force", is_flag=True, help="Apply even past the delete/rewrite safety thresholds.")
 @prune_option
+@config_option
 @connection_options
-def apply(paths: tuple[str, ...], yes: bool, prune: bool, base_url: str | None, api_key: str | None, local: bool,
+def apply(paths: tuple[str, ...], plan_file: Path | None, yes: bool, force: bool, prune: bool,
+          config_path: Path | None, base_url: str | None, api_key: str | None, local: bool,
           parallelism: int) -> None:
-    """Plan, then apply the changes. Exit 0 when everything applied, 1 otherwise."""
+    """Plan (or load a saved plan), then apply the changes. Exit 0 when all applied, 1 otherwise."""
     connection = Connection.resolve(base_url, api_key, local, parallelism)
     color = _use_color(sys.stdout)
+    saved = None
     try:
-        resources = _load(paths)
+        if plan_file is not None:
+            if paths:
+                raise click.UsageError("give either manifest paths or --plan, not both")
+            saved = planfile.load(plan_file)
+            paths, prune = saved.paths, saved.prune
         with open_client(connection) as client:
-            live = fetch_live(client, resources, connection.parallelism, prune=prune)
-            the_plan = build_plan(resources, live, prune=prune)
-            click.echo(render_plan(the_plan, color=color), nl=False)
+            computed = _compute(client, paths, connection, prune, config_path)
+            the_plan = computed.plan
+            if saved is not None:
+                planfile.check(saved, computed.resources, the_plan)
+            _show(the_plan, "text")
             if the_plan.is_empty:
+                _record_ownership(computed, None)
                 return
+            check_safety(the_plan, computed.project.prune, force)
             if not yes:
                 if not sys.stdin.isatty():
                     _fail("refusing to apply: stdin is not a terminal; review the plan and pass --yes")
@@ -151,6 +212,7 @@ def apply(paths: tuple[str, ...], yes: bool, prune: bool, base_url: str | None, 
 
             click.echo("")
             result = apply_plan(client, the_plan, parallelism=connection.parallelism, on_outcome=progress)
+            _record_ownership(computed, result)
     except ReconcilerError as exc:
         _fail(str(exc))
         return
@@ -158,6 +220,21 @@ def apply(paths: tuple[str, ...], yes: bool, prune: bool, base_url: str | None, 
     click.echo(summary)
     if not result.ok:
         sys.exit(EXIT_ERROR)
+
+
+def _record_ownership(computed: Computed, result: ApplyResult | None) -> None:
+    """Write the stack's ledger: what exists now and is named by a manifest is owned."""
+    project, ledger = computed.project, computed.ledger
+    if ledger is None or project.ownership_file is None:
+        return
+    applied = [
+        (o.change.action, o.change.kind, o.change.name, o.live_id)
+        for o in (result.outcomes if result else ())
+        if o.status is Status.APPLIED and not o.change.step
+    ]
+    new = updated_ledger(ledger, computed.resources, computed.plan.live_ids, applied, computed.plan.gone)
+    if new != ledger:
+        save_ledger(new, project.ownership_file)
 
 
 @main.command()

@@ -51,10 +51,10 @@ def index_live(kind: str, items: Iterable[dict[str, Any]]) -> LiveState:
     return LiveState(objects=objects, duplicates=duplicates, lists={kind: items})
 
 
-def kinds_to_list(resources: Iterable[Resource]) -> list[str]:
+def kinds_to_list(resources: Iterable[Resource], extra: Iterable[str] = ()) -> list[str]:
     """Listable kinds the manifests need: their own, plus Tool to recognise attached shared tools."""
     resources = list(resources)
-    kinds = {r.kind for r in resources}
+    kinds = {r.kind for r in resources} | set(extra)
     if "CanaryDeploy" in kinds:
         kinds.add("Assistant")
     if any(r.kind == "Assistant" and ("shared_tools" in r.spec or "tool_ids" in r.spec) for r in resources):
@@ -64,11 +64,18 @@ def kinds_to_list(resources: Iterable[Resource]) -> list[str]:
 
 
 def fetch_live(
-    client: TelnyxClient, resources: Iterable[Resource], parallelism: int = 8, prune: bool = False
+    client: TelnyxClient,
+    resources: Iterable[Resource],
+    parallelism: int = 8,
+    prune: bool = False,
+    extra_kinds: Iterable[str] = (),
 ) -> LiveState:
-    """List what the manifests need, then read canaries and versions where they matter."""
+    """List what the manifests need, then read canaries and versions where they matter.
+
+    ``extra_kinds`` adds kinds to list, e.g. those of owned objects a prune may delete.
+    """
     resources = list(resources)
-    kinds = kinds_to_list(resources)
+    kinds = kinds_to_list(resources, extra_kinds)
     workers = max(1, parallelism)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         listed = list(pool.map(lambda kind: (kind, handler_for(kind).list_live(client)), kinds))

@@ -19,6 +19,8 @@ from reconciler.kinds.canary import CanaryDeployHandler
 from reconciler.live import LiveState
 from reconciler.model import Resource
 from reconciler.order import arrange
+from reconciler.ownership import Ledger
+from reconciler.project import Project
 from reconciler.refs import IdIndex
 
 __all__ = ["Action", "Change", "Plan", "build_plan", "manifest_digest"]
@@ -35,6 +37,12 @@ class Plan:
     secrets: frozenset[str] = frozenset()
     live_ids: Mapping[tuple[str, str], str] = field(default_factory=dict)
     """Ids of the live objects the plan refers to by name; apply resolves references with them."""
+    protected: tuple[str, ...] = ()
+    """Owned objects absent from the manifests that pruning keeps because they are protected."""
+    gone: tuple[tuple[str, str], ...] = ()
+    """``(kind, id)`` of owned objects no longer in the account (dropped from the ledger)."""
+    managed: int = 0
+    """How many managed objects exist live: the base of the safety thresholds."""
 
     @property
     def summary(self) -> dict[str, int]:
@@ -89,11 +97,22 @@ def _seed_ids(resources: list[Resource], known: Mapping[tuple[str, str], str], l
     return ids
 
 
-def build_plan(resources: list[Resource], live: LiveState, prune: bool = False) -> Plan:
-    """Diff every manifest against its live object, kind by kind in level order."""
+def build_plan(
+    resources: list[Resource],
+    live: LiveState,
+    prune: bool = False,
+    project: Project | None = None,
+    ledger: Ledger | None = None,
+) -> Plan:
+    """Diff every manifest against its live object, kind by kind in level order.
+
+    With ``prune``, owned objects (``ledger``) that no manifest states are deleted unless the
+    project protects them, and so are canary configs of managed assistants no manifest claims.
+    """
     _check_identity(resources, live)
+    project = project or Project()
     known = live_ids(live)
-    ctx = PlanContext(live, _seed_ids(resources, known, live), {r.key: r for r in resources}, prune)
+    ctx = PlanContext(live, _seed_ids(resources, known, live), {r.key: r for r in resources}, prune, project)
     changes: list[Change] = []
     unchanged: list[str] = []
     for resource in sorted(resources, key=lambda r: handler_for(r.kind).level):
@@ -102,10 +121,19 @@ def build_plan(resources: list[Resource], live: LiveState, prune: bool = False) 
         ctx.changed.update(c.address for c in planned)
         if not planned:
             unchanged.append(resource.address)
+    protected: list[str] = []
+    gone: list[tuple[str, str]] = []
     if prune:
         changes.extend(_prune_canaries(resources, ctx))
-    fingerprints = {f"{kind}/{name}": digest(obj) for (kind, name), obj in live.objects.items()
-                    if (kind, name) in ctx.resources}
+        if ledger is not None:
+            deletes, protected, gone = _prune_owned(ledger, ctx)
+            changes.extend(deletes)
+    fingerprints = live_fingerprints(resources, live)
+    for change in changes:
+        if change.action is Action.DELETE:
+            fingerprints[f"deleted {change.address}"] = digest(change.before)
+    managed = sum(1 for r in resources if live.get(r.kind, r.name) is not None)
+    managed += sum(1 for c in changes if c.action is Action.DELETE) + len(protected)
     return Plan(
         changes=tuple(arrange(changes)),
         unchanged=tuple(unchanged),
@@ -113,7 +141,55 @@ def build_plan(resources: list[Resource], live: LiveState, prune: bool = False) 
         live_fingerprints=fingerprints,
         secrets=frozenset(s for r in resources for s in r.secrets),
         live_ids=known,
+        protected=tuple(protected),
+        gone=tuple(gone),
+        managed=managed,
     )
+
+
+ABSENT = "absent"
+
+
+def live_fingerprints(resources: Iterable[Resource], live: LiveState) -> dict[str, str]:
+    """A digest of every live object the plan depends on, so a saved plan can tell if it moved.
+
+    Managed objects (``absent`` when there is none yet), and the canary config and versions of
+    every assistant that was read for them.
+    """
+    found: dict[str, str] = {}
+    for resource in resources:
+        if handler_for(resource.kind).listable:
+            obj = live.get(resource.kind, resource.name)
+            found[resource.address] = digest(obj) if obj is not None else ABSENT
+    for name, canary in live.canaries.items():
+        found[f"canary of Assistant/{name}"] = digest(canary) if canary is not None else ABSENT
+    for name, versions in live.versions.items():
+        found[f"versions of Assistant/{name}"] = digest(sorted(versions, key=lambda v: str(v.get("version_id"))))
+    return found
+
+
+def _prune_owned(ledger: Ledger, ctx: PlanContext) -> tuple[list[Change], list[str], list[tuple[str, str]]]:
+    """Deletes for owned objects no manifest states; protected ones are kept and listed."""
+    deletes: list[Change] = []
+    protected: list[str] = []
+    gone: list[tuple[str, str]] = []
+    for owned in sorted(ledger.objects, key=lambda o: (o.kind, o.name)):
+        if (owned.kind, owned.name) in ctx.resources:
+            continue
+        handler = handler_for(owned.kind)
+        current = next((obj for obj in ctx.live.listed(owned.kind) if handler.live_id(obj) == owned.id), None)
+        if current is None:
+            gone.append((owned.kind, owned.id))
+            continue
+        if handler.live_name(current) != owned.name and (owned.kind, handler.live_name(current)) in ctx.resources:
+            continue  # renamed by hand into a name a manifest manages: that manifest now owns it
+        if ctx.project.is_protected(f"{owned.kind}/{handler.live_name(current)}") or ctx.project.is_protected(
+            owned.address
+        ):
+            protected.append(owned.address)
+            continue
+        deletes.append(handler.plan_delete(current, ctx))
+    return deletes, protected, gone
 
 
 def _prune_canaries(resources: list[Resource], ctx: PlanContext) -> list[Change]:

@@ -8,6 +8,7 @@ a kind whose manifest becomes several API objects (CanaryDeploy) overrides ``pla
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from reconciler.change import Action, Change
 from reconciler.client import TelnyxClient
 from reconciler.diff import FieldChange, changed_top_level_keys, leaves, stated_differences
 from reconciler.model import Resource
+from reconciler.project import Project, parse_field_path
 from reconciler.refs import IdIndex, pending_in
 
 if TYPE_CHECKING:
@@ -31,6 +33,7 @@ class PlanContext:
     ids: IdIndex
     resources: Mapping[tuple[str, str], Resource] = field(default_factory=dict)
     prune: bool = False
+    project: Project = field(default_factory=Project)
     changed: set[str] = field(default_factory=set)
     """Addresses that already have a change in this plan (kinds are planned level by level)."""
 
@@ -38,6 +41,32 @@ class PlanContext:
 def requires_of(body: Any) -> tuple[str, ...]:
     """Addresses of the objects a body waits for (their creates must succeed first)."""
     return tuple(dict.fromkeys(p.address for p in pending_in(body)))
+
+
+def keep_live(desired: Any, live: Any, pattern: tuple[str | int, ...]) -> Any:
+    """``desired`` with the live value at every path the pattern matches (an ignore rule).
+
+    The field then never differs, and an update that sends its parent sends the live value,
+    so a field the console owns is never overwritten.
+    """
+    if not pattern:
+        return copy.deepcopy(live)
+    head, rest = pattern[0], pattern[1:]
+    if head == "*":
+        if isinstance(desired, list) and isinstance(live, list) and len(desired) == len(live):
+            return [keep_live(d, item, rest) for d, item in zip(desired, live, strict=True)]
+        return desired
+    if isinstance(head, int):
+        if isinstance(desired, list) and isinstance(live, list) and head < min(len(desired), len(live)):
+            out = list(desired)
+            out[head] = keep_live(desired[head], live[head], rest)
+            return out
+        return desired
+    if isinstance(desired, dict) and isinstance(live, dict) and head in live and head in desired:
+        result = dict(desired)
+        result[head] = keep_live(desired[head], live[head], rest)
+        return result
+    return desired
 
 
 class KindHandler(ABC):
@@ -88,6 +117,8 @@ class KindHandler(ABC):
                        resource.file, resource.line, stage, requires_of(desired))
             ]
         before = self.comparable(current, ctx)
+        for pattern in ctx.project.ignored_fields(resource.address):
+            desired = keep_live(desired, before, parse_field_path(pattern))
         differences = stated_differences(desired, before)
         if not differences:
             return []

@@ -34,14 +34,17 @@ class TextView:
         return MASK if contains_secret(value, secrets) else short(value)
 
     def plan(self, plan: Plan) -> str:
+        kept = [f"  ! {address} is protected: kept although no manifest states it" for address in plan.protected]
         if plan.is_empty:
             matched = len(plan.unchanged)
             noun = "object matches" if matched == 1 else "objects match"
-            return f"No changes. {matched} {noun} the manifests.\n"
+            return "\n".join([f"No changes. {matched} {noun} the manifests.", *kept]) + "\n"
         lines = ["reconciler will make these changes:", ""]
         for change in plan.changes:
             lines.extend(self._change(change, plan.secrets))
             lines.append("")
+        if kept:
+            lines.extend([*kept, ""])
         lines.append(self._summary(plan))
         return "\n".join(lines) + "\n"
 

@@ -1,0 +1,93 @@
+"""Saved plans: ``plan --out FILE`` and ``apply --plan FILE``.
+
+A saved plan is the JSON view of the plan (docs/plan-json.md) plus a ``saved`` section: the
+manifest paths, a digest of every manifest before interpolation, and a fingerprint of every
+live object the plan was computed from. It never holds a secret value: ``apply --plan`` loads
+the manifests again (secrets come from the environment, as for any apply), refuses if any
+manifest or live object differs from what was reviewed, recomputes the plan, checks it is the
+very plan in the file, and applies that.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from reconciler import __version__
+from reconciler.errors import ConfigError, ReconcilerError
+from reconciler.fingerprint import digest
+from reconciler.model import Resource
+from reconciler.plan import Plan
+from reconciler.render.json import FORMAT_VERSION, plan_document
+
+
+class PlanOutdated(ReconcilerError):
+    """The manifests or the account changed since the plan was saved."""
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    paths: tuple[str, ...]
+    prune: bool
+    manifests: Mapping[str, str]
+    live: Mapping[str, str]
+    document: Mapping[str, Any]
+
+
+def manifest_digests(resources: Sequence[Resource]) -> dict[str, str]:
+    """One digest per manifest, over its uninterpolated spec (so secrets never enter it)."""
+    return {r.address: digest([r.kind, r.name, r.template]) for r in resources}
+
+
+def save(plan: Plan, path: Path, paths: Sequence[str], resources: Sequence[Resource], prune: bool) -> None:
+    document = plan_document(plan)
+    document["saved"] = {
+        "reconciler_version": __version__,
+        "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "paths": list(paths),
+        "options": {"prune": prune},
+        "manifests": manifest_digests(resources),
+        "live": dict(plan.live_fingerprints),
+    }
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def load(path: Path) -> SavedPlan:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: not a saved plan: {exc}") from None
+    saved = document.get("saved") if isinstance(document, dict) else None
+    if not isinstance(saved, dict) or document.get("format_version") != FORMAT_VERSION:
+        raise ConfigError(f"{path}: not a saved plan (write one with 'reconciler plan --out {path}')")
+    return SavedPlan(
+        paths=tuple(saved.get("paths") or ()),
+        prune=bool((saved.get("options") or {}).get("prune")),
+        manifests=saved.get("manifests") or {},
+        live=saved.get("live") or {},
+        document={k: v for k, v in document.items() if k != "saved"},
+    )
+
+
+def _differences(saved: Mapping[str, str], now: Mapping[str, str]) -> list[str]:
+    return sorted(key for key in set(saved) | set(now) if saved.get(key) != now.get(key))
+
+
+def check(saved: SavedPlan, resources: Sequence[Resource], plan: Plan) -> None:
+    """Refuse, naming every object, if anything moved since the plan was saved."""
+    changed = _differences(saved.manifests, manifest_digests(resources))
+    if changed:
+        raise PlanOutdated(
+            "the manifests changed since the plan was saved: " + ", ".join(changed) + "; run plan again"
+        )
+    moved = _differences(saved.live, plan.live_fingerprints)
+    if moved:
+        raise PlanOutdated(
+            "the live account changed since the plan was saved: " + ", ".join(moved) + "; run plan again"
+        )
+    if plan_document(plan) != saved.document:
+        raise PlanOutdated("the plan computed now differs from the saved plan; run plan again")

@@ -1,0 +1,69 @@
+"""The machine-readable view of a plan: ``--format json``, documented in docs/plan-json.md.
+
+The document is stable (``format_version``); a new key may appear, none changes meaning.
+Secret values are replaced by ``(sensitive)`` and their field carries ``"sensitive": true``;
+ids known only after apply read ``(known after apply: Kind/name)``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from reconciler.change import Change
+from reconciler.diff import FieldChange
+from reconciler.plan import Plan
+from reconciler.redact import MASK, contains_secret
+from reconciler.refs import Pending
+
+FORMAT_VERSION = 1
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready copy: ``Pending`` ids become their readable string."""
+    if isinstance(value, Pending):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def field_document(field: FieldChange, secrets: frozenset[str]) -> dict[str, Any]:
+    sensitive = contains_secret(field.before, secrets) or contains_secret(field.after, secrets)
+    return {
+        "path": field.dotted,
+        "before": MASK if sensitive and field.before is not None else _plain(field.before),
+        "after": MASK if sensitive and field.after is not None else _plain(field.after),
+        "sensitive": sensitive,
+    }
+
+
+def change_document(change: Change, secrets: frozenset[str]) -> dict[str, Any]:
+    return {
+        "address": change.address,
+        "kind": change.kind,
+        "name": change.name,
+        "action": change.action.value,
+        "step": change.step or None,
+        "id": change.live_id if isinstance(change.live_id, str) else None,
+        "source": {"file": change.file, "line": change.line} if change.file else None,
+        "fields": [field_document(f, secrets) for f in change.fields],
+        "requires": list(change.requires),
+        "note": change.note or None,
+    }
+
+
+def plan_document(plan: Plan) -> dict[str, Any]:
+    """The plan as a JSON-ready dict, keys in the documented order."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "summary": plan.summary,
+        "changes": [change_document(c, plan.secrets) for c in plan.changes],
+        "unchanged": list(plan.unchanged),
+    }
+
+
+def render_plan(plan: Plan) -> str:
+    return json.dumps(plan_document(plan), indent=2, ensure_ascii=False) + "\n"
