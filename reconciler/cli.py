@@ -20,7 +20,7 @@ from reconciler import __version__, planfile
 from reconciler.apply import ApplyResult, Outcome, Status, apply_plan
 from reconciler.client import TelnyxClient
 from reconciler.config import DEFAULT_PARALLELISM, Connection, open_client
-from reconciler.errors import ReconcilerError
+from reconciler.errors import ConfigError, ManifestError, ReconcilerError
 from reconciler.live import fetch_live
 from reconciler.manifest import load_resources
 from reconciler.model import Resource
@@ -68,7 +68,7 @@ def connection_options(func: F) -> F:
 
 def _load(paths: Sequence[str]) -> list[Resource]:
     if not paths:
-        raise click.UsageError("name at least one manifest file or directory")
+        raise ConfigError("name at least one manifest file or directory")
     return load_resources([Path(p) for p in paths], os.environ)
 
 
@@ -131,9 +131,11 @@ def validate(paths: tuple[str, ...]) -> None:
     """Check manifests offline: YAML, interpolation, schema and names. Exit 0 valid, 1 invalid."""
     try:
         resources = _load(paths)
-    except ReconcilerError as exc:
+    except ManifestError as exc:
         click.echo(str(exc), err=True)
         sys.exit(EXIT_ERROR)
+    except ReconcilerError as exc:
+        _fail(str(exc))
     noun = "manifest" if len(resources) == 1 else "manifests"
     click.echo(f"{len(resources)} {noun} valid.")
 
@@ -187,7 +189,7 @@ def apply(paths: tuple[str, ...], plan_file: Path | None, yes: bool, force: bool
     try:
         if plan_file is not None:
             if paths:
-                raise click.UsageError("give either manifest paths or --plan, not both")
+                raise ConfigError("give either manifest paths or --plan, not both")
             saved = planfile.load(plan_file)
             paths, prune = saved.paths, saved.prune
         with open_client(connection) as client:
