@@ -33,6 +33,7 @@ from reconciler.model import JsonPath
 DEFAULT_FILE = Path("reconciler.yaml")
 
 _TARGET = r"^(Assistant|Tool|McpServer|CanaryDeploy|\*)/.+$"
+_TARGET_HELP = "(Kind: Assistant, Tool, McpServer, CanaryDeploy or *; name may use * and ?)"
 _SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -135,7 +136,10 @@ def load_project(path: Path | None = None) -> Project:
         lines = []
         for error in errors:
             where = ".".join(str(p) for p in error.absolute_path) or "$"
-            lines.append(f"{path}: {where}: {error.message}")
+            message = error.message
+            if error.validator == "pattern" and error.schema.get("pattern") == _TARGET:
+                message = f"{error.instance!r} is not Kind/name {_TARGET_HELP}"
+            lines.append(f"{path}: {where}: {message}")
         raise ConfigError("\n".join(lines))
     stack = data.get("stack")
     ownership = data.get("ownership_file")
