@@ -208,9 +208,13 @@ def apply(paths: tuple[str, ...], plan_file: Path | None, yes: bool, force: bool
                 if not click.confirm("Apply these changes?", default=False):
                     _fail("apply cancelled; nothing was changed")
 
+            done = [0]
+            total = len(the_plan.changes)
+
             def progress(outcome: Outcome) -> None:
+                done[0] += 1
                 for line in render_outcomes([outcome], color=color):
-                    click.echo(mask_text(line, the_plan.secrets))
+                    click.echo(mask_text(f"[{done[0]}/{total}]{line}", the_plan.secrets))
 
             click.echo("")
             result = apply_plan(client, the_plan, parallelism=connection.parallelism, on_outcome=progress)

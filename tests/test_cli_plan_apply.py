@@ -38,7 +38,7 @@ def test_apply_then_plan_is_empty_and_second_apply_writes_nothing(emulator: Any,
     """Convergence: apply, plan shows nothing, a second apply sends no write and makes no version."""
     first = run_cli(["apply", str(QUICKSTART), "--yes"], emulator.base_url)
     assert first.exit_code == 0, first.output
-    assert "  applied  create Assistant/support-triage (assistant-" in first.stdout
+    assert "[1/1]  applied  create Assistant/support-triage (assistant-" in first.stdout
     assert first.stdout.splitlines()[-1] == "Apply: 1 applied, 0 failed, 0 skipped."
 
     [assistant] = sdk.ai.assistants.list().data
