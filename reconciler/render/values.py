@@ -11,15 +11,26 @@ from reconciler.refs import Pending
 SHORT_LIMIT = 100
 
 
+def one_line(value: Any) -> str:
+    """A value as one line of JSON, whole; an id known only after apply reads as such, unquoted."""
+    if isinstance(value, Pending):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False, sort_keys=False, default=str)
+
+
+def cut(text: str, limit: int) -> str:
+    """``text`` if it fits in ``limit`` characters, else its start and an ellipsis, ``limit`` in all."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def short(value: Any, limit: int = SHORT_LIMIT) -> str:
     """One-line JSON for a value, cut with an ellipsis when longer than ``limit``.
 
-    Ids that only exist after apply read ``(known after apply)``.
+    Ids that only exist after apply read ``(known after apply: Kind/name)`` and are never cut.
     """
     if isinstance(value, Pending):
         return str(value)
-    text = json.dumps(value, ensure_ascii=False, sort_keys=False, default=str)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return cut(one_line(value), limit)
 
 
 def is_long_text(value: Any) -> bool:
@@ -29,7 +40,5 @@ def is_long_text(value: Any) -> bool:
 
 def line_diff(before: str, after: str, context: int = 2) -> list[str]:
     """A unified diff of two texts without the file headers: lines starting ' ', '-', '+', '@'."""
-    lines = difflib.unified_diff(
-        before.splitlines(), after.splitlines(), lineterm="", n=context
-    )
+    lines = difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=context)
     return [line for line in lines if not line.startswith(("---", "+++"))]

@@ -1,0 +1,192 @@
+"""The pull-request view of a plan: ``--format markdown``, posted by CI as a PR comment.
+
+A heading, a summary table, then one collapsed ``<details>`` section per change, so a long plan
+stays short on the page and a reviewer opens what they care about. Values come from manifests
+and from the live account, so none of them may become markup: table cells are escaped, long
+strings go in fenced ``diff`` blocks whose fence outruns any backtick run inside, and
+single-line values are cut to fit the page (``--format json`` has them whole). Every value that
+holds a secret reads ``(sensitive)``. The output depends on the plan alone: no clock, no paths
+of this machine.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from reconciler.change import Action, Change
+from reconciler.diff import FieldChange
+from reconciler.plan import Plan
+from reconciler.redact import MASK, contains_secret
+from reconciler.render.values import cut, is_long_text, line_diff, one_line
+
+__all__ = ["CELL_LIMIT", "render_plan"]
+
+CELL_LIMIT = 80
+"""Characters of one value in a table cell; a PR comment is about 100 columns of code wide."""
+
+SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-"}
+VERBS = {Action.CREATE: "created", Action.UPDATE: "updated", Action.DELETE: "deleted"}
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*\[|~])|(?<![^\W_])_|_(?![^\W_])")
+"""What could open code, emphasis, a link, strike-through or end a cell. ``_`` between two
+letters or digits opens nothing in GFM, so ``order_id`` stays as it is."""
+_BACKTICK_RUNS = re.compile(r"`+")
+
+
+def escape_cell(text: str) -> str:
+    """Text that renders as itself in a GFM table cell: no tag, entity, emphasis, link or column break.
+
+    ``<``, ``>`` and ``&`` become entities (so no value is ever raw HTML); what markdown would
+    read as markup, and ``|`` that would end the cell, is backslash-escaped.
+    """
+    return _MARKDOWN_PUNCTUATION.sub(lambda m: "\\" + m.group(0), html.escape(text, quote=False))
+
+
+def code(text: str) -> str:
+    """A value in a table cell: monospaced, and escaped because values come from outside."""
+    return f"<code>{escape_cell(text)}</code>"
+
+
+def code_span(text: str) -> str:
+    """A field path as a markdown code span, which shows its content literally (HTML included).
+
+    The delimiter is a backtick run that occurs nowhere inside, padded when the text starts or
+    ends with a backtick; ``|`` is still escaped because GFM splits cells before reading spans.
+    """
+    runs = {len(run) for run in _BACKTICK_RUNS.findall(text)}
+    ticks = "`" * next(n for n in range(1, len(runs) + 2) if n not in runs)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{ticks}{pad}{text.replace('|', chr(92) + '|')}{pad}{ticks}"
+
+
+def fence_for(lines: list[str]) -> str:
+    """A backtick fence longer than any run of backticks in ``lines``, so a value cannot close it."""
+    longest = max((len(run) for line in lines for run in _BACKTICK_RUNS.findall(line)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def diff_block(lines: list[str]) -> list[str]:
+    fence = fence_for(lines)
+    return [f"{fence}diff", *lines, fence]
+
+
+def _is_text_pair(before: Any, after: Any) -> bool:
+    """Both sides are text (or absent) and one of them is long: worth a line diff."""
+    texts = all(value is None or isinstance(value, str) for value in (before, after))
+    return texts and (is_long_text(before) or is_long_text(after))
+
+
+class MarkdownView:
+    """Renders one plan; remembers whether any value was cut, to say where the whole one is."""
+
+    def __init__(self, secrets: frozenset[str]) -> None:
+        self.secrets = secrets
+        self.cut = False
+
+    def value(self, value: Any) -> str:
+        """One cell: ``(sensitive)``, or the value as one-line JSON, cut and escaped."""
+        if contains_secret(value, self.secrets):
+            return MASK
+        whole = one_line(value)
+        self.cut = self.cut or len(whole) > CELL_LIMIT
+        return code(cut(whole, CELL_LIMIT))
+
+    def plan(self, plan: Plan) -> str:
+        kept = [f"- {code_span(a)} is protected: kept although no manifest states it" for a in plan.protected]
+        if plan.is_empty:
+            matched = len(plan.unchanged)
+            noun = "object matches" if matched == 1 else "objects match"
+            lines = [f"No changes. {matched} {noun} the manifests."]
+            if kept:
+                lines.extend(["", *kept])
+            return "\n".join(lines) + "\n"
+        counts = plan.summary
+        lines = [
+            "### reconciler plan",
+            "",
+            "| + create | ~ update | - delete | unchanged |",
+            "|---:|---:|---:|---:|",
+            f"| {counts['create']} | {counts['update']} | {counts['delete']} | {len(plan.unchanged)} |",
+            "",
+        ]
+        if kept:
+            lines.extend([*kept, ""])
+        for change in plan.changes:
+            lines.extend(self.change(change))
+            lines.append("")
+        if self.cut:
+            lines.append("Values marked … are cut to fit; `reconciler plan --format json` shows them whole.")
+            lines.append("")
+        return "\n".join(lines[:-1]) + "\n"
+
+    def summary(self, change: Change) -> str:
+        """The one line a reviewer sees before opening the section; HTML context, so html-escaped."""
+        text = f"<code>{SYMBOLS[change.action]}</code> <b>{html.escape(change.address)}</b>"
+        if change.action is not Action.CREATE and isinstance(change.live_id, str):
+            text += f" (<code>{html.escape(change.live_id)}</code>)"
+        text += f" will be {VERBS[change.action]}"
+        if change.step:
+            text += f" ({html.escape(change.step)})"
+        if change.note:
+            text += f": <i>{html.escape(change.note)}</i>"
+        return f"<details><summary>{text}</summary>"
+
+    def change(self, change: Change) -> list[str]:
+        lines = [self.summary(change), ""]
+        if change.file:
+            where = change.file if change.line is None else f"{change.file}:{change.line}"
+            lines.extend([f"Declared in {code_span(where)}", ""])
+        if change.action is Action.UPDATE and change.before is not None:
+            body = self.updated(change.fields)
+        else:
+            body = self.single_sided(change)
+        lines.extend(body or ["No field to show.", ""])
+        lines.append("</details>")
+        return lines
+
+    def single_sided(self, change: Change) -> list[str]:
+        """Creates, link steps and deletes: one value per field (what is set, or what goes away)."""
+        deleting = change.action is Action.DELETE
+        rows: list[str] = []
+        texts: list[str] = []
+        for field in change.fields:
+            value = (field.before if field.before is not None else field.after) if deleting else field.after
+            if isinstance(value, str) and is_long_text(value) and not contains_secret(value, self.secrets):
+                sign = "-" if deleting else "+"
+                texts.extend(self.text_block(field, [sign + line for line in value.splitlines()]))
+            else:
+                rows.append(f"| {code_span(field.dotted)} | {self.value(value)} |")
+        header = "| field | current value |" if deleting else "| field | value |"
+        table = [header, "|---|---|", *rows, ""] if rows else []
+        return table + texts
+
+    def updated(self, fields: tuple[FieldChange, ...]) -> list[str]:
+        """Updates of a live object: before and after per field, a line diff for long text."""
+        rows: list[str] = []
+        texts: list[str] = []
+        for field in fields:
+            secret = contains_secret(field.before, self.secrets) or contains_secret(field.after, self.secrets)
+            if not secret and _is_text_pair(field.before, field.after):
+                lines = line_diff(field.before or "", field.after or "")
+                if lines:  # texts that differ only in a trailing newline have no line diff
+                    texts.extend(self.text_block(field, lines))
+                    continue
+            if secret:
+                before = "(absent)" if field.before is None else MASK
+                after = "null" if field.after is None else MASK
+            else:
+                before = "(absent)" if field.before is None else self.value(field.before)
+                after = code("null") if field.after is None else self.value(field.after)
+            rows.append(f"| {code_span(field.dotted)} | {before} | {after} |")
+        table = ["| field | before | after |", "|---|---|---|", *rows, ""] if rows else []
+        return table + texts
+
+    def text_block(self, field: FieldChange, lines: list[str]) -> list[str]:
+        """A long string as a labelled ``diff`` block; fenced code is literal, so no escaping inside."""
+        return [code_span(field.dotted), "", *diff_block(lines), ""]
+
+
+def render_plan(plan: Plan) -> str:
+    """The plan as GitHub-flavoured markdown for a pull-request comment."""
+    return MarkdownView(plan.secrets).plan(plan)
