@@ -19,12 +19,15 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from reconciler.errors import ManifestProblem
 from reconciler.jsonschema_ext import SchemaValidator
-from reconciler.model import JsonPath, SourceMap, format_path
+from reconciler.model import KINDS, JsonPath, SourceMap, format_path
 
 __all__ = ["SCHEMA_FILES", "all_schemas", "manifest_kinds", "manifest_schema", "validate_document"]
 
 SCHEMA_FILES: dict[str, str] = {
     "Assistant": "assistant.schema.json",
+    "Tool": "tool.schema.json",
+    "McpServer": "mcp-server.schema.json",
+    "CanaryDeploy": "canary-deploy.schema.json",
 }
 """Kinds that have a schema, and its file under ``reconciler/schemas``."""
 
@@ -32,8 +35,8 @@ _ENUM_SHOWN = 6
 
 
 def manifest_kinds() -> list[str]:
-    """Kinds whose manifests can be validated today, sorted."""
-    return sorted(SCHEMA_FILES)
+    """Kinds that have a schema, in the contract's order (the order the docs list them)."""
+    return [kind for kind in KINDS if kind in SCHEMA_FILES]
 
 
 def manifest_schema(kind: str) -> dict[str, Any]:
@@ -83,6 +86,9 @@ def validate_document(
 def _explain(error: ValidationError) -> Iterator[tuple[JsonPath, JsonPath, str]]:
     """(path shown, path whose line is used, message) for one jsonschema error."""
     path: JsonPath = tuple(error.absolute_path)
+    if _about_a_key(error) and isinstance(error.instance, str):
+        # propertyNames judges a key without stepping into it; the key's own line is the useful one.
+        path = (*path, error.instance)
     validator = error.validator
     schema = error.schema if isinstance(error.schema, dict) else {}
     if validator in ("oneOf", "anyOf") and error.context:
@@ -105,6 +111,15 @@ def _explain(error: ValidationError) -> Iterator[tuple[JsonPath, JsonPath, str]]
     elif validator in ("minLength", "maxLength"):
         relation = "shorter" if validator == "minLength" else "longer"
         yield path, path, f"is {relation} than {error.validator_value} characters"
+    elif validator == "uniqueItems" and isinstance(error.instance, list):
+        for index, first in _repeats(error.instance):
+            yield (*path, index), (*path, index), f"{_show(error.instance[index])} is listed twice (first at [{first}])"
+    elif validator in _BOUNDS:
+        yield path, path, f"{_show(error.instance)} must be {_BOUNDS[validator]} {_show(error.validator_value)}"
+    elif validator == "minItems" and error.validator_value == 1:
+        yield path, path, "must not be empty"
+    elif validator == "minProperties" and error.validator_value == 1:
+        yield path, path, "must have at least one entry"
     elif error.schema is False:
         yield path, path, "is not allowed here"
     else:
@@ -122,6 +137,32 @@ def _explain_union(error: ValidationError, path: JsonPath) -> Iterator[tuple[Jso
     names = sorted({t for e in mismatched for t in _types(e.validator_value)})
     wanted = " or ".join(f"'{t}'" for t in names)
     yield path, path, f"{_show(error.instance)} is not of type {wanted}"
+
+
+_BOUNDS = {
+    "minimum": "at least",
+    "maximum": "at most",
+    "exclusiveMinimum": "greater than",
+    "exclusiveMaximum": "less than",
+}
+
+
+def _about_a_key(error: ValidationError) -> bool:
+    """Whether the error judged a mapping key (under ``propertyNames``) rather than a value."""
+    schema_path = list(error.absolute_schema_path)
+    return any(
+        part == "propertyNames" and (i == 0 or schema_path[i - 1] != "properties")
+        for i, part in enumerate(schema_path)
+    )
+
+
+def _repeats(items: list[Any]) -> Iterator[tuple[int, int]]:
+    """(index, index of its first occurrence) for every item equal to an earlier one."""
+    for index, item in enumerate(items):
+        for earlier in range(index):
+            if items[earlier] == item:
+                yield index, earlier
+                break
 
 
 def _types(value: Any) -> list[str]:

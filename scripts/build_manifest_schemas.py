@@ -1,8 +1,9 @@
 """Build the manifest JSON Schemas (reconciler/schemas/*.schema.json) from the derived API schema.
 
-Why a generator: the spec of an Assistant manifest is the API's create-assistant request, so its
-structure must follow ``reconciler/api_schema.json`` whenever that is re-derived; only the envelope,
-the field descriptions and the tool union's shape are ours. Output is deterministic (sorted keys).
+Why a generator: a manifest's spec is the API's own request for its kind, so its structure must
+follow ``reconciler/api_schema.json`` whenever that is re-derived. Ours are only the envelopes, the
+field descriptions, the by-name reference fields, and unions rewritten as ``if type == X`` rules so
+errors name the real fault. Output is deterministic (sorted keys).
 
     python scripts/build_manifest_schemas.py            # write the files
     python scripts/build_manifest_schemas.py --check    # exit 1 if a committed file is stale
@@ -10,6 +11,7 @@ the field descriptions and the tool union's shape are ours. Output is determinis
 
 from __future__ import annotations
 
+import copy
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -29,13 +31,37 @@ JSON = dict[str, Any]
 ENVELOPE = {
     "apiVersion": f"Manifest format version; always {API_VERSION}.",
     "kind": "Which kind of object this document describes.",
-    "name": (
+}
+
+NAMES = {
+    "Assistant": (
         "The assistant's name in Telnyx and its identity here: unique among Assistant documents, "
         "referenced by other manifests. Renaming it means a different assistant."
     ),
-    "spec": (
-        "Desired settings, in the shape of the Telnyx create-assistant request "
-        "(without name, which is set above, and tool_ids)."
+    "Tool": (
+        "The shared tool's display_name in Telnyx and its identity here: unique among Tool documents, "
+        "referenced from assistants' shared_tools and flow nodes. Renaming it means a different tool."
+    ),
+    "McpServer": (
+        "The MCP server's name in Telnyx and its identity here: unique among McpServer documents, "
+        "referenced from assistants' mcp_servers. Renaming it means a different server."
+    ),
+    "CanaryDeploy": (
+        "Identity of this canary deploy among the manifests. Telnyx keeps one canary configuration "
+        "per assistant and stores no name for it."
+    ),
+}
+
+SPECS = {
+    "Assistant": (
+        "Desired settings, in the shape of the Telnyx create-assistant request (without name, which "
+        "is set above), plus references to other documents by name."
+    ),
+    "Tool": "The shared tool: its type, an optional timeout, and the settings under the key named by type.",
+    "McpServer": "Where the MCP server is and how to reach it, in the shape of the Telnyx create request.",
+    "CanaryDeploy": (
+        "Candidate versions of one assistant and the ordered rules that route traffic between them "
+        "and the main version."
     ),
 }
 
@@ -57,14 +83,19 @@ SPEC_FIELDS = {
     "integrations": "Catalogue integrations the assistant may use, optionally limited to some actions.",
     "interruption_settings": "Whether callers may talk over the assistant; how a turn's end is detected.",
     "llm_api_key_ref": "Name of the integration secret holding the API key of a third-party model provider.",
-    "mcp_servers": "MCP servers (by id) whose tools the assistant may call, with an optional allowlist.",
+    "mcp_servers": (
+        "MCP servers whose tools the assistant may call: an McpServer document by name (server) or a "
+        "raw id, each with an optional allowlist."
+    ),
     "messaging_settings": "SMS behaviour; Telnyx creates the messaging profile when none is given.",
     "model": "The language model, e.g. openai/gpt-4o. Telnyx chooses one when omitted.",
     "observability_settings": "Langfuse tracing and prompt synchronisation.",
     "post_conversation_settings": "One more model turn after the conversation ends, for tool calls (beta).",
     "privacy_settings": "Data retention and redaction of personal data.",
+    "shared_tools": "Tool documents to attach, by name; sent as tool_ids.",
     "tags": "Labels for grouping and finding assistants.",
     "telephony_settings": "Phone call behaviour: time limits, noise suppression, recording, voicemail.",
+    "tool_ids": "Ids of shared tools that these manifests do not manage; for managed ones use shared_tools.",
     "tools": "Inline tools. Each item has a type and a payload under the key of that same name.",
     "transcription": "Speech-to-text model, language and provider settings.",
     "voice_settings": "Text-to-speech voice and its tuning; voice is required when this is set.",
@@ -72,8 +103,38 @@ SPEC_FIELDS = {
     "widget_settings": "Appearance and texts of the embeddable web widget.",
 }
 
-DROPPED_SPEC_FIELDS = ("name", "tool_ids")
-"""Request fields a manifest may not set in spec: name is the envelope's, tool_ids comes from references."""
+
+DROPPED_SPEC_FIELDS = ("name",)
+"""Request fields a manifest may not set in spec: name is the envelope's."""
+
+REFERENCE_FIELDS = ("shared_tools",)
+"""Spec fields that are ours, not the API's: they hold names of other documents."""
+
+TOOL_FIELDS = {
+    "type": "Which tool this is; the settings go under the key of the same name.",
+    "timeout_ms": "How long Telnyx waits for the tool to answer (ms).",
+}
+
+MCP_SERVER_FIELDS = {
+    "type": "Transport of the server, as Telnyx names it; passed through unchanged.",
+    "url": "Address of the MCP server.",
+    "api_key_ref": "Name of the integration secret holding the server's API key (not the key itself).",
+    "allowed_tools": "Tools of the server that assistants may call; null allows all of them.",
+}
+
+CANARY_FIELDS = {
+    "assistant": "Name of the Assistant document whose traffic this splits.",
+    "versions": (
+        "Candidate versions by name (1 to 50 characters, not 'main'); each is an override of the "
+        "assistant's spec, stored on Telnyx as a non-main version."
+    ),
+    "rules": (
+        "Ordered routing rules; the first whose match holds serves the call. A rule without match catches everything."
+    ),
+}
+
+VERSION_NAME_MAX = 50
+MAIN_VERSION = "main"
 
 
 def _ref_name(ref: str) -> str:
@@ -104,38 +165,162 @@ def _reachable(root: JSON, defs: JSON) -> JSON:
     return {name: defs[name] for name in sorted(seen)}
 
 
-def _tool_type(branch: JSON, defs: JSON) -> str:
-    target = defs[_ref_name(branch["$ref"])] if "$ref" in branch else branch
-    prop = target["properties"]["type"]
+def _resolve(schema: JSON, defs: JSON) -> JSON:
+    return defs[_ref_name(schema["$ref"])] if "$ref" in schema else schema
+
+
+def _tag(branch: JSON, defs: JSON) -> str:
+    prop = _resolve(branch, defs)["properties"]["type"]
     values = [prop["const"]] if "const" in prop else prop["enum"]
     if len(values) != 1:
-        raise ValueError(f"tool branch {branch} does not name exactly one type")
+        raise ValueError(f"union branch {branch} does not name exactly one type")
     return str(values[0])
 
 
-def inline_tool_schema(union: JSON, defs: JSON) -> JSON:
-    """The vendor's ``oneOf`` of tools as ``type`` enum plus one ``if type == X then <X>`` per type.
+def discriminated(union: JSON, defs: JSON, description: str, default: str | None = None) -> JSON:
+    """A vendor ``oneOf`` keyed by ``type`` as a ``type`` enum plus one ``if type == X then <X>``.
 
-    With ``oneOf`` a tool missing one field fails every branch and jsonschema can only say "not
+    With ``oneOf`` an item missing one field fails every branch and jsonschema can only say "not
     valid under any of the given schemas"; with the discriminated form the error is the real one.
+    ``default`` names the branch that applies when ``type`` is left out.
     """
-    branches = {_tool_type(branch, defs): branch for branch in union["oneOf"]}
-    return {
+    branches = {_tag(branch, defs): branch for branch in union["oneOf"]}
+    rules = []
+    for tag in sorted(branches):
+        condition: JSON = {"properties": {"type": {"const": tag}}}
+        if tag != default:
+            condition["required"] = ["type"]
+        rules.append({"if": condition, "then": branches[tag]})
+    schema: JSON = {
         "type": "object",
-        "required": ["type"],
-        "properties": {"type": {"enum": sorted(branches), "description": "Which tool this is."}},
-        "allOf": [
-            {"if": {"properties": {"type": {"const": kind}}, "required": ["type"]}, "then": branches[kind]}
-            for kind in sorted(branches)
-        ],
+        "properties": {"type": {"enum": sorted(branches), "description": description}},
+        "allOf": rules,
+    }
+    if default is None:
+        schema["required"] = ["type"]
+    return dict(sorted(schema.items()))
+
+
+def inline_tool_schema(union: JSON, defs: JSON) -> JSON:
+    """The vendor's ``oneOf`` of inline tools, discriminated on ``type``."""
+    return discriminated(union, defs, "Which tool this is.")
+
+
+def _forbidden(message: str) -> JSON:
+    """A key that may not appear, with the sentence that says why."""
+    return {"not": {}, "errorMessage": message}
+
+
+def _reference(kind: str, description: str) -> JSON:
+    return {"type": "string", "minLength": 1, "description": f"{description} (the name of a {kind} document)"}
+
+
+def _reference_list(kind: str, description: str) -> JSON:
+    return {"type": "array", "uniqueItems": True, "items": _reference(kind, "One entry"), "description": description}
+
+
+def _one_of_keys(by_name: str, raw: str, meaning: str) -> list[JSON]:
+    """Exactly one of a by-name key and the API's raw-id key; ``meaning`` says what each holds."""
+    return [
+        {
+            "not": {"type": "object", "required": [by_name, raw]},
+            "errorMessage": f"{by_name} and {raw} both given; set only one ({meaning})",
+        },
+        {
+            "not": {"type": "object", "properties": {by_name: False, raw: False}},
+            "errorMessage": f"{by_name} or {raw} is required ({meaning})",
+        },
+    ]
+
+
+_ARTICLES = {"Assistant": "an", "McpServer": "an", "Tool": "a"}
+
+
+def _names_meaning(kind: str, by_name: str, raw: str) -> str:
+    return f"{by_name} names {_ARTICLES[kind]} {kind} document, {raw} is a raw Telnyx id"
+
+
+def _without_required(schema: JSON, key: str) -> JSON:
+    required = [r for r in schema.get("required", []) if r != key]
+    out = {k: v for k, v in schema.items() if k != "required"}
+    if required:
+        out["required"] = required
+    return out
+
+
+def _add_assistant_references(spec_props: JSON, defs: JSON) -> None:
+    """Put the by-name forms next to each raw id the API takes (shared tools, MCP servers, handoff, flows)."""
+    spec_props["shared_tools"] = _reference_list("Tool", SPEC_FIELDS["shared_tools"])
+
+    mcp = _without_required(defs["AssistantMCPServer"], "id")
+    mcp["properties"] = {
+        **mcp["properties"],
+        "server": _reference("McpServer", "The MCP server to attach"),
+    }
+    mcp["allOf"] = _one_of_keys("server", "id", _names_meaning("McpServer", "server", "id"))
+    defs["AssistantMCPServer"] = mcp
+
+    handoff = defs["HandoffToolParams"]
+    target = _without_required(handoff["properties"]["ai_assistants"]["items"], "id")
+    target = _without_required(target, "name")
+    target["properties"] = {
+        **target["properties"],
+        "assistant": _reference("Assistant", "The assistant to hand off to"),
+    }
+    target["allOf"] = [
+        *_one_of_keys("assistant", "id", _names_meaning("Assistant", "assistant", "id")),
+        {"if": {"required": ["id"]}, "then": {"required": ["name"]}},
+        {
+            "if": {"required": ["assistant"]},
+            "then": {"properties": {"name": _forbidden("name comes from the referenced assistant; leave it out")}},
+        },
+    ]
+    handoff["properties"]["ai_assistants"] = {**handoff["properties"]["ai_assistants"], "items": target}
+
+    edge_target = _without_required(defs["AssistantTarget"], "assistant_id")
+    edge_target["properties"] = {
+        **edge_target["properties"],
+        "assistant": _reference("Assistant", "The assistant the conversation moves to"),
+    }
+    edge_target["allOf"] = _one_of_keys(
+        "assistant", "assistant_id", _names_meaning("Assistant", "assistant", "assistant_id")
+    )
+    defs["AssistantTarget"] = edge_target
+    edge = defs["FlowEdge"]
+    edge["properties"]["target"] = discriminated(
+        edge["properties"]["target"], defs, "Where the edge leads: another node or another assistant."
+    )
+
+    prompt = defs["FlowNodeReq"]
+    prompt["properties"] = {
+        **prompt["properties"],
+        "shared_tools": _reference_list("Tool", "Tool documents this node may use, by name; sent as shared_tool_ids."),
+    }
+    tool_node = _without_required(defs["ToolNodeReq"], "shared_tool_id")
+    tool_node["properties"] = {
+        **tool_node["properties"],
+        "shared_tool": _reference("Tool", "The shared tool this node runs"),
+    }
+    tool_node["allOf"] = _one_of_keys(
+        "shared_tool", "shared_tool_id", _names_meaning("Tool", "shared_tool", "shared_tool_id")
+    )
+    defs["ToolNodeReq"] = tool_node
+    flow = defs["ConversationFlowReq"]
+    flow["properties"]["nodes"] = {
+        **flow["properties"]["nodes"],
+        "items": discriminated(
+            flow["properties"]["nodes"]["items"], defs, "What the node does; prompt when left out.", default="prompt"
+        ),
     }
 
 
-def build_assistant_schema(request: JSON) -> JSON:
-    """The Assistant manifest schema from the bundled ``CreateAssistantRequest`` schema."""
+def _assistant_spec(request: JSON) -> tuple[JSON, JSON]:
+    """The Assistant spec's properties (references included) and the definitions they use."""
+    request = copy.deepcopy(request)
     defs: JSON = dict(request.get("$defs", {}))
     properties: JSON = dict(request["properties"])
-    missing = sorted(set(properties) - set(SPEC_FIELDS) - set(DROPPED_SPEC_FIELDS))
+    known = set(SPEC_FIELDS) | set(DROPPED_SPEC_FIELDS)
+    missing = sorted(set(properties) - known)
     if missing:
         raise ValueError(f"write a description in SPEC_FIELDS for: {', '.join(missing)}")
     spec_props: JSON = {}
@@ -147,32 +332,203 @@ def build_assistant_schema(request: JSON) -> JSON:
         tools = {**defs[_ref_name(tools["$ref"])], "description": tools["description"]}
     defs["InlineTool"] = inline_tool_schema(tools["items"], defs)
     spec_props["tools"] = {**tools, "items": {"$ref": "#/$defs/InlineTool"}}
-    spec_props["name"] = {
-        "not": {},
-        "errorMessage": "name belongs at the top level of the document, next to kind, not inside spec",
-    }
-    spec = {
-        "type": "object",
-        "description": ENVELOPE["spec"],
-        "additionalProperties": False,
-        "required": ["instructions"],
-        "properties": spec_props,
-    }
+    _add_assistant_references(spec_props, defs)
+    return dict(sorted(spec_props.items())), defs
+
+
+def _document(kind: str, spec: JSON, defs: JSON) -> JSON:
     root: JSON = {
         "$schema": DRAFT,
-        "title": f"Assistant manifest ({API_VERSION})",
+        "title": f"{kind} manifest ({API_VERSION})",
         "type": "object",
         "additionalProperties": False,
         "required": ["apiVersion", "kind", "name", "spec"],
         "properties": {
             "apiVersion": {"const": API_VERSION, "description": ENVELOPE["apiVersion"]},
-            "kind": {"const": "Assistant", "description": ENVELOPE["kind"]},
-            "name": _name_schema(ENVELOPE["name"]),
-            "spec": spec,
+            "kind": {"const": kind, "description": ENVELOPE["kind"]},
+            "name": _name_schema(NAMES[kind]),
+            "spec": {"description": SPECS[kind], **spec},
         },
     }
     root["$defs"] = _reachable(root, defs)
     return root
+
+
+def build_assistant_schema(request: JSON) -> JSON:
+    """The Assistant manifest schema from the bundled ``CreateAssistantRequest`` schema."""
+    spec_props, defs = _assistant_spec(request)
+    spec_props["name"] = _forbidden("name belongs at the top level of the document, next to kind, not inside spec")
+    spec = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["instructions"],
+        "properties": spec_props,
+    }
+    return _document("Assistant", spec, defs)
+
+
+def build_tool_schema(assistant_request: JSON, tool_request: JSON) -> JSON:
+    """The Tool manifest schema: the shared-tool create request, each payload checked like the inline one.
+
+    Payloads come from the vendor's inline tool union as it is, so a shared handoff tool takes raw
+    assistant ids: references by name exist only inside Assistant documents.
+    """
+    defs: JSON = dict(assistant_request.get("$defs", {}))
+    tools = assistant_request["properties"]["tools"]
+    union = _resolve(tools, defs)["items"]
+    payloads = {}
+    for branch in union["oneOf"]:
+        tag = _tag(branch, defs)
+        payloads[tag] = _resolve(branch, defs)["properties"][tag]
+    vendor = tool_request["properties"]
+    unknown = sorted(set(vendor) - set(payloads) - {"display_name", "type", "timeout_ms"})
+    if unknown:
+        raise ValueError(f"shared tool payloads without an inline tool type: {', '.join(unknown)}")
+    props: JSON = {
+        "type": {"enum": sorted(payloads), "description": TOOL_FIELDS["type"]},
+        "timeout_ms": {**vendor["timeout_ms"], "description": TOOL_FIELDS["timeout_ms"]},
+        "display_name": _forbidden("display_name is the document's top-level name; set it there"),
+    }
+    for tag in sorted(payloads):
+        props[tag] = {**payloads[tag], "description": f"Settings of a {tag} tool; only with type {tag}."}
+    rules = []
+    for tag in sorted(payloads):
+        others = {
+            other: _forbidden(f"a {tag} tool takes its settings under '{tag}', not '{other}'")
+            for other in sorted(payloads)
+            if other != tag
+        }
+        rules.append(
+            {
+                "if": {"properties": {"type": {"const": tag}}, "required": ["type"]},
+                "then": {"required": [tag], "properties": others},
+            }
+        )
+    spec = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["type"],
+        "properties": props,
+        "allOf": rules,
+    }
+    return _document("Tool", spec, defs)
+
+
+def build_mcp_server_schema(request: JSON) -> JSON:
+    """The McpServer manifest schema: the create request without name, closed."""
+    vendor = request["properties"]
+    missing = sorted(set(vendor) - set(MCP_SERVER_FIELDS) - {"name"})
+    if missing:
+        raise ValueError(f"write a description in MCP_SERVER_FIELDS for: {', '.join(missing)}")
+    props: JSON = {
+        field: {**vendor[field], "description": description}
+        for field, description in MCP_SERVER_FIELDS.items()
+        if field in vendor
+    }
+    props["name"] = _forbidden("name belongs at the top level of the document, next to kind, not inside spec")
+    spec = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": [r for r in request.get("required", []) if r != "name"],
+        "properties": props,
+    }
+    return _document("McpServer", spec, dict(request.get("$defs", {})))
+
+
+def _by_version_name(schema: JSON, description: str) -> JSON:
+    """A vendor object with ``version_id`` replaced by ``version`` (a candidate's name), closed."""
+    props = {k: v for k, v in schema["properties"].items() if k != "version_id"}
+    props = {"version": {"type": "string", "minLength": 1, "description": description}, **props}
+    out = {k: v for k, v in schema.items() if k not in ("properties", "required")}
+    out["properties"] = props
+    required = ["version" if r == "version_id" else r for r in schema.get("required", [])]
+    if required:
+        out["required"] = required
+    out["additionalProperties"] = False
+    return out
+
+
+def build_canary_schema(assistant_request: JSON, canary_request: JSON) -> JSON:
+    """The CanaryDeploy manifest schema: candidate versions as Assistant overrides, rules by version name."""
+    spec_props, defs = _assistant_spec(assistant_request)
+    spec_props["name"] = _forbidden("a version cannot rename the assistant; its name is its key under versions")
+    defs["AssistantOverride"] = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": spec_props,
+        "description": "Fields of the assistant's spec that this version changes; the rest comes from the assistant.",
+    }
+    vendor_defs = canary_request.get("$defs", {})
+    for name in ("Clause", "Operator"):
+        defs[name] = vendor_defs[name]
+    version_text = f"A candidate version's name, or {MAIN_VERSION} for the main version."
+    slot = _by_version_name(vendor_defs["RolloutSlot"], version_text)
+    weight = {k: v for k, v in slot["properties"]["weight"].items() if k != "minimum"}
+    slot["properties"]["weight"] = {
+        **weight,
+        "exclusiveMinimum": 0,
+        "description": "Share of traffic in percent; the weights of one rollout sum to less than 100.",
+    }
+    defs["CanaryRolloutSlot"] = slot
+    serve = _by_version_name(vendor_defs["Serve"], version_text)
+    serve["properties"]["rollout"] = {
+        **serve["properties"]["rollout"],
+        "minItems": 1,
+        "items": {"$ref": "#/$defs/CanaryRolloutSlot"},
+        "description": "Split traffic: each listed version gets its weight, the main version the rest.",
+    }
+    serve["allOf"] = [
+        {
+            "not": {"type": "object", "required": ["version", "rollout"]},
+            "errorMessage": "version and rollout both given; set only one (version serves one version, "
+            "rollout splits traffic)",
+        },
+        {
+            "not": {"type": "object", "properties": {"version": False, "rollout": False}},
+            "errorMessage": "version or rollout is required (version serves one version, rollout splits traffic)",
+        },
+    ]
+    defs["CanaryServe"] = serve
+    rule = dict(vendor_defs["Rule-Input"])
+    rule["properties"] = {
+        "match": {
+            **rule["properties"]["match"],
+            "description": "Conditions that must all hold for this rule to apply; none means always.",
+        },
+        "serve": {"$ref": "#/$defs/CanaryServe", "description": "What a matching call gets."},
+    }
+    rule["additionalProperties"] = False
+    defs["CanaryRule"] = rule
+    rules = canary_request["properties"]["rules"]
+    spec = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["assistant", "versions", "rules"],
+        "properties": {
+            "assistant": {**_reference("Assistant", "The assistant"), "description": CANARY_FIELDS["assistant"]},
+            "versions": {
+                "type": "object",
+                "minProperties": 1,
+                "description": CANARY_FIELDS["versions"],
+                "propertyNames": {
+                    "minLength": 1,
+                    "maxLength": VERSION_NAME_MAX,
+                    "not": {"const": MAIN_VERSION},
+                    "errorMessage": f"'{MAIN_VERSION}' is reserved for the assistant's main version; "
+                    "choose another name",
+                },
+                "additionalProperties": {"$ref": "#/$defs/AssistantOverride"},
+            },
+            "rules": {
+                **rules,
+                "minItems": 1,
+                "items": {"$ref": "#/$defs/CanaryRule"},
+                "description": CANARY_FIELDS["rules"],
+            },
+            "name": _forbidden("name belongs at the top level of the document, next to kind, not inside spec"),
+        },
+    }
+    return _document("CanaryDeploy", spec, defs)
 
 
 def _name_schema(description: str) -> JSON:
@@ -199,7 +555,13 @@ def build_all(component: Callable[[str], JSON] | None = None) -> dict[str, JSON]
     """Every manifest schema by file name."""
     if component is None:
         from reconciler.api_schema import component
-    return {"assistant.schema.json": build_assistant_schema(component("CreateAssistantRequest"))}
+    assistant = component("CreateAssistantRequest")
+    return {
+        "assistant.schema.json": build_assistant_schema(assistant),
+        "tool.schema.json": build_tool_schema(assistant, component("CreateSharedToolRequest")),
+        "mcp-server.schema.json": build_mcp_server_schema(component("CreateMCPServerRequest")),
+        "canary-deploy.schema.json": build_canary_schema(assistant, component("CanaryDeployRequest")),
+    }
 
 
 def render(schema: JSON) -> str:

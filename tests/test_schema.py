@@ -57,20 +57,31 @@ class TestGeneratedFiles:
     def test_schemas_directory_at_the_root_is_the_packaged_one(self) -> None:
         assert (REPO / "schemas").resolve() == (REPO / "reconciler" / "schemas").resolve()
 
-    def test_schema_is_valid_draft_2020_12(self) -> None:
-        Draft202012Validator.check_schema(manifest_schema("Assistant"))
+    @pytest.mark.parametrize("kind", ["Assistant", "Tool", "McpServer", "CanaryDeploy"])
+    def test_schema_is_valid_draft_2020_12(self, kind: str) -> None:
+        Draft202012Validator.check_schema(manifest_schema(kind))
 
     def test_kinds_and_all_schemas(self) -> None:
-        assert manifest_kinds() == ["Assistant"]
-        assert all_schemas() == {"Assistant": manifest_schema("Assistant")}
+        """Every kind of the contract has a schema, listed in the contract's order."""
+        assert manifest_kinds() == ["Assistant", "Tool", "McpServer", "CanaryDeploy"]
+        assert all_schemas() == {kind: manifest_schema(kind) for kind in manifest_kinds()}
+
+    @pytest.mark.parametrize("kind", ["Assistant", "Tool", "McpServer", "CanaryDeploy"])
+    def test_envelope_and_top_level_spec_fields_have_our_descriptions(self, kind: str) -> None:
+        schema = manifest_schema(kind)
+        spec = schema["properties"]["spec"]
+        undocumented = [k for k, v in schema["properties"].items() if not v.get("description")]
+        undocumented += [k for k, v in spec["properties"].items() if "not" not in v and not v.get("description")]
+        assert (schema["properties"]["kind"]["const"], undocumented) == (kind, [])
+        assert spec["description"]
 
     def test_manifest_schema_returns_a_copy(self) -> None:
         manifest_schema("Assistant")["properties"].clear()
         assert "spec" in manifest_schema("Assistant")["properties"]
 
     def test_unknown_kind_is_a_key_error(self) -> None:
-        with pytest.raises(KeyError, match="no schema for kind 'Tool'"):
-            manifest_schema("Tool")
+        with pytest.raises(KeyError, match="no schema for kind 'Widget'"):
+            manifest_schema("Widget")
 
 
 class TestShape:
@@ -83,9 +94,11 @@ class TestShape:
         assert self.schema["required"] == ["apiVersion", "kind", "name", "spec"]
         assert self.spec["required"] == ["instructions"]
 
-    def test_spec_leaves_out_tool_ids_and_refuses_name(self) -> None:
-        assert "tool_ids" not in self.spec["properties"]
-        assert self.spec["properties"]["name"]["not"] == {}
+    def test_spec_keeps_raw_tool_ids_next_to_shared_tools_and_refuses_name(self) -> None:
+        props = self.spec["properties"]
+        assert props["tool_ids"]["items"] == {"type": "string"}
+        assert props["shared_tools"]["uniqueItems"] is True
+        assert props["name"]["not"] == {}
 
     def test_every_envelope_and_spec_field_has_our_description(self) -> None:
         undocumented = [k for k, v in self.schema["properties"].items() if not v.get("description")]
@@ -226,8 +239,12 @@ class TestValidation:
             "m.yaml:1: Assistant/a: apiVersion: must be 'reconciler/v1', got 'v1'"
         ]
 
-    def test_schema_file_is_json_with_sorted_keys(self) -> None:
-        text = (REPO / "reconciler" / "schemas" / "assistant.schema.json").read_text(encoding="utf-8")
+    @pytest.mark.parametrize(
+        "filename",
+        ["assistant.schema.json", "tool.schema.json", "mcp-server.schema.json", "canary-deploy.schema.json"],
+    )
+    def test_schema_file_is_json_with_sorted_keys(self, filename: str) -> None:
+        text = (REPO / "reconciler" / "schemas" / filename).read_text(encoding="utf-8")
         assert text == json.dumps(json.loads(text), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
@@ -241,3 +258,149 @@ def test_reference_page_example_validates(tmp_path: Path) -> None:
     environ = {"ORDERS_HOST": "api.example.com", "ORDERS_TOKEN": "t"}
     (resource,) = load_resources([str(tmp_path / "example.yaml")], environ)
     assert resource.spec["tools"][0]["webhook"]["url"] == "https://api.example.com/orders/{order_id}"
+
+
+def check_kind(kind: str, spec: Any, lines: dict[tuple[str | int, ...], int] | None = None) -> list[str]:
+    """Problem lines for one document of any kind, named `x`."""
+    document = {"apiVersion": "reconciler/v1", "kind": kind, "name": "x", "spec": spec}
+    source = SourceMap(file="m.yaml", lines=lines or {(): 1})
+    return [str(p) for p in validate_document(document, kind, source, "x")]
+
+
+class TestToolSchema:
+    def test_every_inline_type_is_a_shared_tool_type(self) -> None:
+        """The same type names as inline tools, each with its payload key and a rule tying them together."""
+        tool = manifest_schema("Tool")["properties"]["spec"]
+        inline = manifest_schema("Assistant")["$defs"]["InlineTool"]["properties"]["type"]["enum"]
+        assert tool["properties"]["type"]["enum"] == inline
+        assert [rule["then"]["required"] for rule in tool["allOf"]] == [[t] for t in inline]
+        assert tool["required"] == ["type"]
+        assert tool["additionalProperties"] is False
+
+    def test_payload_is_checked_like_the_inline_one(self) -> None:
+        spec = {"type": "webhook", "timeout_ms": 5000, "webhook": {"name": "n", "description": "d"}}
+        assert check_kind("Tool", spec) == ["m.yaml:1: Tool/x: spec.webhook: 'url' is a required property"]
+
+    def test_shared_handoff_takes_raw_ids_only(self) -> None:
+        """References by name exist only in Assistant documents; a shared tool is sent as written."""
+        spec = {"type": "handoff", "handoff": {"ai_assistants": [{"assistant": "billing"}]}}
+        assert check_kind("Tool", spec) == [
+            "m.yaml:1: Tool/x: spec.handoff.ai_assistants[0]: 'id' is a required property",
+            "m.yaml:1: Tool/x: spec.handoff.ai_assistants[0]: 'name' is a required property",
+        ]
+
+    def test_every_type_validates_with_its_payload(self) -> None:
+        spec = {"type": "send_dtmf", "send_dtmf": {}}
+        assert check_kind("Tool", spec) == []
+        assert check_kind("Tool", {"type": "hang_up"}) == [
+            "m.yaml:1: Tool/x: spec.type: 'hang_up' is not one of 'client_side_tool', 'function', "
+            "'handoff', 'hangup', 'invite', 'pay', ... (15 values) (did you mean 'hangup'?)"
+        ]
+
+
+class TestMcpServerSchema:
+    def test_closed_create_request_without_name(self) -> None:
+        spec = manifest_schema("McpServer")["properties"]["spec"]
+        assert sorted(spec["properties"]) == ["allowed_tools", "api_key_ref", "name", "type", "url"]
+        assert (spec["required"], spec["additionalProperties"]) == (["type", "url"], False)
+
+    def test_nulls_allowed_where_the_api_allows_them(self) -> None:
+        spec = {"type": "http", "url": "https://m", "api_key_ref": None, "allowed_tools": None}
+        assert check_kind("McpServer", spec) == []
+        assert check_kind("McpServer", {**spec, "name": "crm"}) == [
+            "m.yaml:1: McpServer/x: spec.name: name belongs at the top level of the document, next to kind, "
+            "not inside spec"
+        ]
+
+
+class TestAssistantReferenceShapes:
+    def test_flow_targets_and_nodes_are_discriminated_on_type(self) -> None:
+        """Errors come from the branch of the stated type (prompt when type is left out)."""
+        flow = {
+            "start_node_id": "a",
+            "nodes": [{"id": "a"}, {"id": "b", "type": "speak"}, {"id": "c", "type": "tool", "shared_tool": "t"}],
+            "edges": [
+                {
+                    "id": "e",
+                    "start_node_id": "a",
+                    "condition": {"type": "default"},
+                    "target": {"type": "assistant", "assistant": "b", "assistant_id": "assistant-1"},
+                },
+                {"id": "f", "start_node_id": "a", "condition": {"type": "default"}, "target": {"type": "node"}},
+            ],
+        }
+        assert check_kind("Assistant", {"instructions": "Hi.", "conversation_flow": flow}) == [
+            "m.yaml:1: Assistant/x: spec.conversation_flow.edges[0].target: assistant and assistant_id both "
+            "given; set only one (assistant names an Assistant document, assistant_id is a raw Telnyx id)",
+            "m.yaml:1: Assistant/x: spec.conversation_flow.edges[1].target: 'node_id' is a required property",
+            "m.yaml:1: Assistant/x: spec.conversation_flow.nodes[0]: 'instructions' is a required property",
+            "m.yaml:1: Assistant/x: spec.conversation_flow.nodes[1]: 'message' is a required property",
+        ]
+
+    def test_duplicates_are_named_at_the_repeated_item(self) -> None:
+        spec = {"instructions": "Hi.", "shared_tools": ["a", "b", "a", "b"]}
+        lines = {(): 1, ("spec", "shared_tools", 2): 7, ("spec", "shared_tools", 3): 8}
+        assert check_kind("Assistant", spec, lines) == [
+            "m.yaml:7: Assistant/x: spec.shared_tools[2]: 'a' is listed twice (first at [0])",
+            "m.yaml:8: Assistant/x: spec.shared_tools[3]: 'b' is listed twice (first at [1])",
+        ]
+
+    def test_a_reference_must_be_a_non_empty_string(self) -> None:
+        spec = {"instructions": "Hi.", "shared_tools": [""], "mcp_servers": [{"server": 3}]}
+        assert check_kind("Assistant", spec) == [
+            "m.yaml:1: Assistant/x: spec.mcp_servers[0].server: 3 is not of type 'string'",
+            "m.yaml:1: Assistant/x: spec.shared_tools[0]: must not be empty",
+        ]
+
+
+class TestCanaryDeploySchema:
+    def spec(self, **changes: Any) -> dict[str, Any]:
+        return {
+            "assistant": "a",
+            "versions": {"short": {"instructions": "Be brief."}},
+            "rules": [{"serve": {"version": "short"}}],
+            **changes,
+        }
+
+    def test_minimal_canary_is_valid_and_overrides_need_nothing(self) -> None:
+        assert check_kind("CanaryDeploy", self.spec()) == []
+        assert check_kind("CanaryDeploy", self.spec(versions={"warm": {"greeting": "Hello!"}})) == []
+
+    def test_required_parts_and_empty_collections(self) -> None:
+        assert check_kind("CanaryDeploy", {}) == [
+            "m.yaml:1: CanaryDeploy/x: spec: 'assistant' is a required property",
+            "m.yaml:1: CanaryDeploy/x: spec: 'rules' is a required property",
+            "m.yaml:1: CanaryDeploy/x: spec: 'versions' is a required property",
+        ]
+        assert check_kind("CanaryDeploy", self.spec(versions={}, rules=[])) == [
+            "m.yaml:1: CanaryDeploy/x: spec.rules: must not be empty",
+            "m.yaml:1: CanaryDeploy/x: spec.versions: must have at least one entry",
+        ]
+
+    def test_version_names_are_judged_at_their_own_key(self) -> None:
+        versions = {"main": {}, "v" * 51: {}, "ok": {"instructions": 5}}
+        lines = {(): 1, ("spec", "versions"): 5, ("spec", "versions", "main"): 6, ("spec", "versions", "v" * 51): 7}
+        lines[("spec", "versions", "ok", "instructions")] = 8
+        assert check_kind("CanaryDeploy", self.spec(versions=versions), lines) == [
+            "m.yaml:6: CanaryDeploy/x: spec.versions.main: 'main' is reserved for the assistant's main "
+            "version; choose another name",
+            f"m.yaml:7: CanaryDeploy/x: spec.versions.{'v' * 51}: is longer than 50 characters",
+            "m.yaml:8: CanaryDeploy/x: spec.versions.ok.instructions: 5 is not of type 'string'",
+        ]
+
+    def test_rules_follow_the_api_with_version_names(self) -> None:
+        rules = [
+            {"match": [{"attribute": "caller_number", "operator": "equals", "values": []}], "serve": {}},
+            {"serve": {"rollout": [{"version": "short", "weight": 100.5}, {"version_id": "v", "weight": 1}]}},
+        ]
+        assert check_kind("CanaryDeploy", self.spec(rules=rules)) == [
+            "m.yaml:1: CanaryDeploy/x: spec.rules[0].match[0].operator: 'equals' is not one of 'in', "
+            "'not_in', 'starts_with'",
+            "m.yaml:1: CanaryDeploy/x: spec.rules[0].match[0].values: must not be empty",
+            "m.yaml:1: CanaryDeploy/x: spec.rules[0].serve: version or rollout is required (version serves "
+            "one version, rollout splits traffic)",
+            "m.yaml:1: CanaryDeploy/x: spec.rules[1].serve.rollout[0].weight: 100.5 must be at most 100.0",
+            "m.yaml:1: CanaryDeploy/x: spec.rules[1].serve.rollout[1]: 'version' is a required property",
+            "m.yaml:1: CanaryDeploy/x: spec.rules[1].serve.rollout[1]: unknown field 'version_id' "
+            "(did you mean 'version'?)",
+        ]
