@@ -3,8 +3,9 @@
 Steps per document: read YAML with line numbers (``yaml_source``), check the envelope
 (apiVersion, kind), interpolate ``${env:...}``/``${secret:...}`` inside spec (``interpolate``),
 validate against the kind's JSON Schema (``schema``). Across documents: refuse two objects with
-the same kind and name. Problems from every file are collected and raised together, sorted by
-file and line, so one ``validate`` run shows everything to fix.
+the same kind and name, and names that reference no document (``references``). Problems from
+every file are collected and raised together, sorted by file and line, so one ``validate`` run
+shows everything to fix.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from typing import Any
 from reconciler.errors import ManifestErrors, ManifestProblem
 from reconciler.interpolate import interpolate
 from reconciler.model import API_VERSION, KINDS, Resource, SourceMap, format_path
-from reconciler.schema import SCHEMA_FILES, validate_document
+from reconciler.references import check_references
+from reconciler.schema import validate_document
 from reconciler.yaml_source import YamlDocument, read_yaml
 
 __all__ = ["load_resources", "manifest_files"]
@@ -34,6 +36,7 @@ def load_resources(paths: Sequence[str | Path], environ: Mapping[str, str]) -> l
     loader = _Loader(environ)
     for file in manifest_files(paths, loader.problems):
         loader.load_file(file)
+    loader.problems.extend(check_references(loader.resources, loader.defined))
     if loader.problems:
         raise ManifestErrors(sorted(loader.problems, key=lambda p: (p.file, p.line, p.path, p.message)))
     return loader.resources
@@ -177,8 +180,6 @@ class _Loader:
             return (), f"kind is missing; expected one of {', '.join(KINDS)}"
         if kind not in KINDS:
             return ("kind",), f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}"
-        if kind not in SCHEMA_FILES:
-            return ("kind",), f"kind {kind} is not supported yet"
         return None
 
     def _check_unique(self, kind: str, name: str, location: str) -> None:

@@ -319,9 +319,17 @@ def test_broken_manifest_reports_exactly_what_its_comment_says(
 
 
 def test_there_are_enough_broken_cases() -> None:
-    assert len(BAD_CASES) >= 16
+    assert len(BAD_CASES) >= 35
 
 
 def test_good_manifests_load_clean() -> None:
+    """Every kind, every reference form and a raw id of each, across files: no complaints."""
     loaded = load_resources([str(DATA / "good")], {"ORDERS_TOKEN": "t0ken"})
-    assert [r.address for r in loaded] == ["Assistant/support-triage"]
+    assert [r.address for r in loaded] == [
+        "Assistant/billing",
+        "CanaryDeploy/triage-canary",
+        "Tool/lookup-order",
+        "Tool/end-call",
+        "McpServer/crm",
+        "Assistant/support-triage",
+    ]
