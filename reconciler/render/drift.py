@@ -1,0 +1,267 @@
+"""Views of a drift report: text for terminals, markdown for CI summaries and issues, JSON for programs.
+
+None of them computes: ``reconciler.drift`` decides what drifted and has already replaced secret
+values by ``(sensitive)``. The JSON document is stable (``format_version``) and documented in
+docs/drift.md; a new key may appear, none changes meaning.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from typing import Any
+
+import click
+
+from reconciler.drift import DriftField, DriftObject, DriftReport, DriftStatus
+from reconciler.redact import MASK
+from reconciler.refs import Pending
+from reconciler.render.values import is_long_text, line_diff, short
+
+__all__ = ["drift_document", "render_drift", "render_json", "render_markdown", "render_text"]
+
+FORMAT_VERSION = 1
+CELL_LIMIT = 60
+"""Widest value in a markdown table cell, so a table fits a page."""
+DIFF_WIDTH = 100
+"""Longest line of a markdown diff block; longer lines continue on the next line."""
+
+STATUS_COLOURS = {DriftStatus.MISSING: "red", DriftStatus.CHANGED: "yellow", DriftStatus.EXTRA: "magenta"}
+EXPLANATIONS = {
+    DriftStatus.MISSING: "in the manifests, not in the account",
+    DriftStatus.EXTRA: "in the account and owned by this stack, not in the manifests",
+}
+
+
+def _summary_counts(report: DriftReport) -> str:
+    return f"{report.missing} missing, {report.changed} changed, {report.extra} extra; {len(report.matching)} in sync"
+
+
+def _matching(report: DriftReport) -> str:
+    count = len(report.matching)
+    return f"{count} {'object matches' if count == 1 else 'objects match'} the manifests"
+
+
+def _is_text_diff(field: DriftField) -> bool:
+    """A long string against a string or nothing reads best as a line diff."""
+    if field.sensitive:
+        return False
+    sides = (field.live, field.desired)
+    return all(isinstance(v, str) or v is None for v in sides) and any(is_long_text(v) for v in sides)
+
+
+def _text_diff(field: DriftField) -> list[str]:
+    return line_diff(field.live or "", field.desired or "")
+
+
+def _live_text(value: Any, sensitive: bool, limit: int) -> str:
+    if sensitive and value is not None:
+        return MASK
+    return "(absent)" if value is None else short(value, limit)
+
+
+def _desired_text(value: Any, sensitive: bool, limit: int) -> str:
+    if sensitive and value is not None:
+        return MASK
+    return "null" if value is None else short(value, limit)
+
+
+# -- text -----------------------------------------------------------------------------------
+
+
+class TextView:
+    """One block per drifted object; ``color`` decides whether ANSI styles are added."""
+
+    def __init__(self, color: bool = False) -> None:
+        self.color = color
+
+    def _style(self, text: str, fg: str | None = None, bold: bool = False) -> str:
+        return click.style(text, fg=fg, bold=bold) if self.color else text
+
+    def report(self, report: DriftReport) -> str:
+        kept = [f"  ! {address} is protected: kept although no manifest states it" for address in report.protected]
+        if report.in_sync:
+            return "\n".join([f"No drift: {_matching(report)}.", *kept]) + "\n"
+        lines = ["The live account differs from the manifests:", ""]
+        for obj in report.objects:
+            lines.extend(self._object(obj))
+            lines.append("")
+        if kept:
+            lines.extend([*kept, ""])
+        lines.append(self._style(f"Drift: {_summary_counts(report)}.", bold=True))
+        return "\n".join(lines) + "\n"
+
+    def _object(self, obj: DriftObject) -> list[str]:
+        status = self._style(f"{obj.status.value:<7}", fg=STATUS_COLOURS[obj.status])
+        head = f"  {status}  {self._style(obj.address, bold=True)}"
+        if obj.id:
+            head += f" ({obj.id})"
+        lines = [head]
+        if obj.status in EXPLANATIONS:
+            lines.append(f"      {EXPLANATIONS[obj.status]}")
+        for field in obj.fields:
+            lines.extend(self._field(field))
+        return lines
+
+    def _field(self, field: DriftField) -> list[str]:
+        if _is_text_diff(field):
+            out = [f"      {field.dotted} (- live, + desired):"]
+            for line in _text_diff(field):
+                fg = {"+": "green", "-": "red", "@": "cyan"}.get(line[:1])
+                out.append("          " + (self._style(line, fg=fg) if fg else line))
+            return out
+        return [
+            f"      {field.dotted}:",
+            f"          live:    {_live_text(field.live, field.sensitive, 200)}",
+            f"          desired: {_desired_text(field.desired, field.sensitive, 200)}",
+        ]
+
+
+def render_text(report: DriftReport, color: bool = False) -> str:
+    return TextView(color).report(report)
+
+
+# -- markdown -------------------------------------------------------------------------------
+
+
+def _code(text: str) -> str:
+    """Inline code that survives any backticks in ``text``."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    padded = f" {text} " if text.startswith("`") or text.endswith("`") else text
+    return f"{fence}{padded}{fence}"
+
+
+def _in_cell(text: str) -> str:
+    """GitHub splits table cells at every pipe, even inside code: escape them."""
+    return text.replace("|", "\\|")
+
+
+def _cell(value: Any, sensitive: bool, absent: str) -> str:
+    if sensitive and value is not None:
+        return MASK
+    if value is None:
+        return absent
+    text = short(value, CELL_LIMIT)
+    if len(text) > CELL_LIMIT:  # ids known after apply are not cut by ``short``
+        text = text[: CELL_LIMIT - 1] + "…"
+    return _in_cell(_code(text))
+
+
+def _wrapped(line: str) -> list[str]:
+    """Cut a diff line to the page width; continuations keep the line's marker."""
+    if len(line) <= DIFF_WIDTH:
+        return [line]
+    marker, body = line[:1], line[1:]
+    width = DIFF_WIDTH - 1
+    return [marker + body[i : i + width] for i in range(0, len(body), width)]
+
+
+def _diff_block(field: DriftField) -> list[str]:
+    lines = [wrapped for line in _text_diff(field) for wrapped in _wrapped(line)]
+    longest = max((len(run) for line in lines for run in re.findall(r"`+", line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [
+        f"<details><summary><code>{html.escape(field.dotted)}</code> (- live, + desired)</summary>",
+        "",
+        f"{fence}diff",
+        *lines,
+        fence,
+        "",
+        "</details>",
+        "",
+    ]
+
+
+def _markdown_object(obj: DriftObject) -> list[str]:
+    head = f"### {obj.status.value}: {_code(obj.address)}"
+    if obj.id:
+        head += f" ({_code(obj.id)})"
+    lines = [head, ""]
+    if obj.status in EXPLANATIONS:
+        lines.extend([EXPLANATIONS[obj.status].capitalize() + ".", ""])
+    if not obj.fields:
+        return lines
+    lines.extend(["| field | live | desired |", "| --- | --- | --- |"])
+    diffs: list[str] = []
+    for field in obj.fields:
+        if _is_text_diff(field):
+            live = desired = "_line diff below_"
+            diffs.extend(_diff_block(field))
+        else:
+            live = _cell(field.live, field.sensitive, "(absent)")
+            desired = _cell(field.desired, field.sensitive, _code("null"))
+        lines.append(f"| {_in_cell(_code(field.dotted))} | {live} | {desired} |")
+    lines.append("")
+    lines.extend(diffs)
+    return lines
+
+
+def render_markdown(report: DriftReport) -> str:
+    """A summary line, then one section with a table per drifted object."""
+    kept = [f"- {_code(address)} is protected: kept although no manifest states it" for address in report.protected]
+    if report.in_sync:
+        lines = [f"**No drift**: {_matching(report)}.", ""]
+        if kept:
+            lines.extend([*kept, ""])
+        return "\n".join(lines)
+    lines = [f"**Drift**: {_summary_counts(report)}.", ""]
+    for obj in report.objects:
+        lines.extend(_markdown_object(obj))
+    if kept:
+        lines.extend([*kept, ""])
+    return "\n".join(lines)
+
+
+# -- json -----------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready copy: ids known only after apply become their readable string."""
+    if isinstance(value, Pending):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _field_document(field: DriftField) -> dict[str, Any]:
+    return {"path": field.dotted, "live": _plain(field.live), "desired": _plain(field.desired),
+            "sensitive": field.sensitive}
+
+
+def drift_document(report: DriftReport) -> dict[str, Any]:
+    """The report as a JSON-ready dict, keys in the documented order."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "in_sync": report.in_sync,
+        "summary": report.summary,
+        "objects": [
+            {
+                "address": obj.address,
+                "kind": obj.kind,
+                "name": obj.name,
+                "status": obj.status.value,
+                "id": obj.id,
+                "fields": [_field_document(f) for f in obj.fields],
+            }
+            for obj in report.objects
+        ],
+        "protected": list(report.protected),
+    }
+
+
+def render_json(report: DriftReport) -> str:
+    return json.dumps(drift_document(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def render_drift(report: DriftReport, output_format: str, color: bool = False) -> str:
+    """The report in ``text``, ``markdown`` or ``json``."""
+    if output_format == "json":
+        return render_json(report)
+    if output_format == "markdown":
+        return render_markdown(report)
+    return render_text(report, color=color)
