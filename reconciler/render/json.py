@@ -31,6 +31,7 @@ def _plain(value: Any) -> Any:
 
 
 def field_document(field: FieldChange, secrets: frozenset[str]) -> dict[str, Any]:
+    """One field; a secret on either side masks both sides, and ``null`` stays ``null`` (absent)."""
     sensitive = contains_secret(field.before, secrets) or contains_secret(field.after, secrets)
     return {
         "path": field.dotted,
@@ -41,6 +42,7 @@ def field_document(field: FieldChange, secrets: frozenset[str]) -> dict[str, Any
 
 
 def change_document(change: Change, secrets: frozenset[str]) -> dict[str, Any]:
+    """One change; ``id`` only when it is a real id now, never a placeholder a script might send."""
     return {
         "address": change.address,
         "kind": change.kind,
@@ -62,8 +64,10 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "summary": plan.summary,
         "changes": [change_document(c, plan.secrets) for c in plan.changes],
         "unchanged": list(plan.unchanged),
+        "protected": list(plan.protected),
     }
 
 
 def render_plan(plan: Plan) -> str:
+    """Two-space indented JSON, non-ASCII kept as is, ending in a newline."""
     return json.dumps(plan_document(plan), indent=2, ensure_ascii=False) + "\n"
