@@ -94,6 +94,14 @@ class TestLayout:
             " (link): <i>canary &lt;config&gt; &amp; more</i></summary>"
         )
 
+    def test_a_candidate_version_rebuilt_from_an_older_one_shows_both_sides(self) -> None:
+        """Its fields are the differences from the live version of that name, so before matters."""
+        change = Change(Action.CREATE, "AssistantVersion", "a@short", "assistant-1", {"model": "x"}, {"model": "y"},
+                        (FieldChange(("model",), "x", "y"),), {})
+        assert section(Plan(changes=(change,)))[1:4] == [
+            "| field | before | after |", "|---|---|---|", '| `model` | <code>"x"</code> | <code>"y"</code> |',
+        ]
+
     def test_the_manifest_file_and_line_are_named(self) -> None:
         change = Change(Action.CREATE, "Tool", "t", None, None, {}, (FieldChange(("type",), None, "hangup"),), {},
                         file="manifests/tools.yaml", line=12)

@@ -137,7 +137,8 @@ class MarkdownView:
         if change.file:
             where = change.file if change.line is None else f"{change.file}:{change.line}"
             lines.extend([f"Declared in {code_span(where)}", ""])
-        if change.action is Action.UPDATE and change.before is not None:
+        if change.action is not Action.DELETE and change.before is not None:
+            # Updates, and candidate versions rebuilt from an older one: both sides are known.
             body = self.updated(change.fields)
         else:
             body = self.single_sided(change)
@@ -146,7 +147,7 @@ class MarkdownView:
         return lines
 
     def single_sided(self, change: Change) -> list[str]:
-        """Creates, link steps and deletes: one value per field (what is set, or what goes away)."""
+        """New objects, link steps and deletes: one value per field (what is set, or what goes away)."""
         deleting = change.action is Action.DELETE
         rows: list[str] = []
         texts: list[str] = []
@@ -162,7 +163,7 @@ class MarkdownView:
         return table + texts
 
     def updated(self, fields: tuple[FieldChange, ...]) -> list[str]:
-        """Updates of a live object: before and after per field, a line diff for long text."""
+        """Changes to something live: before and after per field, a line diff for long text."""
         rows: list[str] = []
         texts: list[str] = []
         for field in fields:
