@@ -47,7 +47,8 @@ def note(markdown_file: str) -> None:
     if len(plan) > NOTE_LIMIT:
         plan = plan[:NOTE_LIMIT] + "\n\n... truncated: the full plan is in the job's artifacts.\n"
     short = os.environ.get("CI_COMMIT_SHORT_SHA", "")
-    body = f"{MARKER}\n### reconciler plan for {short}\n\n{plan}\n\n[Job]({os.environ.get('CI_JOB_URL', '')})"
+    job = os.environ.get("CI_JOB_URL", "")
+    body = f"{MARKER}\n{plan}\n\n---\nPlan of {short} ([job]({job})); applied after the merge by the manual apply job."
     page = 1
     while True:
         notes = _json("GET", f"/merge_requests/{iid}/notes?per_page=100&page={page}&sort=asc")
