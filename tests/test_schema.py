@@ -248,16 +248,42 @@ class TestValidation:
         assert text == json.dumps(json.loads(text), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def test_reference_page_example_validates(tmp_path: Path) -> None:
-    """The complete example in docs/reference/assistant.md is a valid manifest."""
+def yaml_blocks(page: str, after: str) -> list[str]:
+    """The ```yaml blocks of a reference page that follow the heading ``after``."""
+    text = (REPO / "docs" / "reference" / page).read_text(encoding="utf-8").split(after, 1)[1]
+    return [block.split("```", 1)[0] for block in text.split("```yaml\n")[1:]]
+
+
+def test_reference_page_examples_validate_together(tmp_path: Path) -> None:
+    """The examples of the four reference pages form one valid manifest set: their references resolve."""
     from reconciler.manifest import load_resources
 
-    page = (REPO / "docs" / "reference" / "assistant.md").read_text(encoding="utf-8")
-    example = page.split("## Complete example", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
-    (tmp_path / "example.yaml").write_text(example, encoding="utf-8")
+    examples = {
+        "assistant.yaml": yaml_blocks("assistant.md", "## Complete example")[0],
+        "tool.yaml": yaml_blocks("tool.md", "## Example")[0],
+        "mcp-server.yaml": yaml_blocks("mcp-server.md", "## Example")[0],
+        "canary.yaml": yaml_blocks("canary-deploy.md", "## Example")[0],
+    }
+    for filename, example in examples.items():
+        (tmp_path / filename).write_text(example, encoding="utf-8")
     environ = {"ORDERS_HOST": "api.example.com", "ORDERS_TOKEN": "t"}
-    (resource,) = load_resources([str(tmp_path / "example.yaml")], environ)
-    assert resource.spec["tools"][0]["webhook"]["url"] == "https://api.example.com/orders/{order_id}"
+    loaded = load_resources([str(tmp_path)], environ)
+    assert [r.address for r in loaded] == [
+        "Assistant/support-triage",
+        "CanaryDeploy/triage-canary",
+        "McpServer/crm",
+        "Tool/lookup-order",
+    ]
+    assert loaded[0].spec["tools"][0]["webhook"]["url"] == "https://api.example.com/orders/{order_id}"
+
+
+def test_assistant_reference_section_example_is_a_valid_spec() -> None:
+    """The spec shown under "References by name" uses every form and passes the schema."""
+    import yaml
+
+    block = yaml_blocks("assistant.md", "## References by name")[0]
+    spec = yaml.safe_load(block)["spec"]
+    assert check_kind("Assistant", spec) == []
 
 
 def check_kind(kind: str, spec: Any, lines: dict[tuple[str | int, ...], int] | None = None) -> list[str]:
