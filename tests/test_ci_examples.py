@@ -309,3 +309,31 @@ class TestGithubStepsRun:
         done = _bash_run(_step(GITHUB / "reconciler-plan.yml", "Plan")["run"], cwd, env)
         assert done.returncode == 1
         assert "::error::reconciler plan failed (exit 1)" in done.stdout
+
+
+# --- documentation links -------------------------------------------------------------------
+
+_DOCS = sorted([*(ROOT / "docs" / "workflows").glob("*.md"), CI / "README.md"])
+_LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+@pytest.mark.parametrize("page", _DOCS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_relative_links_resolve(page: Path) -> None:
+    """Every relative link of the workflow pages and the CI README points at a file that exists."""
+    text = page.read_text(encoding="utf-8")
+    broken = []
+    for target in _LINK.findall(text):
+        if re.match(r"^[a-z]+:", target) or target.startswith("#"):
+            continue
+        path = (page.parent / target.split("#", 1)[0]).resolve()
+        if not path.exists():
+            broken.append(target)
+    assert not broken, f"{page.name}: broken links {broken}"
+
+
+def test_workflow_pages_have_exit_code_tables() -> None:
+    """Each workflow page carries an exit-code table."""
+    for name in ("git-managed.md", "pull-requests.md", "drift-detection.md"):
+        text = (ROOT / "docs" / "workflows" / name).read_text(encoding="utf-8")
+        assert "## Exit codes" in text, name
+        assert "| 0 | 1 | 2 |" in text or re.search(r"^\| 0 \|", text, re.MULTILINE), name
