@@ -22,7 +22,7 @@ from typing import Any
 
 from reconciler.change import Action, Change
 from reconciler.client import TelnyxClient
-from reconciler.diff import leaves, stated_differences
+from reconciler.diff import FieldChange, leaves, stated_differences
 from reconciler.errors import ReconcilerError
 from reconciler.kinds.assistant import MAIN_VERSION, AssistantHandler, resolve_references
 from reconciler.kinds.base import KindHandler, PlanContext, requires_of
@@ -185,8 +185,9 @@ class CanaryDeployHandler(KindHandler):
         """Delete the canary config of a managed assistant that no CanaryDeploy manifest claims."""
         before = self.comparable(canary, ctx)
         live_id = ctx.ids.ref("Assistant", assistant_name)
+        fields = tuple(FieldChange(f.path, f.after, None) for f in leaves(before))
         return Change(Action.DELETE, self.kind, assistant_name, live_id, before, None,
-                      tuple(leaves(before)), {}, stage=(self.level, 0),
+                      fields, {}, stage=(self.level, 0),
                       note=f"canary config of Assistant/{assistant_name}; main is not touched")
 
     def execute(self, client: TelnyxClient, change: Change, ids: IdIndex, idempotency_key: str) -> str | None:
