@@ -77,7 +77,7 @@ class TextView:
         self.color = color
 
     def _style(self, text: str, fg: str | None = None, bold: bool = False) -> str:
-        return click.style(text, fg=fg, bold=bold) if self.color else text
+        return click.style(text, fg=fg, bold=bold or None) if self.color else text
 
     def report(self, report: DriftReport) -> str:
         kept = [f"  ! {address} is protected: kept although no manifest states it" for address in report.protected]
