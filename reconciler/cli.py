@@ -10,7 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,7 +19,8 @@ import click
 from reconciler import __version__, planfile
 from reconciler.apply import ApplyResult, Outcome, Status, apply_plan
 from reconciler.client import TelnyxClient
-from reconciler.config import DEFAULT_PARALLELISM, Connection, open_client
+from reconciler.config import DEFAULT_PARALLELISM, LOCAL_STATE, Connection, open_client
+from reconciler.drift import drift_report
 from reconciler.errors import ConfigError, ManifestError, ReconcilerError
 from reconciler.live import fetch_live
 from reconciler.manifest import load_resources
@@ -29,6 +30,7 @@ from reconciler.plan import Plan, build_plan
 from reconciler.project import Project, load_project
 from reconciler.redact import mask_text
 from reconciler.render import render_plan_as
+from reconciler.render.drift import render_drift
 from reconciler.render.text import render_outcomes, render_result
 from reconciler.safety import check_safety, safety_problems
 
@@ -98,16 +100,24 @@ class Computed:
 
 def _compute(client: TelnyxClient, paths: Sequence[str], connection: Connection, prune: bool,
              config_path: Path | None) -> Computed:
-    """Load manifests and project, read the account, and plan: what plan, apply and drift share."""
+    """Load manifests and project, read the account, and plan: what plan, apply and drift share.
+
+    The API key joins the plan's secrets, so even a manifest that interpolates it never shows it.
+    """
     project = load_project(config_path)
+    if connection.local and project.stack:
+        # The embedded emulator is another account: its ids must never enter the real ledger.
+        project = replace(project, ownership_file=LOCAL_STATE.parent / f"local-ownership-{project.stack}.json")
     resources = _load(paths)
     ledger = None
     if project.stack and project.ownership_file is not None:
         ledger = load_ledger(project.ownership_file, project.stack)
     extra = ledger.kinds() if (ledger is not None and prune) else set()
     live = fetch_live(client, resources, connection.parallelism, prune=prune, extra_kinds=extra)
-    return Computed(resources, build_plan(resources, live, prune=prune, project=project, ledger=ledger),
-                    project, ledger)
+    the_plan = build_plan(resources, live, prune=prune, project=project, ledger=ledger)
+    if connection.api_key:
+        the_plan = replace(the_plan, secrets=the_plan.secrets | {connection.api_key})
+    return Computed(resources, the_plan, project, ledger)
 
 
 def _show(the_plan: Plan, output_format: str) -> None:
@@ -226,6 +236,28 @@ def apply(paths: tuple[str, ...], plan_file: Path | None, yes: bool, force: bool
     click.echo(summary)
     if not result.ok:
         sys.exit(EXIT_ERROR)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@format_option
+@prune_option
+@config_option
+@connection_options
+def drift(paths: tuple[str, ...], output_format: str, prune: bool, config_path: Path | None,
+          base_url: str | None, api_key: str | None, local: bool, parallelism: int) -> None:
+    """Compare the live account with the manifests. Exit 0 in sync, 2 drift, 1 error."""
+    connection = Connection.resolve(base_url, api_key, local, parallelism)
+    try:
+        with open_client(connection) as client:
+            computed = _compute(client, paths, connection, prune, config_path)
+    except ReconcilerError as exc:
+        _fail(str(exc))
+        return
+    report = drift_report(computed.plan)
+    text = render_drift(report, output_format, color=_use_color(sys.stdout))
+    click.echo(mask_text(text, computed.plan.secrets), nl=False)
+    sys.exit(EXIT_OK if report.in_sync else EXIT_CHANGES)
 
 
 def _record_ownership(computed: Computed, result: ApplyResult | None) -> None:
