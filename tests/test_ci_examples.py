@@ -140,20 +140,8 @@ def _accepted_options(command: click.Command) -> set[str]:
     return names
 
 
-# Parts of the contract (design.md section 2) other work may still be wiring; while one is
-# missing, the assertions about it are expected failures rather than errors.
-_NOT_YET_WIRED = {"drift"} - set(main.commands)
-
-
 def _params() -> list[Any]:
-    params = []
-    for invocation in all_invocations():
-        marks = []
-        if invocation.subcommand in _NOT_YET_WIRED:
-            reason = f"'reconciler {invocation.subcommand}' is not wired yet"
-            marks.append(pytest.mark.xfail(strict=False, reason=reason))
-        params.append(pytest.param(invocation, id=str(invocation), marks=marks))
-    return params
+    return [pytest.param(invocation, id=str(invocation)) for invocation in all_invocations()]
 
 
 class TestFilesParse:
@@ -313,7 +301,6 @@ class TestGithubStepsRun:
         assert done.returncode == 1
         assert "::error::reconciler plan failed (exit 1)" in done.stdout
 
-    @pytest.mark.xfail("drift" in _NOT_YET_WIRED, strict=False, reason="'reconciler drift' is not wired yet")
     def test_drift_steps(self, workspace: tuple[Path, dict[str, str]]) -> None:
         """Drift step: in sync passes; drift passes with drift=true and the report saved; the fail step exits 2."""
         cwd, env = workspace
