@@ -172,10 +172,14 @@ class TelnyxClient:
         body: Any = None,
         params: Mapping[str, str | int] | None = None,
         idempotency_key: str | None = None,
+        repeatable: bool | None = None,
     ) -> Any:
-        """Send one request with retries; return the parsed JSON body (``None`` when empty)."""
+        """Send one request with retries; return the parsed JSON body (``None`` when empty).
+
+        ``repeatable`` overrides the policy for a POST that is harmless to repeat (adding a tag).
+        """
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
-        may_repeat = method != "POST" or idempotency_key is not None
+        may_repeat = repeatable if repeatable is not None else (method != "POST" or idempotency_key is not None)
         content = json.dumps(body).encode() if body is not None else None
         if content is not None:
             headers["Content-Type"] = "application/json"
@@ -261,7 +265,7 @@ class TelnyxClient:
         return _object(self.request("GET", path, params={"include_mcp_servers": "true"}))
 
     def add_tag(self, assistant_id: str, tag: str) -> None:
-        self.request("POST", f"/ai/assistants/{assistant_id}/tags", body={"tag": tag})
+        self.request("POST", f"/ai/assistants/{assistant_id}/tags", body={"tag": tag}, repeatable=True)
 
     def remove_tag(self, assistant_id: str, tag: str) -> None:
         self.request("DELETE", f"/ai/assistants/{assistant_id}/tags/{quote(tag, safe='')}")

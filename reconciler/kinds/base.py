@@ -8,6 +8,7 @@ a kind whose manifest becomes several API objects (CanaryDeploy) overrides ``pla
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from reconciler.change import Action, Change
 from reconciler.client import TelnyxClient
 from reconciler.diff import FieldChange, changed_top_level_keys, leaves, stated_differences
+from reconciler.errors import ApiError, ApiNotFound, ApiUnavailable, ReconcilerError
 from reconciler.model import Resource
 from reconciler.project import Project, parse_field_path
 from reconciler.refs import IdIndex, pending_in
@@ -41,6 +43,22 @@ class PlanContext:
 def requires_of(body: Any) -> tuple[str, ...]:
     """Addresses of the objects a body waits for (their creates must succeed first)."""
     return tuple(dict.fromkeys(p.address for p in pending_in(body)))
+
+
+def is_ambiguous(exc: Exception) -> bool:
+    """Failures after which the server may have acted: no answer, or a 5xx."""
+    if isinstance(exc, ApiUnavailable):
+        return "outcome unknown" in str(exc) or "cannot connect" not in str(exc)
+    return isinstance(exc, ApiError) and exc.status >= 500
+
+
+def live_for_confirm(client: TelnyxClient, kind: str, desired: Mapping[str, Any]) -> LiveState:
+    """What ``comparable`` needs to read an object back: the Tool list when tool ids matter."""
+    from reconciler.live import LiveState
+
+    if kind == "Assistant" and "tool_ids" in desired:
+        return LiveState(lists={"Tool": client.list_tools()})
+    return LiveState()
 
 
 def keep_live(desired: Any, live: Any, pattern: tuple[str | int, ...]) -> Any:
@@ -138,7 +156,47 @@ class KindHandler(ABC):
     # -- applying ---------------------------------------------------------------------------
 
     def execute(self, client: TelnyxClient, change: Change, ids: IdIndex, idempotency_key: str) -> str | None:
-        """Carry out one change; record and return the live id."""
+        """Carry out one change; record and return the live id.
+
+        When the answer is lost (connection dropped, timeout, 5xx after retries) the write may or
+        may not have happened. Rather than guess, read the object back: if it is already as the
+        change wants, the change is done; otherwise send it once more. So a lost response never
+        makes a duplicate, nor an extra assistant version.
+        """
+        try:
+            return self.write(client, change, ids, idempotency_key)
+        except ReconcilerError as exc:
+            if not is_ambiguous(exc):
+                raise
+            confirmed = self.confirm(client, change, ids)
+            if confirmed is not None:
+                return confirmed
+            return self.write(client, change, ids, idempotency_key)
+
+    def confirm(self, client: TelnyxClient, change: Change, ids: IdIndex) -> str | None:
+        """After an ambiguous failure: the live id if the change is already in effect, else None."""
+        if not self.listable:
+            return None
+        live = self.list_live(client)
+        if change.action is Action.DELETE:
+            target = str(ids.resolve(change.live_id))
+            return None if any(self.live_id(obj) == target for obj in live) else target
+        found = [obj for obj in live if self.live_name(obj) == change.name]
+        if len(found) != 1:
+            return None
+        current = found[0]
+        if change.action is Action.UPDATE:
+            desired = ids.resolve(dict(change.after or {}))
+            ctx = PlanContext(live_for_confirm(client, self.kind, desired), IdIndex())
+            if stated_differences(desired, self.comparable(current, ctx)):
+                return None
+        object_id = self.live_id(current)
+        ids.set(self.kind, change.name, object_id)
+        self.after_write(change, current, ids)
+        return object_id
+
+    def write(self, client: TelnyxClient, change: Change, ids: IdIndex, idempotency_key: str) -> str | None:
+        """The write itself, without any second thought."""
         body = ids.resolve(dict(change.body))
         if change.action is Action.CREATE:
             created = self.create(client, body, idempotency_key)
@@ -151,7 +209,8 @@ class KindHandler(ABC):
             updated = self.update(client, live_id, body, change)
             self.after_write(change, updated, ids)
         else:
-            self.delete(client, live_id)
+            with contextlib.suppress(ApiNotFound):  # already gone: what the delete wanted
+                self.delete(client, live_id)
         return str(live_id)
 
     def after_write(self, change: Change, live: Mapping[str, Any] | None, ids: IdIndex) -> None:

@@ -17,15 +17,16 @@ candidate is built on the current main and promoting wipes the canary config.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reconciler.change import Action, Change
 from reconciler.client import TelnyxClient
 from reconciler.diff import FieldChange, leaves, stated_differences
-from reconciler.errors import ReconcilerError
+from reconciler.errors import ApiNotFound, ReconcilerError
 from reconciler.kinds.assistant import MAIN_VERSION, AssistantHandler, resolve_references
-from reconciler.kinds.base import KindHandler, PlanContext, requires_of
+from reconciler.kinds.base import KindHandler, PlanContext, live_for_confirm, requires_of
 from reconciler.model import Resource
 from reconciler.refs import IdIndex, Pending
 
@@ -73,7 +74,25 @@ class AssistantVersionHandler(KindHandler):
     def comparable(self, live: Mapping[str, Any], ctx: PlanContext) -> dict[str, Any]:
         return _assistants.comparable(live, ctx)
 
-    def execute(self, client: TelnyxClient, change: Change, ids: IdIndex, idempotency_key: str) -> str | None:
+    def confirm(self, client: TelnyxClient, change: Change, ids: IdIndex) -> str | None:
+        """A candidate whose answer was lost: the newest version of that name, if it matches."""
+        assistant_id = str(ids.resolve(change.live_id))
+        main_id = ids.get(MAIN_VERSION, change.name.split("@", 1)[0])
+        versions = client.list_versions(assistant_id)
+        found = newest_named_version(
+            versions, str(change.body["version_name"]), main_id if isinstance(main_id, str) else None
+        )
+        if found is None:
+            return None
+        desired = ids.resolve(dict(change.after or {}))
+        ctx = PlanContext(live_for_confirm(client, "Assistant", desired), IdIndex())
+        if stated_differences(desired, _assistants.comparable(found, ctx)):
+            return None
+        version_id = str(found["version_id"])
+        ids.set(VERSION_KIND, change.name, version_id)
+        return version_id
+
+    def write(self, client: TelnyxClient, change: Change, ids: IdIndex, idempotency_key: str) -> str | None:
         assistant_id = str(ids.resolve(change.live_id))
         body = ids.resolve(dict(change.body))
         answer = client.update_assistant(assistant_id, body)
@@ -190,12 +209,24 @@ class CanaryDeployHandler(KindHandler):
                       fields, {}, stage=(self.level, 0),
                       note=f"canary config of Assistant/{assistant_name}; main is not touched")
 
-    def execute(self, client: TelnyxClient, change: Change, ids: IdIndex, idempotency_key: str) -> str | None:
+    def confirm(self, client: TelnyxClient, change: Change, ids: IdIndex) -> str | None:
+        """A canary write whose answer was lost: done if the live config already is the wanted one."""
+        assistant_id = str(ids.resolve(change.live_id))
+        current = client.get_canary(assistant_id)
+        if change.action is Action.DELETE:
+            return assistant_id if current is None else None
+        if current is None:
+            return None
+        wanted = {"rules": comparable_rules(ids.resolve(dict(change.body)).get("rules"))}
+        return None if stated_differences(wanted, {"rules": comparable_rules(current.get("rules"))}) else assistant_id
+
+    def write(self, client: TelnyxClient, change: Change, ids: IdIndex, idempotency_key: str) -> str | None:
         assistant_id = str(ids.resolve(change.live_id))
         if change.action is Action.CREATE:
             client.create_canary(assistant_id, ids.resolve(dict(change.body)), idempotency_key)
         elif change.action is Action.UPDATE:
             client.replace_canary(assistant_id, ids.resolve(dict(change.body)))
         else:
-            client.delete_canary(assistant_id)
+            with contextlib.suppress(ApiNotFound):  # no config left: what the delete wanted
+                client.delete_canary(assistant_id)
         return assistant_id
