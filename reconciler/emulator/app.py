@@ -1,4 +1,4 @@
-"""The emulator's ASGI app: the route table behind a gate for auth, stats and latency; error bodies.
+"""The emulator's ASGI app: the route table behind a gate for stats, latency, faults and auth; error bodies.
 
 Why: cross-cutting HTTP behaviour lives here; handlers (handlers.py, library.py) translate requests to
 store calls, and the Telnyx error shapes are rendered in one place.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.applications import Starlette
@@ -16,12 +17,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from reconciler.emulator.errors import EmulatorHTTPError, NotFound, Unauthorized, Unprocessable
+from reconciler.emulator.errors import BadRequest, EmulatorHTTPError, NotFound, Unauthorized, Unprocessable
+from reconciler.emulator.faults import FAULT_KINDS, FaultInjector, make_config
 from reconciler.emulator.routes import API_PREFIX, API_ROUTES
 from reconciler.emulator.stats import RequestStats
 from reconciler.emulator.store import Store
 
 STATS_PATH = "/_emulator/stats"
+FAULTS_PATH = "/_emulator/faults"
+FAULT_SETTINGS = frozenset({"rate", "seed", "latency_ms", "kinds", "retry_after_s"})
 _CONVERTER = re.compile(r"\{(\w+):\w+\}")  # "{tag:path}" is counted as "{tag}"
 JSON = dict[str, Any]
 
@@ -37,10 +41,46 @@ async def reset_stats(request: Request) -> Response:
     return JSONResponse(stats.snapshot())
 
 
+def faults_report(faults: FaultInjector, stats: RequestStats) -> JSON:
+    """The fault settings in force and how many faults of each kind were injected since the last reset."""
+    return {**faults.config.as_json(), "injected": stats.faults(FAULT_KINDS)}
+
+
+async def get_faults(request: Request) -> Response:
+    return JSONResponse(faults_report(request.app.state.faults, request.app.state.stats))
+
+
+async def put_faults(request: Request) -> Response:
+    """Same meaning as EmulatorServer.set_faults: `rate` is required, absent keys take its defaults."""
+    try:
+        settings = await request.json()
+    except ValueError:
+        raise BadRequest("send a JSON object with rate and optionally seed, latency_ms, kinds, retry_after_s") from None
+    if not isinstance(settings, dict) or "rate" not in settings:
+        raise BadRequest("send a JSON object with rate and optionally seed, latency_ms, kinds, retry_after_s")
+    unknown = sorted(set(settings) - FAULT_SETTINGS)
+    if unknown:
+        raise BadRequest(f"unknown fault settings {unknown}; known: {sorted(FAULT_SETTINGS)}")
+    faults: FaultInjector = request.app.state.faults
+    try:
+        faults.set_faults(
+            settings["rate"],
+            seed=settings.get("seed"),
+            latency_ms=settings.get("latency_ms"),
+            kinds=settings.get("kinds"),
+            retry_after_s=settings.get("retry_after_s"),
+        )
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+    return JSONResponse(faults_report(faults, request.app.state.stats))
+
+
 ROUTES = [
     *API_ROUTES,
     Route(STATS_PATH, get_stats, methods=["GET"]),
     Route(STATS_PATH, reset_stats, methods=["DELETE"]),
+    Route(FAULTS_PATH, get_faults, methods=["GET"]),
+    Route(FAULTS_PATH, put_faults, methods=["PUT"]),
 ]
 
 
@@ -58,24 +98,34 @@ def route_template(scope: Scope) -> str:
 
 
 class ApiGate:
-    """Counts /v2 requests, adds the configured latency, then enforces `Authorization: Bearer <key>`."""
+    """For /v2 requests: count, draw the fault decision, delay, play the fault, then check the bearer key.
+
+    Faults come before auth so an injected failure looks like the network or the edge failing; a
+    `lost_response` runs auth and the handler like any request and only loses the answer.
+    """
 
     def __init__(
-        self, app: ASGIApp, store: Store, stats: RequestStats, api_key: str | None, latency_ms: int
+        self, app: ASGIApp, store: Store, stats: RequestStats, api_key: str | None, faults: FaultInjector
     ) -> None:
         self.app = app
         self.store = store
         self.stats = stats
         self.api_key = api_key
-        self.latency_s = latency_ms / 1000
+        self.faults = faults
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX + "/"):
             await self.app(scope, receive, send)
             return
         self.stats.record(scope["method"], route_template(scope))
-        if self.latency_s > 0:
-            await asyncio.sleep(self.latency_s)
+        decision = self.faults.decide(scope["method"])  # before any await: arrival order
+        if decision.kind is not None:
+            self.stats.record_fault(decision.kind)
+        if decision.delay_s > 0:
+            await asyncio.sleep(decision.delay_s)
+        await self.faults.play(decision, self._authorised, scope, receive, send)
+
+    async def _authorised(self, scope: Scope, receive: Receive, send: Send) -> None:
         refusal = self._refusal(scope)
         if refusal is not None:
             await JSONResponse(refusal.body(), status_code=refusal.status)(scope, receive, send)
@@ -127,18 +177,14 @@ def create_app(
     latency_ms: int = 0,
     fault_rate: float = 0.0,
     seed: int | None = None,
+    fault_kinds: Sequence[str] | None = None,
+    retry_after_s: float = 1.0,
 ) -> ApiGate:
-    """Build the ASGI app: the gate in front of the routes, with `.stats` and `.store` on it.
+    """Build the ASGI app: the gate in front of the routes, with `.stats`, `.store` and `.faults` on it.
 
-    `fault_rate` and `seed` are accepted already; injecting faults comes with the reliability work.
+    Raises ValueError for settings out of range (a rate outside 0..1, negative latency, unknown kinds).
     """
-    if fault_rate < 0 or fault_rate > 1:
-        raise ValueError(f"fault_rate must be between 0 and 1, got {fault_rate}")
-    if fault_rate > 0:
-        raise ValueError("fault injection arrives with the reliability work")
-    if latency_ms < 0:
-        raise ValueError(f"latency_ms must not be negative, got {latency_ms}")
-    del seed  # reserved for the fault injector's random generator
+    faults = FaultInjector(make_config(fault_rate, seed, fault_kinds, latency_ms, retry_after_s))
     stats = RequestStats()
     app = Starlette(
         routes=ROUTES,
@@ -151,4 +197,5 @@ def create_app(
     )
     app.state.store = store if store is not None else Store()
     app.state.stats = stats
-    return ApiGate(app, app.state.store, stats, api_key, latency_ms)
+    app.state.faults = faults
+    return ApiGate(app, app.state.store, stats, api_key, faults)

@@ -9,14 +9,14 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
 
 import uvicorn
 
-from reconciler.emulator.app import ApiGate, create_app
+from reconciler.emulator.app import ApiGate, create_app, faults_report
 from reconciler.emulator.routes import API_PREFIX
 from reconciler.emulator.store import Store
 
@@ -36,12 +36,20 @@ class EmulatorServer:
         latency_ms: int = 0,
         fault_rate: float = 0.0,
         seed: int | None = None,
+        fault_kinds: Sequence[str] | None = None,
+        retry_after_s: float = 1.0,
     ) -> None:
         self.host = host
         self._requested_port = port
         self.store = Store(Path(state_file) if state_file is not None else None)
         self.app: ApiGate = create_app(
-            api_key=api_key, store=self.store, latency_ms=latency_ms, fault_rate=fault_rate, seed=seed
+            api_key=api_key,
+            store=self.store,
+            latency_ms=latency_ms,
+            fault_rate=fault_rate,
+            seed=seed,
+            fault_kinds=fault_kinds,
+            retry_after_s=retry_after_s,
         )
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -100,7 +108,28 @@ class EmulatorServer:
         return self.app.stats.snapshot()
 
     def reset_stats(self) -> None:
+        """Zero the request and injected-fault counters."""
         self.app.stats.reset()
+
+    def set_faults(
+        self,
+        rate: float,
+        seed: int | None = None,
+        latency_ms: int | None = None,
+        kinds: Sequence[str] | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
+        """Change fault injection while serving, e.g. seed an account fault-free, then switch faults on.
+
+        `rate`, `seed` (None: the fixed default) and `kinds` (None: all) are replaced and the outcome
+        sequence restarts from the seed; `latency_ms` and `retry_after_s` left as None keep their value.
+        Same as `PUT /_emulator/faults`.
+        """
+        self.app.faults.set_faults(rate, seed=seed, latency_ms=latency_ms, kinds=kinds, retry_after_s=retry_after_s)
+
+    def faults(self) -> dict[str, Any]:
+        """The fault settings and injected counts by kind, as `GET /_emulator/faults` answers."""
+        return faults_report(self.app.faults, self.app.stats)
 
     def __enter__(self) -> EmulatorServer:
         return self.start()
@@ -122,7 +151,10 @@ def run_emulator(
     *,
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
-    """Serve until Ctrl-C or SIGTERM. on_ready receives the base URL once the port is bound."""
+    """Serve until Ctrl-C or SIGTERM. on_ready receives the base URL once the port is bound.
+
+    Raises ValueError for fault or latency settings out of range, before binding the port.
+    """
     stop = threading.Event()
 
     def _request_stop(signum: int, frame: FrameType | None) -> None:
