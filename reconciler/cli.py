@@ -31,6 +31,7 @@ from reconciler.project import Project, load_project
 from reconciler.redact import mask_text
 from reconciler.render import render_plan_as
 from reconciler.render.drift import render_drift
+from reconciler.render.json import render_result as render_result_json
 from reconciler.render.text import render_outcomes, render_result
 from reconciler.safety import check_safety, safety_problems
 
@@ -186,15 +187,19 @@ def plan(paths: tuple[str, ...], detailed_exitcode: bool, out: Path | None, outp
               help="Apply exactly this saved plan; refuse if the manifests or the account changed since.")
 @click.option("--yes", is_flag=True, help="Apply without asking (needed when stdin is not a terminal).")
 @click.option("--force", is_flag=True, help="Apply even past the delete/rewrite safety thresholds.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json prints the result per change on stdout (the plan and progress go to stderr).")
 @prune_option
 @config_option
 @connection_options
-def apply(paths: tuple[str, ...], plan_file: Path | None, yes: bool, force: bool, prune: bool,
-          config_path: Path | None, base_url: str | None, api_key: str | None, local: bool,
+def apply(paths: tuple[str, ...], plan_file: Path | None, yes: bool, force: bool, output_format: str,
+          prune: bool, config_path: Path | None, base_url: str | None, api_key: str | None, local: bool,
           parallelism: int) -> None:
     """Plan (or load a saved plan), then apply the changes. Exit 0 when all applied, 1 otherwise."""
     connection = Connection.resolve(base_url, api_key, local, parallelism)
-    color = _use_color(sys.stdout)
+    as_json = output_format == "json"
+    human = sys.stderr if as_json else sys.stdout  # with --format json, stdout is only the result
+    color = _use_color(human)
     saved = None
     try:
         if plan_file is not None:
@@ -207,35 +212,46 @@ def apply(paths: tuple[str, ...], plan_file: Path | None, yes: bool, force: bool
             the_plan = computed.plan
             if saved is not None:
                 planfile.check(saved, computed.resources, the_plan)
-            _show(the_plan, "text")
+            click.echo(mask_text(render_plan_as(the_plan, "text", color=color), the_plan.secrets), nl=False,
+                       err=as_json)
             if the_plan.is_empty:
                 _record_ownership(computed, None)
-                return
-            check_safety(the_plan, computed.project.prune, force)
-            if not yes:
-                if not sys.stdin.isatty():
-                    _fail("refusing to apply: stdin is not a terminal; review the plan and pass --yes")
-                if not click.confirm("Apply these changes?", default=False):
-                    _fail("apply cancelled; nothing was changed")
-
-            done = [0]
-            total = len(the_plan.changes)
-
-            def progress(outcome: Outcome) -> None:
-                done[0] += 1
-                for line in render_outcomes([outcome], color=color):
-                    click.echo(mask_text(f"[{done[0]}/{total}]{line}", the_plan.secrets))
-
-            click.echo("")
-            result = apply_plan(client, the_plan, parallelism=connection.parallelism, on_outcome=progress)
-            _record_ownership(computed, result)
+                result = ApplyResult(())
+            else:
+                check_safety(the_plan, computed.project.prune, force)
+                if not yes:
+                    if not sys.stdin.isatty():
+                        _fail("refusing to apply: stdin is not a terminal; review the plan and pass --yes")
+                    if not click.confirm("Apply these changes?", default=False, err=as_json):
+                        _fail("apply cancelled; nothing was changed")
+                result = _run_apply(client, computed, connection, color, as_json)
     except ReconcilerError as exc:
         _fail(str(exc))
         return
-    summary = render_result(result, color=color).splitlines()[-1]
-    click.echo(summary)
+    if as_json:
+        click.echo(render_result_json(result, the_plan.secrets), nl=False)
+    elif result.outcomes:
+        click.echo(render_result(result, color=color).splitlines()[-1])
     if not result.ok:
         sys.exit(EXIT_ERROR)
+
+
+def _run_apply(client: TelnyxClient, computed: Computed, connection: Connection, color: bool,
+               as_json: bool) -> ApplyResult:
+    """Apply with a progress line per finished change, then record what the stack owns."""
+    the_plan = computed.plan
+    done = [0]
+    total = len(the_plan.changes)
+
+    def progress(outcome: Outcome) -> None:
+        done[0] += 1
+        for line in render_outcomes([outcome], color=color):
+            click.echo(mask_text(f"[{done[0]}/{total}]{line}", the_plan.secrets), err=as_json)
+
+    click.echo("", err=as_json)
+    result = apply_plan(client, the_plan, parallelism=connection.parallelism, on_outcome=progress)
+    _record_ownership(computed, result)
+    return result
 
 
 @main.command()

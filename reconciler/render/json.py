@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from reconciler.apply import ApplyResult, Status
 from reconciler.change import Change
 from reconciler.diff import FieldChange
 from reconciler.plan import Plan
-from reconciler.redact import MASK, contains_secret
+from reconciler.redact import MASK, contains_secret, mask_text
 from reconciler.refs import Pending
 
 FORMAT_VERSION = 1
@@ -71,3 +72,27 @@ def plan_document(plan: Plan) -> dict[str, Any]:
 def render_plan(plan: Plan) -> str:
     """Two-space indented JSON, non-ASCII kept as is, ending in a newline."""
     return json.dumps(plan_document(plan), indent=2, ensure_ascii=False) + "\n"
+
+
+def result_document(result: ApplyResult, secrets: frozenset[str]) -> dict[str, Any]:
+    """An apply's outcome per change, for programs: ``apply --format json``."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "ok": result.ok,
+        "summary": {status.value: result.count(status) for status in Status},
+        "outcomes": [
+            {
+                "address": o.change.address,
+                "action": o.change.action.value,
+                "step": o.change.step or None,
+                "status": o.status.value,
+                "id": o.live_id,
+                "message": mask_text(o.message, secrets) or None,
+            }
+            for o in result.outcomes
+        ],
+    }
+
+
+def render_result(result: ApplyResult, secrets: frozenset[str] = frozenset()) -> str:
+    return json.dumps(result_document(result, secrets), indent=2, ensure_ascii=False) + "\n"
