@@ -23,6 +23,7 @@ import json
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import quote
 
@@ -37,6 +38,7 @@ from reconciler.errors import (
     ApiValidationError,
     ConfigError,
 )
+from reconciler.throttle import AdaptiveLimit
 
 DEFAULT_BASE_URL = "https://api.telnyx.com/v2"
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
@@ -147,8 +149,11 @@ class TelnyxClient:
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
         )
         self.request_count = 0
+        self.limit = AdaptiveLimit(max_connections)
+        self._pages = ThreadPoolExecutor(max_workers=max(1, max_connections), thread_name_prefix="pages")
 
     def close(self) -> None:
+        self._pages.shutdown(wait=True)
         self._http.close()
 
     def __enter__(self) -> TelnyxClient:
@@ -187,7 +192,8 @@ class TelnyxClient:
         while True:
             try:
                 self.request_count += 1
-                response = self._http.request(method, path, content=content, params=params, headers=headers)
+                with self.limit:
+                    response = self._http.request(method, path, content=content, params=params, headers=headers)
             except httpx.ConnectError as exc:
                 failure = f"cannot connect to {self.base_url}: {type(exc).__name__}"
                 if attempt < self.max_retries:
@@ -204,7 +210,10 @@ class TelnyxClient:
                     continue
                 raise ApiUnavailable(f"{method} {path}: {failure} (outcome unknown)") from None
             status = response.status_code
+            if status == 429:
+                self.limit.throttled()
             if status < 400:
+                self.limit.succeeded()
                 return self._parse(response)
             retryable = status in RETRYABLE_STATUS if may_repeat else status in SAFE_POST_RETRY_STATUS
             if retryable and attempt < self.max_retries:
@@ -328,17 +337,20 @@ class TelnyxClient:
         self.request("DELETE", f"/ai/mcp_servers/{server_id}")
 
     def iter_pages(self, path: str, page_size: int = 100) -> Iterator[dict[str, Any]]:
-        """Items of a ``{data, meta}`` page-number list, page by page."""
-        number = 1
-        while True:
-            payload = self.request("GET", path, params={"page[number]": number, "page[size]": page_size})
-            items = _list_items(payload)
-            yield from items
-            meta = payload.get("meta", {}) if isinstance(payload, dict) else {}
-            total = meta.get("total_pages")
-            if not items or not isinstance(total, int) or number >= total:
-                return
-            number += 1
+        """Items of a ``{data, meta}`` page-number list: page 1, then every other page at once."""
+
+        def page(number: int) -> Any:
+            return self.request("GET", path, params={"page[number]": number, "page[size]": page_size})
+
+        first = page(1)
+        items = _list_items(first)
+        yield from items
+        meta = first.get("meta", {}) if isinstance(first, dict) else {}
+        total = meta.get("total_pages")
+        if not items or not isinstance(total, int) or total <= 1:
+            return
+        for payload in self._pages.map(page, range(2, total + 1)):
+            yield from _list_items(payload)
 
 
 def _object(payload: Any) -> dict[str, Any]:
