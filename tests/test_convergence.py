@@ -372,3 +372,28 @@ def test_a_shared_webhook_tool_without_a_method_converges() -> None:
         applied = cli(root, server, "apply", "--yes")
         assert applied.exit_code == 0, applied.output
         converged(root, server)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "engine bug: a Tool made by hand with the same type and payload as a managed shared tool (a copy "
+    "made in the portal, under another display_name) makes the assistant that attaches the managed one "
+    "never converge: AssistantHandler._attached_tool_ids matches the assistant's `shared: true` entry "
+    "to the first live Tool with that content, the hand-made copy, so every plan shows "
+    "`tool_ids[0]: <copy id> -> <managed id>` and every apply posts an assistant update"))
+def test_a_hand_made_copy_of_a_managed_shared_tool_does_not_block_convergence() -> None:
+    spec = tool_spec("lookup", "Look it up.", None)
+    scenario = Scenario(
+        documents=[
+            document("Tool", "lookup", spec),
+            document("Assistant", "bravo", {"instructions": "Help.", "shared_tools": ["lookup"]}),
+        ],
+        seed=Seed(),
+        hand_made=HandMade(),
+    )
+    with account() as (server, sdk), project(scenario) as root:
+        copy = sdk.ai.tools.create(display_name="hand-copy", type="webhook", webhook=spec["webhook"])
+        before = sdk.ai.tools.retrieve(copy.id).to_dict()
+        applied = cli(root, server, "apply", "--yes")
+        assert applied.exit_code == 0, applied.output
+        converged(root, server)
+        assert sdk.ai.tools.retrieve(copy.id).to_dict() == before
