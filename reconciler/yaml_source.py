@@ -5,6 +5,10 @@ compose nodes with ``SafeLoader`` and build the values ourselves. That is where 
 duplicate-key refusal and the bound on alias expansion (an "alias bomb" expands to billions of
 values from a few hundred bytes) live. Keys are always strings: a key's source text is kept, so
 ``on:`` or ``200:`` stay the keys the author wrote.
+
+Every limit below turns an input that would exhaust the stack, memory or patience into one
+problem with a line: the composer is bounded too (nesting, nodes, documents), because PyYAML builds
+a whole document's node graph before we see it and composes nested nodes recursively.
 """
 
 from __future__ import annotations
@@ -16,15 +20,25 @@ from typing import Any
 
 import yaml
 from yaml.constructor import SafeConstructor
+from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from reconciler.model import JsonPath
 
 MAX_VALUES = 100_000
-"""Most values one document may expand to; real manifests stay far below."""
+"""Most values one document may hold or expand to; real manifests stay far below."""
+
+MAX_FILE_VALUES = 1_000_000
+"""Most values all documents of one file may expand to, so a file of many alias bombs stays cheap."""
 
 MAX_DEPTH = 64
 """Deepest nesting accepted; also stops self-referencing aliases."""
+
+MAX_DOCUMENTS = 1_000
+"""Most ``---`` documents in one file (empty ones included)."""
+
+MAX_STRING = 1_000_000
+"""Longest string (value or key) in characters; instructions are far shorter in practice."""
 
 _TAG = "tag:yaml.org,2002:"
 
@@ -57,30 +71,92 @@ class YamlFile:
 
 
 class _Abort(Exception):
-    """Stops building a document that cannot be turned into a value."""
+    """Stops building a document (or reading a file) that cannot be turned into values."""
 
     def __init__(self, issue: YamlIssue) -> None:
         super().__init__(issue.message)
         self.issue = issue
 
 
+class _BoundedLoader(yaml.SafeLoader):
+    """``SafeLoader`` whose composer refuses too many documents, too many nodes and deep nesting.
+
+    Without it, 10,000 ``[`` overflow Python's stack and a few megabytes of ``- a`` lines become a
+    node graph of a gigabyte before any check of ours runs.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.documents = 0
+        self.nodes = 0
+        self.depth = 0
+        self.document_line = 1
+
+    def _next_line(self) -> int:
+        """Line where the next event starts."""
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        return int(event.start_mark.line) + 1
+
+    def compose_document(self) -> Node | None:
+        self.document_line = self._next_line()
+        self.documents += 1
+        if self.documents > MAX_DOCUMENTS:
+            raise _Abort(
+                YamlIssue(self.document_line, f"more than {MAX_DOCUMENTS} documents in one file; split it up")
+            )
+        self.nodes = 0
+        return super().compose_document()
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        if not self.check_event(AliasEvent):
+            self.nodes += 1
+            if self.nodes > MAX_VALUES:
+                message = f"document has more than {MAX_VALUES} values; split it into smaller documents"
+                raise _Abort(YamlIssue(self.document_line, message))
+            if self.depth > MAX_DEPTH:
+                line = self._next_line()
+                raise _Abort(YamlIssue(line, f"nesting is deeper than {MAX_DEPTH} levels"))
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
 def read_yaml(text: str) -> YamlFile:
-    """Parse every ``---`` document of ``text``; empty documents are skipped."""
+    """Parse every ``---`` document of ``text``; empty documents are skipped.
+
+    Reading stops at the first syntax error or exceeded limit; documents before it are kept.
+    """
     result = YamlFile()
+    loader: _BoundedLoader | None = None
+    budget = _Budget()
     try:
-        for node in yaml.compose_all(text, Loader=yaml.SafeLoader):
+        loader = _BoundedLoader(text)
+        while loader.check_node():
+            node = loader.get_node()
             if node is None or _is_null(node):
                 continue
-            result.documents.append(_build_document(node))
+            result.documents.append(_build_document(node, budget))
+    except _Abort as stop:
+        result.issues.append(stop.issue)
     except yaml.MarkedYAMLError as err:
         result.issues.append(_syntax_issue(err))
     except yaml.reader.ReaderError as err:
         line = text.count("\n", 0, err.position) + 1
         code = err.character if isinstance(err.character, int) else ord(err.character)
         result.issues.append(YamlIssue(line, f"invalid YAML: character U+{code:04X} is not allowed"))
-    except RecursionError:
-        result.issues.append(YamlIssue(1, f"invalid YAML: nesting is deeper than {MAX_DEPTH} levels"))
+    finally:
+        if loader is not None:
+            loader.dispose()
     return result
+
+
+@dataclass
+class _Budget:
+    """Values left for the rest of one file."""
+
+    values: int = MAX_FILE_VALUES
 
 
 def _syntax_issue(err: yaml.MarkedYAMLError) -> YamlIssue:
@@ -92,15 +168,27 @@ def _syntax_issue(err: yaml.MarkedYAMLError) -> YamlIssue:
         context_line = err.context_mark.line + 1
         if context_line != line:
             message += f" ({err.context} on line {context_line})"
+    for needle, hint in _HINTS:
+        if needle in message:
+            message += f"; {hint}"
+            break
     return YamlIssue(line, f"invalid YAML: {message}")
+
+
+_HINTS = (
+    ("'\\t'", "indent with spaces, YAML does not allow tabs there"),
+    ("expected <block end>", "check this line's indentation"),
+    ("mapping values are not allowed here", "check this line's indentation, or quote a value that contains ': '"),
+)
+"""PyYAML's words for the usual slips, and what to do about them."""
 
 
 def _is_null(node: Node) -> bool:
     return isinstance(node, ScalarNode) and node.tag == _TAG + "null"
 
 
-def _build_document(root: Node) -> YamlDocument:
-    builder = _Builder()
+def _build_document(root: Node, budget: _Budget) -> YamlDocument:
+    builder = _Builder(budget)
     line = root.start_mark.line + 1
     builder.lines[()] = line
     try:
@@ -114,14 +202,24 @@ def _build_document(root: Node) -> YamlDocument:
 class _Builder:
     """Turns one document's node graph into values, counting every value it makes."""
 
-    def __init__(self) -> None:
+    def __init__(self, budget: _Budget) -> None:
         self.lines: dict[JsonPath, int] = {}
         self.issues: list[YamlIssue] = []
         self.count = 0
+        self.budget = budget
         self.scalars = SafeConstructor()
 
     def build(self, node: Node, path: JsonPath, depth: int) -> Any:
         self.count += 1
+        self.budget.values -= 1
+        if self.budget.values < 0:
+            raise _Abort(
+                YamlIssue(
+                    self.lines[()],
+                    f"the documents of this file expand to more than {MAX_FILE_VALUES} values; "
+                    "are aliases (*name) nested inside each other?",
+                )
+            )
         if self.count > MAX_VALUES:
             raise _Abort(
                 YamlIssue(
@@ -159,12 +257,15 @@ class _Builder:
         # Merge keys (``<<: *base``) first, the earliest source winning, then explicit keys over them.
         merges = [value for key, value in node.value if key.tag == _TAG + "merge"]
         for source in reversed([s for value in merges for s in self._merge_sources(value, path)]):
-            result.update(self._mapping(source, path, depth))
+            # Through build, so a mapping that merges itself meets the depth limit and merges are counted.
+            result.update(self.build(source, path, depth + 1))
         seen: dict[str, int] = {}
         for key_node, value_node in node.value:
             if key_node.tag == _TAG + "merge":
                 continue
             key = self._key(key_node, path)
+            if key is None:
+                continue
             line = _line(key_node)
             if key in seen:
                 self.issues.append(
@@ -183,13 +284,23 @@ class _Builder:
                 raise _Abort(YamlIssue(_line(candidate), "a merge key (<<) must refer to mappings", path))
             yield candidate
 
-    def _key(self, node: Node, path: JsonPath) -> str:
+    def _key(self, node: Node, path: JsonPath) -> str | None:
+        """The key's text; None (and an issue) for a list or mapping used as a key."""
         if not isinstance(node, ScalarNode):
-            raise _Abort(YamlIssue(_line(node), "mapping keys must be plain strings", path))
+            what = "a list" if isinstance(node, SequenceNode) else "a mapping"
+            self.issues.append(YamlIssue(_line(node), f"mapping keys must be plain strings, not {what}", path))
+            return None
+        self._check_length(node, path)
         return str(node.value)
+
+    def _check_length(self, node: ScalarNode, path: JsonPath) -> None:
+        if len(node.value) > MAX_STRING:
+            message = f"a string of {len(node.value)} characters; the limit is {MAX_STRING}"
+            self.issues.append(YamlIssue(_line(node), message, path))
 
     def _scalar(self, node: ScalarNode, path: JsonPath) -> Any:
         kind = node.tag.removeprefix(_TAG)
+        self._check_length(node, path)
         if kind in ("str", "timestamp"):
             return node.value  # timestamps stay text: JSON has no date type
         if kind == "null":
