@@ -3,6 +3,8 @@
 Both read the given environment mapping; secrets differ only in that their values are collected so
 every output can mask them. ``$${`` stands for a literal ``${``. Anything else that starts with
 ``${`` is an error rather than text passed through, so a typo never reaches the API unnoticed.
+A result longer than the loader's string limit is refused too: a line of ``${env:BIG}`` repeated
+would otherwise multiply a large variable into gigabytes.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.model import JsonPath
+from reconciler.yaml_source import MAX_STRING
 
 PREFIXES = ("env", "secret")
 _TOKEN = re.compile(r"\$\$\{|\$\{([^{}]*)\}|\$\{")
@@ -49,6 +52,7 @@ def _expand(text: str, environ: Mapping[str, str], path: JsonPath, out: Interpol
     if "${" not in text:
         return text
     pieces: list[str] = []
+    size = 0
     last = 0
     for match in _TOKEN.finditer(text):
         pieces.append(text[last : match.start()])
@@ -61,8 +65,19 @@ def _expand(text: str, environ: Mapping[str, str], path: JsonPath, out: Interpol
             pieces.append(token)
         else:
             pieces.append(_resolve(token, match.group(1), environ, path, out))
+        size += len(pieces[-2]) + len(pieces[-1])
+        if size > MAX_STRING:
+            return _too_long(text, path, out)
     pieces.append(text[last:])
+    if size + len(pieces[-1]) > MAX_STRING:
+        return _too_long(text, path, out)
     return "".join(pieces)
+
+
+def _too_long(text: str, path: JsonPath, out: Interpolation) -> str:
+    """Refuse the value; the raw text is kept so later checks skip it like any failed reference."""
+    out.problems.append((path, f"longer than {MAX_STRING} characters once variables are filled in"))
+    return text
 
 
 def _resolve(token: str, body: str, environ: Mapping[str, str], path: JsonPath, out: Interpolation) -> str:
