@@ -6,13 +6,18 @@ validate against the kind's JSON Schema (``schema``). Across documents: refuse t
 the same kind and name, and names that reference no document (``references``). Problems from
 every file are collected and raised together, sorted by file and line, so one ``validate`` run
 shows everything to fix.
+
+Files are bounded before YAML sees them (size, binary content) and ``yaml_source`` bounds what is
+inside; together they turn hostile or accidental inputs into one located problem, not a hang.
+A set of inputs without a single document is refused: validating nothing would pass a typo'd path.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +32,11 @@ __all__ = ["load_resources", "manifest_files"]
 
 SUFFIXES = (".yaml", ".yml")
 
+MAX_FILE_BYTES = 10 * 1024 * 1024
+"""Largest manifest file read (10 MiB); larger ones are refused without being parsed."""
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
 
 def load_resources(paths: Sequence[str | Path], environ: Mapping[str, str]) -> list[Resource]:
     """Every resource of the given files and directories, in a stable order.
@@ -36,9 +46,14 @@ def load_resources(paths: Sequence[str | Path], environ: Mapping[str, str]) -> l
     loader = _Loader(environ)
     for file in manifest_files(paths, loader.problems):
         loader.load_file(file)
+    if not loader.documents:
+        # Empty files are skipped among others (a placeholder, a commented-out object), but a run that
+        # found nothing at all is a mistake the user wants to hear about.
+        loader.problems.extend(_problem(file, 1, f"no documents: {why}") for file, why in loader.empty)
     loader.problems.extend(check_references(loader.resources, loader.defined))
     if loader.problems:
-        raise ManifestErrors(sorted(loader.problems, key=lambda p: (p.file, p.line, p.path, p.message)))
+        problems = [_one_line(p) for p in loader.problems]
+        raise ManifestErrors(sorted(problems, key=lambda p: (p.file, p.line, p.path, p.message)))
     return loader.resources
 
 
@@ -76,6 +91,22 @@ def _walk(directory: str) -> Iterator[str]:
                 yield os.path.join(root, name)
 
 
+def _one_line(problem: ManifestProblem) -> ManifestProblem:
+    """Escape control characters (a name with a newline, a key with a tab): one problem, one line."""
+
+    def escape(text: str) -> str:
+        return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], text)
+
+    return replace(
+        problem,
+        file=escape(problem.file),
+        message=escape(problem.message),
+        name=None if problem.name is None else escape(problem.name),
+        kind=None if problem.kind is None else escape(problem.kind),
+        path=escape(problem.path),
+    )
+
+
 def _problem(
     file: str, line: int, message: str, kind: str | None = None, name: str | None = None, path: str = "$"
 ) -> ManifestProblem:
@@ -88,12 +119,28 @@ class _Loader:
     resources: list[Resource] = field(default_factory=list)
     problems: list[ManifestProblem] = field(default_factory=list)
     defined: dict[tuple[str, str], str] = field(default_factory=dict)
+    documents: int = 0
+    empty: list[tuple[str, str]] = field(default_factory=list)
 
     def load_file(self, file: str) -> None:
         try:
-            data = Path(file).read_bytes()
+            with open(file, "rb") as stream:
+                data = stream.read(MAX_FILE_BYTES + 1)
+                size = os.fstat(stream.fileno()).st_size
         except OSError as err:
             self.problems.append(_problem(file, 0, f"cannot read: {err.strerror or err}"))
+            return
+        if len(data) > MAX_FILE_BYTES:
+            line = data.count(b"\n", 0, MAX_FILE_BYTES) + 1
+            message = (
+                f"file is larger than {MAX_FILE_BYTES // 2**20} MiB ({max(size, len(data))} bytes; "
+                "the limit is passed on this line); split it up"
+            )
+            self.problems.append(_problem(file, line, message))
+            return
+        if b"\0" in data:
+            line = data.count(b"\n", 0, data.index(b"\0")) + 1
+            self.problems.append(_problem(file, line, "binary data (a NUL byte), not YAML text"))
             return
         try:
             text = data.decode("utf-8-sig")
@@ -104,6 +151,10 @@ class _Loader:
         parsed = read_yaml(text)
         for issue in parsed.issues:
             self.problems.append(_problem(file, issue.line, issue.message, path=format_path(issue.path)))
+        self.documents += len(parsed.documents)
+        if not parsed.documents and not parsed.issues:
+            why = "the file is empty" if not text.strip() else "the file holds only comments and empty documents"
+            self.empty.append((file, why))
         for document in parsed.documents:
             self.load_document(file, document)
 
