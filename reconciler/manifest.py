@@ -187,7 +187,8 @@ class _Loader:
         result = interpolate(spec, self.environ, ("spec",))
         for path, message in result.problems:
             self.problems.append(_problem(file, source.line_of(path), message, kind, name, format_path(path)))
-        interpolated = {**value, "spec": result.value}
+        # A missing spec stays missing, so the schema says it is required rather than "null".
+        interpolated = {**value, "spec": result.value} if "spec" in value else value
         # A value whose reference failed still holds the raw `${...}`: judging it again adds only noise.
         unresolved = {format_path(path) for path, _ in result.problems}
         schema_problems = [

@@ -78,6 +78,10 @@ class _Abort(Exception):
         self.issue = issue
 
 
+class _StopFile(_Abort):
+    """Stops reading the rest of a file: its budget is spent, so every later document would fail too."""
+
+
 class _BoundedLoader(yaml.SafeLoader):
     """``SafeLoader`` whose composer refuses too many documents, too many nodes and deep nesting.
 
@@ -193,10 +197,23 @@ def _build_document(root: Node, budget: _Budget) -> YamlDocument:
     builder.lines[()] = line
     try:
         value = builder.build(root, (), 0)
+    except _StopFile:
+        raise
     except _Abort as stop:
         builder.issues.append(stop.issue)
-        value = None
+        value = _envelope(root)
     return YamlDocument(value=value, line=line, lines=builder.lines, issues=builder.issues)
+
+
+def _envelope(root: Node) -> dict[str, str] | None:
+    """The plain kind and name of a document that could not be built, so its problem names the object."""
+    if not isinstance(root, MappingNode):
+        return None
+    return {
+        key.value: value.value
+        for key, value in root.value
+        if isinstance(key, ScalarNode) and key.value in ("kind", "name") and isinstance(value, ScalarNode)
+    }
 
 
 class _Builder:
@@ -213,7 +230,7 @@ class _Builder:
         self.count += 1
         self.budget.values -= 1
         if self.budget.values < 0:
-            raise _Abort(
+            raise _StopFile(
                 YamlIssue(
                     self.lines[()],
                     f"the documents of this file expand to more than {MAX_FILE_VALUES} values; "
