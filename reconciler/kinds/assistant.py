@@ -25,8 +25,7 @@ from typing import Any
 
 from reconciler.change import Action, Change
 from reconciler.client import TelnyxClient
-from reconciler.diff import leaves
-from reconciler.fingerprint import canonical_json
+from reconciler.diff import leaves, stated_differences
 from reconciler.kinds.base import KindHandler, PlanContext, requires_of
 from reconciler.model import Resource
 from reconciler.refs import IdIndex, Pending, pending_in
@@ -38,11 +37,6 @@ READ_ONLY_FIELDS = frozenset(
 
 MAIN_VERSION = "AssistantMain"
 """Pseudo-kind under which apply records an assistant's current main version id."""
-
-
-def tool_signature(tool_type: str, payload: Any) -> str:
-    """What identifies a shared tool's content, the same whether read from a tool or an assistant."""
-    return canonical_json([tool_type, payload])
 
 
 def shared_tool_payload(tool: Mapping[str, Any]) -> Any:
@@ -135,17 +129,22 @@ class AssistantHandler(KindHandler):
 
     @staticmethod
     def _attached_tool_ids(shared: list[Mapping[str, Any]], ctx: PlanContext) -> list[str]:
-        """Match each ``shared: true`` entry to a live Tool by content; unmatched ones stay visible."""
-        by_signature: dict[str, list[str]] = {}
-        for tool in ctx.live.listed("Tool"):
-            signature = tool_signature(str(tool.get("type")), shared_tool_payload(tool))
-            by_signature.setdefault(signature, []).append(str(tool["id"]))
+        """Match each ``shared: true`` entry to a live Tool by content; unmatched ones stay visible.
+
+        Content matches when one side states nothing the other contradicts (the assistant's view
+        may carry server defaults the Tool's own read leaves out, or the other way round). Tools
+        this stack manages are preferred, so a hand-made copy never takes a managed tool's place.
+        """
+        index = _tool_index(ctx)
         found: list[str] = []
         for entry in shared:
             tool_type = str(entry.get("type"))
-            candidates = by_signature.get(tool_signature(tool_type, entry.get(tool_type)), [])
-            unused = [c for c in candidates if c not in found]
-            found.append(unused[0] if unused else f"(unknown shared {tool_type} tool)")
+            payload = entry.get(tool_type)
+            candidates = [
+                tool_id for tool_id, tool_payload in index.get(_tool_key(tool_type, payload), [])
+                if tool_id not in found and _same_content(tool_payload, payload)
+            ]
+            found.append(candidates[0] if candidates else f"(unknown shared {tool_type} tool)")
         return sorted(found)
 
     def update(
@@ -171,6 +170,31 @@ class AssistantHandler(KindHandler):
 
     def delete(self, client: TelnyxClient, live_id: str) -> None:
         client.delete_assistant(live_id)
+
+
+def _tool_key(tool_type: str, payload: Any) -> tuple[str, Any]:
+    """A cheap bucket for content matching: the type and the payload's name."""
+    return (tool_type, payload.get("name") if isinstance(payload, dict) else None)
+
+
+def _same_content(a: Any, b: Any) -> bool:
+    return not stated_differences(a, b) or not stated_differences(b, a)
+
+
+def _tool_index(ctx: PlanContext) -> dict[tuple[str, Any], list[tuple[str, Any]]]:
+    """Live tools bucketed by ``_tool_key``, managed ones first; built once per plan."""
+    cached = ctx.memo.get("tool_index")
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    managed = {ctx.ids.get("Tool", name) for (kind, name) in ctx.resources if kind == "Tool"}
+    index: dict[tuple[str, Any], list[tuple[str, Any]]] = {}
+    for tool in ctx.live.listed("Tool"):
+        payload = shared_tool_payload(tool)
+        index.setdefault(_tool_key(str(tool.get("type")), payload), []).append((str(tool["id"]), payload))
+    for bucket in index.values():
+        bucket.sort(key=lambda item: item[0] not in managed)
+    ctx.memo["tool_index"] = index
+    return index
 
 
 def _is_shared(tool: Any) -> bool:

@@ -38,6 +38,8 @@ class PlanContext:
     project: Project = field(default_factory=Project)
     changed: set[str] = field(default_factory=set)
     """Addresses that already have a change in this plan (kinds are planned level by level)."""
+    memo: dict[str, Any] = field(default_factory=dict)
+    """Indexes built once per plan (e.g. live tools by content)."""
 
 
 def requires_of(body: Any) -> tuple[str, ...]:
