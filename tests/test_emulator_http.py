@@ -315,10 +315,6 @@ class TestPersistence:
 
 
 class TestConfiguration:
-    def test_fault_injection_not_yet(self) -> None:
-        with pytest.raises(ValueError, match="fault injection arrives with the reliability work"):
-            EmulatorServer(fault_rate=0.1)
-
     def test_latency_is_added(self) -> None:
         with EmulatorServer(latency_ms=150) as server:
             response = httpx.get(server.base_url + "/ai/assistants", headers={"Authorization": "Bearer k"})

@@ -123,17 +123,17 @@ def test_a_protected_object_is_never_deleted(tmp_path: Path, emulator: Any, sdk:
     directory = stack(tmp_path, "desk", assistant("keep-me") + assistant("drop-me"),
                       "protect:\n  - Assistant/keep-*\n")
     assert run(directory, emulator, "apply", "--yes").exit_code == 0
-    (directory / "manifests" / "all.yaml").write_text("")
+    (directory / "manifests" / "all.yaml").write_text(assistant("other"))
 
     planned = run(directory, emulator, "plan", "--prune")
     assert "  ! Assistant/keep-me is protected: kept although no manifest states it" in planned.stdout
     deletes = [line.split(" (")[0] for line in planned.stdout.splitlines() if line.startswith("  - ")]
     assert deletes == ["  - Assistant/drop-me will be deleted"]
     assert run(directory, emulator, "apply", "--prune", "--yes").exit_code == 0
-    assert names(sdk)[0] == ["keep-me"]
+    assert names(sdk)[0] == ["keep-me", "other"]
     again = run(directory, emulator, "apply", "--prune", "--yes")
     assert again.exit_code == 0
-    assert names(sdk)[0] == ["keep-me"]
+    assert names(sdk)[0] == ["keep-me", "other"]
 
 
 def test_without_a_stack_prune_touches_no_assistant(tmp_path: Path, emulator: Any, sdk: Any) -> None:
