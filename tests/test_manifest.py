@@ -110,6 +110,26 @@ class TestFilesAndDocuments:
             "nowhere.yaml:0: ?/?: $: no such file or directory",
         ]
 
+    def test_a_utf8_byte_order_mark_is_accepted_and_shifts_no_line(self, tmp_path: Path) -> None:
+        """Editors on Windows save with a BOM; it is not content, so the file loads like any other."""
+        path = write(tmp_path, "bom.yaml", b"\xef\xbb\xbf" + ASSISTANT.format(name="bom", instructions="Hi.").encode())
+        resource = only(load_resources([str(path)], {}))
+        assert (resource.name, resource.line, resource.line_of(("instructions",))) == ("bom", 1, 5)
+
+    def test_empty_files_are_skipped_among_others_and_refused_alone(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Validating nothing at all is a mistake (a wrong path, an emptied file); one placeholder is not."""
+        write(tmp_path, "empty.yaml", "")
+        write(tmp_path, "retired.yaml", "# kept for history\n---\n")
+        write(tmp_path, "one.yaml", ASSISTANT.format(name="one", instructions="Hi."))
+        monkeypatch.chdir(tmp_path)
+        assert [r.name for r in load_resources(["empty.yaml", "retired.yaml", "one.yaml"], {})] == ["one"]
+        assert problems(["empty.yaml", "retired.yaml"]) == [
+            "empty.yaml:1: ?/?: $: no documents: the file is empty",
+            "retired.yaml:1: ?/?: $: no documents: the file holds only comments and empty documents",
+        ]
+
     def test_merge_keys_are_followed_and_explicit_keys_win(self, tmp_path: Path) -> None:
         """`<<: *anchor` works as in YAML 1.1; the merged keys keep the anchor's lines."""
         path = write(
@@ -288,6 +308,15 @@ class TestProblems:
             "loop.yaml:1: ?/?: $: nesting is deeper than 64 levels; does an alias contain itself?"
         ]
 
+    def test_control_characters_in_keys_are_escaped_so_a_problem_stays_one_line(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        write(tmp_path, "k.yaml", ASSISTANT.format(name="k", instructions="Hi.") + '  "voice\\nsettings": {}\n')
+        monkeypatch.chdir(tmp_path)
+        assert problems(["k.yaml"]) == [
+            "k.yaml:6: Assistant/k: spec: unknown field 'voice\\nsettings' (did you mean 'voice_settings'?)"
+        ]
+
     def test_unsupported_tags_are_refused(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         write(tmp_path, "t.yaml", ASSISTANT.format(name="t", instructions="!include prompt.md"))
         monkeypatch.chdir(tmp_path)
@@ -319,7 +348,7 @@ def test_broken_manifest_reports_exactly_what_its_comment_says(
 
 
 def test_there_are_enough_broken_cases() -> None:
-    assert len(BAD_CASES) >= 35
+    assert len(BAD_CASES) >= 70
 
 
 def test_good_manifests_load_clean() -> None:
