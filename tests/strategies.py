@@ -101,8 +101,7 @@ def assistant_specs(draw: st.DrawFn, name: str, others: list[str], tools: list[s
 
 
 def tool_spec(name: str, description: str, timeout_ms: int | None, method: str | None = "POST") -> Json:
-    """A shared webhook tool. ``method: None`` leaves the method to the server's default, which the
-    engine does not converge on yet (see test_convergence), so the property always states one."""
+    """A shared webhook tool; ``method: None`` leaves the method to the server's default."""
     hook = webhook(f"{name}_call", f"tools/{name}", description)
     if method is not None:
         hook["method"] = method
@@ -123,6 +122,8 @@ class HandMade:
     assistants: tuple[tuple[str, str | None], ...] = ()
     tools: tuple[str, ...] = ()
     mcp_servers: tuple[str, ...] = ()
+    copies: tuple[str, ...] = ()
+    """Managed tools a hand-made Tool copies (same type and payload, another display_name)."""
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ def desired_documents(draw: st.DrawFn) -> list[Json]:
     mcp = draw(st.lists(st.sampled_from(MCP_POOL), max_size=1, unique=True))
     documents = [
         document("Tool", name, tool_spec(name, draw(texts), draw(st.none() | st.integers(1000, 30000)),
-                                         draw(st.sampled_from(["GET", "POST"]))))
+                                         draw(st.sampled_from([None, "GET", "POST"]))))
         for name in tools
     ]
     for name in mcp:
@@ -206,6 +207,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         assistants=hand_assistants,
         tools=tuple(draw(st.lists(st.sampled_from(["hand-tool", "hand-hook"]), unique=True))),
         mcp_servers=tuple(draw(st.lists(st.just("hand-mcp"), max_size=1))),
+        copies=tuple(draw(st.lists(st.sampled_from(names["Tool"]), unique=True))) if names["Tool"] else (),
     )
     return Scenario(documents, seed, hand)
 

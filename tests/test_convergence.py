@@ -8,7 +8,8 @@ manifests are written to a project directory with ``stack: prop``, and then
 - a second ``apply --yes`` sends no write at all;
 - every managed name exists exactly once per kind, and what the SDK reads back is what the
   manifests state (checked here field by field, not by asking the engine's own diff);
-- the hand-made objects are exactly as they were (their full SDK dicts, versions included).
+- the hand-made objects are exactly as they were (their full SDK dicts, versions included), the
+  stack's ownership ledger holds exactly the managed objects, and ``plan --prune`` is empty too.
 
 The fault variant switches on injected faults after seeding and allows a bounded number of
 apply attempts; once one succeeds the same checks run with faults off, plus: no more candidate
@@ -19,6 +20,7 @@ Examples: ``RECONCILER_PROPERTY_EXAMPLES`` (default 15 per property, kept small 
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections import Counter
@@ -27,7 +29,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
 import telnyx
 import yaml
 from click.testing import Result
@@ -81,9 +82,11 @@ def cli(root: Path, server: EmulatorServer, command: str, *extra: str) -> Result
 
 
 def converged(root: Path, server: EmulatorServer) -> None:
-    """plan is empty, and a second apply sends no write."""
+    """plan is empty (with --prune too: nothing is left to delete), and a second apply sends no write."""
     planned = cli(root, server, "plan", "--detailed-exitcode")
     assert planned.exit_code == 0, f"plan after apply is not empty:\n{planned.output}"
+    pruning = cli(root, server, "plan", "--detailed-exitcode", "--prune")
+    assert pruning.exit_code == 0, f"plan --prune after apply is not empty:\n{pruning.output}"
     writes = server.stats()["writes"]
     again = cli(root, server, "apply", "--yes")
     assert again.exit_code == 0, again.output
@@ -165,6 +168,12 @@ def make_hand_made(sdk: telnyx.Telnyx, scenario: Scenario, ids: dict[tuple[str, 
     for name in scenario.hand_made.tools:
         hook: Json = {"name": name.replace("-", "_"), "description": "made by hand", "url": f"https://hand.example/{name}"}
         made.append(("Tool", sdk.ai.tools.create(display_name=name, type="webhook", webhook=hook).id))
+    for name in scenario.hand_made.copies:  # a portal copy of a managed tool: same content, other name
+        spec = spec_of(scenario, "Tool", name)
+        extra = {"timeout_ms": spec["timeout_ms"]} if "timeout_ms" in spec else {}
+        copy = sdk.ai.tools.create(display_name=f"hand-copy-of-{name}", type="webhook", webhook=spec["webhook"],
+                                   **extra)
+        made.append(("Tool", copy.id))
     for name in scenario.hand_made.mcp_servers:
         made.append(("McpServer", sdk.ai.mcp_servers.create(name=name, type="http", url="https://hand.example").id))
     return made
@@ -269,6 +278,17 @@ def assert_assistant(doc: Json, found: dict[str, dict[str, Json]]) -> None:
         assert [m["id"] for m in servers] == wanted_servers, where
 
 
+def assert_ledger_owns_exactly_the_manifests(root: Path, scenario: Scenario, live: dict[str, list[Json]]) -> None:
+    """The stack's ledger names every managed object by its live id, and nothing made by hand."""
+    ledger = json.loads((root / ".reconciler" / "ownership-prop.json").read_text(encoding="utf-8"))
+    assert ledger["stack"] == "prop"
+    owned = sorted((o["kind"], o["name"], o["id"]) for o in ledger["objects"])
+    ids = {(kind, name_of(kind, o)): str(o["id"]) for kind, objects in live.items() for o in objects}
+    expected = sorted((d["kind"], d["name"], ids[(d["kind"], d["name"])])
+                      for d in scenario.documents if d["kind"] != "CanaryDeploy")
+    assert owned == expected
+
+
 def candidate_versions(sdk: telnyx.Telnyx, scenario: Scenario) -> int:
     canary = scenario.of_kind("CanaryDeploy")
     if not canary:
@@ -312,6 +332,7 @@ def test_apply_converges_from_any_half_applied_start(scenario: Scenario) -> None
         live = live_by_kind(sdk)
         assert_no_duplicates(live)
         assert_matches_manifests(sdk, scenario, live)
+        assert_ledger_owns_exactly_the_manifests(root, scenario, live)
         assert candidate_versions(sdk, scenario) <= candidates_before + 1
         assert snapshot(sdk, made) == before, "a hand-made object changed"
 
@@ -351,20 +372,16 @@ def test_apply_converges_through_injected_faults(scenario: Scenario, fault_seed:
         live = live_by_kind(sdk)
         assert_no_duplicates(live)
         assert_matches_manifests(sdk, scenario, live)
+        assert_ledger_owns_exactly_the_manifests(root, scenario, live)
         assert candidate_versions(sdk, scenario) <= candidates_before + attempts
         assert snapshot(sdk, made) == before, "a hand-made object changed"
 
 
-# -- bugs the property found, pinned as plain examples -------------------------------------------
+# -- bugs the property found, kept as plain examples ---------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: a shared webhook Tool that leaves `method` to the server never converges. The Tool "
-    "reads back without `method` in tool_definition, but the assistant's view of the attached tool has "
-    "`method: POST` filled in, so AssistantHandler._attached_tool_ids cannot match it by content: every "
-    "plan shows `tool_ids[0]: \"(unknown shared webhook tool)\" -> <id>` and every apply posts an "
-    "assistant update (a new version each time)"))
 def test_a_shared_webhook_tool_without_a_method_converges() -> None:
+    """The Tool reads back without `method`, the assistant's view of it with `method: POST`: still one tool."""
     scenario = Scenario(
         documents=[
             document("Tool", "lookup", tool_spec("lookup", "Look it up.", None, method=None)),
@@ -379,13 +396,8 @@ def test_a_shared_webhook_tool_without_a_method_converges() -> None:
         converged(root, server)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: a Tool made by hand with the same type and payload as a managed shared tool (a copy "
-    "made in the portal, under another display_name) makes the assistant that attaches the managed one "
-    "never converge: AssistantHandler._attached_tool_ids matches the assistant's `shared: true` entry "
-    "to the first live Tool with that content, the hand-made copy, so every plan shows "
-    "`tool_ids[0]: <copy id> -> <managed id>` and every apply posts an assistant update"))
 def test_a_hand_made_copy_of_a_managed_shared_tool_does_not_block_convergence() -> None:
+    """An attached shared tool is matched to the managed Tool, not to a portal copy with the same content."""
     spec = tool_spec("lookup", "Look it up.", None)
     scenario = Scenario(
         documents=[
