@@ -1,10 +1,11 @@
 """No secret leaks: a whole working session never writes the API key or a ``${secret:...}`` value.
 
 One test drives every command a user or CI job runs (validate, plan in three formats and to a
-file, apply, apply of a saved plan, a stale saved plan, a secret rotated, drift in three formats
-with and without drift, applies that fail, manifest errors) and captures everything the session
-writes: stdout and stderr of each command, log records, and every file under the working
-directory afterwards (saved plans, ownership ledgers). The emulator's own state, the "server
+file, apply in both formats, apply of a saved plan, a stale saved plan, a secret rotated, drift
+in three formats with and without drift, applies that fail, ``--local``, manifest errors) and
+captures everything the session writes: stdout and stderr of each command, log records, and
+every file under the working directory afterwards (saved plans, ownership ledgers). The
+emulator's own state (``--local``'s ``.reconciler/local-state.json`` included), the "server
 side", is not part of it: Telnyx is where the secrets are meant to go.
 
 The assertion message names only where a secret was found (command or file) and which secret,
@@ -154,7 +155,7 @@ class Session:
         self.env = env
         self.outputs: list[tuple[str, str]] = []
 
-    def run(self, label: str, args: list[str], base_url: str, expect: int | tuple[int, ...],
+    def run(self, label: str, args: list[str], base_url: str | None, expect: int | tuple[int, ...],
             env: dict[str, str] | None = None) -> str:
         result = run_cli(args, base_url, env={**self.env, **(env or {})})
         self.outputs.append((f"{label} (stdout)", result.stdout))
@@ -230,17 +231,24 @@ def test_no_command_output_or_file_of_a_session_contains_a_secret(
             session.run(f"plan rotated --format {fmt}", ["plan", "manifests", "--format", fmt], url, 0, env=rotated)
             session.run(f"drift rotated --format {fmt}", ["drift", "manifests", "--format", fmt], url, 2,
                         env=rotated)
-        session.run("apply rotated", ["apply", "manifests", "--yes", "--api-key", key], url, 0, env=rotated)
+        session.run("apply rotated --format json",
+                    ["apply", "manifests", "--yes", "--api-key", key, "--format", "json"], url, 0, env=rotated)
         session.run("plan after rotation", ["plan", "manifests", "--detailed-exitcode"], url, 0, env=rotated)
 
         # Applies that fail: the API refuses one object, then an account that refuses the key.
         session.run("apply refused by the API", ["apply", "refused", "--yes"], url, 1)
+        session.run("apply refused by the API --format json", ["apply", "refused", "--yes", "--format", "json"],
+                    url, 1)
         with EmulatorServer(api_key="some-other-key") as refusing:
             session.run("plan, key refused", ["plan", "manifests"], refusing.base_url, 1)
             session.run("apply, key refused", ["apply", "manifests", "--yes"], refusing.base_url, 1)
             session.run("drift, key refused", ["drift", "manifests", "--format", "json"], refusing.base_url, 1)
 
-        # Manifest errors with secrets in the offending values.
+        # The embedded emulator: its state file is the server side; its ownership ledger is ours.
+        session.run("apply --local", ["apply", "manifests", "--local", "--yes"], None, 0)
+        session.run("drift --local", ["drift", "manifests", "--local", "--format", "json"], None, 0)
+
+        # Manifest errors beside secrets.
         session.run("validate invalid", ["validate", "invalid"], url, 1)
         session.run("plan invalid", ["plan", "invalid", "--format", "json"], url, 1)
         session.run("apply invalid", ["apply", "invalid", "--yes"], url, 1)
@@ -252,7 +260,11 @@ def test_no_command_output_or_file_of_a_session_contains_a_secret(
     found += leaks("log records", caplog.text, everything)
     files = sorted(p for p in workdir.rglob("*") if p.is_file())
     written = [p for p in files if p.suffix == ".json"]
-    assert {p.name for p in written} >= {"plan.json", "stale.json", "ownership-secrets.json"}, (
+    server_side = workdir / ".reconciler" / "local-state.json"
+    assert server_side in files, "apply --local kept no state where expected"
+    files.remove(server_side)
+    assert {p.name for p in written} >= {"plan.json", "stale.json", "ownership-secrets.json",
+                                         "local-ownership-secrets.json"}, (
         f"expected saved plans and the ledger, found {[p.name for p in written]}")
     for path in files:
         if path.suffix == ".yaml":
