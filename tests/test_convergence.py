@@ -314,10 +314,10 @@ def describe(scenario: Scenario) -> None:
 
 
 @property_settings
-@given(scenario=scenarios())
-def test_apply_converges_from_any_half_applied_start(scenario: Scenario) -> None:
-    """apply reaches the manifests, plan is then empty, a second apply writes nothing, and
-    nothing outside the stack's names changes."""
+@given(scenario=scenarios(), saved=st.booleans())
+def test_apply_converges_from_any_half_applied_start(scenario: Scenario, saved: bool) -> None:
+    """apply (of the manifests, or of a plan saved by ``plan --out``) reaches the manifests, plan is
+    then empty, a second apply writes nothing, and nothing outside the stack's names changes."""
     describe(scenario)
     with account() as (server, sdk), project(scenario) as root:
         ids = seed_account(sdk, scenario)
@@ -325,7 +325,14 @@ def test_apply_converges_from_any_half_applied_start(scenario: Scenario) -> None
         before = snapshot(sdk, made)
         candidates_before = candidate_versions(sdk, scenario)
 
-        applied = cli(root, server, "apply", "--yes")
+        if saved:
+            plan_file = str(root / "plan.json")
+            planned = cli(root, server, "plan", "--out", plan_file)
+            assert planned.exit_code == 0, planned.output
+            applied = run_cli(["apply", "--plan", plan_file, "--yes", "--config", str(root / "reconciler.yaml")],
+                              server.base_url)
+        else:
+            applied = cli(root, server, "apply", "--yes")
         assert applied.exit_code == 0, applied.output
         converged(root, server)
 
