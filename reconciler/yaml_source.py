@@ -325,7 +325,11 @@ class _Builder:
         if kind == "bool":
             return self.scalars.construct_yaml_bool(node)
         if kind == "int":
-            return self.scalars.construct_yaml_int(node)
+            try:
+                return self.scalars.construct_yaml_int(node)
+            except ValueError:  # Python refuses to parse integers of more than 4300 digits
+                self.issues.append(YamlIssue(_line(node), f"an integer of {len(node.value)} digits is too large", path))
+                return None
         if kind == "float":
             number = self.scalars.construct_yaml_float(node)
             if not math.isfinite(number):
