@@ -344,11 +344,10 @@ def test_apply_converges_from_any_half_applied_start(scenario: Scenario, saved: 
         assert snapshot(sdk, made) == before, "a hand-made object changed"
 
 
-@property_settings
-@given(scenario=scenarios(), fault_seed=st.integers(0, 2**32 - 1), parallelism=st.sampled_from([1, 1, 8]))
-def test_apply_converges_through_injected_faults(scenario: Scenario, fault_seed: int, parallelism: int) -> None:
-    """With 20% of requests failing in every way the emulator knows (a lost response included),
-    repeated applies get there without duplicates, and nothing outside the stack changes."""
+def converges_through_faults(scenario: Scenario, fault_seed: int, parallelism: int, rate: float,
+                             kinds: tuple[str, ...]) -> None:
+    """Seed fault-free, switch faults on, apply until one succeeds (at most MAX_ATTEMPTS), then check
+    with faults off."""
     describe(scenario)
     with account() as (server, sdk), project(scenario) as root:
         ids = seed_account(sdk, scenario)
@@ -359,7 +358,7 @@ def test_apply_converges_through_injected_faults(scenario: Scenario, fault_seed:
         # With --parallelism 1 the seeded fault sequence meets the same requests on replay; with 8,
         # arrival order (and so which request fails) may differ between runs. A short Retry-After
         # keeps 429s cheap.
-        server.set_faults(0.2, seed=fault_seed, kinds=FAULT_KINDS, retry_after_s=0.05)
+        server.set_faults(rate, seed=fault_seed, kinds=kinds, retry_after_s=0.05)
         outputs: list[str] = []
         for _attempt in range(MAX_ATTEMPTS):
             result = cli(root, server, "apply", "--yes", "--parallelism", str(parallelism))
@@ -371,7 +370,7 @@ def test_apply_converges_through_injected_faults(scenario: Scenario, fault_seed:
         server.set_faults(0.0)
         attempts = len(outputs)
         event(f"apply attempts: {attempts}")
-        for kind in FAULT_KINDS:
+        for kind in kinds:
             event(f"{kind} injected: {'yes' if injected.get(kind) else 'no'}")
         assert result.exit_code == 0, f"no success in {MAX_ATTEMPTS} applies; last:\n{outputs[-1]}"
 
@@ -382,6 +381,21 @@ def test_apply_converges_through_injected_faults(scenario: Scenario, fault_seed:
         assert_ledger_owns_exactly_the_manifests(root, scenario, live)
         assert candidate_versions(sdk, scenario) <= candidates_before + attempts
         assert snapshot(sdk, made) == before, "a hand-made object changed"
+
+
+@property_settings
+@given(scenario=scenarios(), fault_seed=st.integers(0, 2**32 - 1), parallelism=st.sampled_from([1, 1, 8]))
+def test_apply_converges_through_injected_faults(scenario: Scenario, fault_seed: int, parallelism: int) -> None:
+    """With 20% of requests failing in every way the emulator knows (a lost response included),
+    repeated applies get there without duplicates, and nothing outside the stack changes."""
+    converges_through_faults(scenario, fault_seed, parallelism, 0.2, FAULT_KINDS)
+
+
+@property_settings
+@given(scenario=scenarios(), fault_seed=st.integers(0, 2**32 - 1), parallelism=st.sampled_from([1, 1, 8]))
+def test_apply_converges_through_ambiguous_writes(scenario: Scenario, fault_seed: int, parallelism: int) -> None:
+    """The hard cases more often: 30% of requests dropped or committed with the answer lost."""
+    converges_through_faults(scenario, fault_seed, parallelism, 0.3, ("drop", "lost_response"))
 
 
 # -- bugs the property found, kept as plain examples ---------------------------------------------
