@@ -31,6 +31,7 @@ SECRETS = {
     "dynamic variable": "dynvarsecret-a91f27",
     "mcp key ref": "mcpkeyref-0c7d55e2b1",
     "rotated tool header": "hdrsecret-rotated-44e1b9",
+    "candidate variable": "canarysecret-e83b0d",
 }
 BAD_SECRETS = {
     "not an integer": "timeoutsecret-9e2a61",
@@ -90,6 +91,9 @@ spec:
   versions:
     short:
       instructions: Triage calls for {{company}}, briefly.
+      dynamic_variables:
+        company: Acme
+        crm_token: ${secret:CANARY_TOKEN}
   rules:
     - serve:
         rollout:
@@ -196,6 +200,7 @@ def test_no_command_output_or_file_of_a_session_contains_a_secret(
         "INLINE_TOKEN": SECRETS["inline header"],
         "DYNVAR": SECRETS["dynamic variable"],
         "MCP_KEY_REF": SECRETS["mcp key ref"],
+        "CANARY_TOKEN": SECRETS["candidate variable"],
     }
     session = Session(env)
     with EmulatorServer(api_key=key) as server, telnyx.Telnyx(api_key=key, base_url=server.base_url) as sdk:
