@@ -4,18 +4,22 @@ For every generated scenario (``tests/strategies.py``): a fresh emulator is seed
 SDK (leftovers of an interrupted apply, plus hand-made objects outside the managed names), the
 manifests are written to a project directory with ``stack: prop``, and then
 
-- ``apply --yes`` exits 0 and ``plan --detailed-exitcode`` exits 0;
+- ``apply --yes`` (or, in half the examples, ``plan --out`` then ``apply --plan``) exits 0 and
+  ``plan --detailed-exitcode`` exits 0;
 - a second ``apply --yes`` sends no write at all;
 - every managed name exists exactly once per kind, and what the SDK reads back is what the
   manifests state (checked here field by field, not by asking the engine's own diff);
 - the hand-made objects are exactly as they were (their full SDK dicts, versions included), the
   stack's ownership ledger holds exactly the managed objects, and ``plan --prune`` is empty too.
 
-The fault variant switches on injected faults after seeding and allows a bounded number of
-apply attempts; once one succeeds the same checks run with faults off, plus: no more candidate
-versions than attempts, and the canary config points at a version that exists.
+The fault variants switch on injected faults after seeding (20% of requests, every kind; and 30%
+dropped connections or lost responses) and allow a bounded number of apply attempts; once one
+succeeds the same checks run with faults off, plus: no more candidate versions than attempts, and
+the canary config points at a version that exists. The fault seed and ``--parallelism`` are drawn
+by Hypothesis, so a failure replays (exactly with parallelism 1).
 
-Examples: ``RECONCILER_PROPERTY_EXAMPLES`` (default 15 per property, kept small for CI).
+Examples: ``RECONCILER_PROPERTY_EXAMPLES`` (default 15 per property, kept small for CI); a failing
+example is printed as its manifests (YAML), seed and hand-made objects.
 """
 
 from __future__ import annotations
