@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from typing import Any
 from reconciler.errors import ManifestErrors, ManifestProblem
 from reconciler.interpolate import interpolate
 from reconciler.model import API_VERSION, KINDS, Resource, SourceMap, format_path
+from reconciler.redact import mask_text
 from reconciler.references import check_references
 from reconciler.schema import validate_document
 from reconciler.yaml_source import YamlDocument, read_yaml
@@ -55,6 +56,12 @@ def load_resources(paths: Sequence[str | Path], environ: Mapping[str, str]) -> l
         problems = [_one_line(p) for p in loader.problems]
         raise ManifestErrors(sorted(problems, key=lambda p: (p.file, p.line, p.path, p.message)))
     return loader.resources
+
+
+def _masked(problem: ManifestProblem, secrets: Iterable[str]) -> ManifestProblem:
+    """A schema message may quote the invalid value; when that value holds a secret, hide it."""
+    message = mask_text(problem.message, secrets)
+    return problem if message == problem.message else replace(problem, message=message)
 
 
 def manifest_files(paths: Sequence[str | Path], problems: list[ManifestProblem]) -> list[str]:
@@ -192,7 +199,9 @@ class _Loader:
         # A value whose reference failed still holds the raw `${...}`: judging it again adds only noise.
         unresolved = {format_path(path) for path, _ in result.problems}
         schema_problems = [
-            p for p in validate_document(interpolated, kind, source, name) if p.path not in unresolved
+            _masked(p, result.secrets)
+            for p in validate_document(interpolated, kind, source, name)
+            if p.path not in unresolved
         ]
         self.problems.extend(schema_problems)
         if result.problems or schema_problems or name is None or not isinstance(spec, dict):

@@ -279,10 +279,6 @@ def test_no_command_output_or_file_of_a_session_contains_a_secret(
         pytest.fail("secret values leaked: " + "; ".join(found), pytrace=False)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: schema errors quote the interpolated value, so a ${secret:...} in a field the schema rejects "
-    "is printed in clear: `spec.timeout_ms: '<secret>' is not of type 'integer'` and "
-    "`spec.webhook.method: '<secret>' is not one of 'GET', ...` (validate, plan and apply, on stderr)"))
 def test_a_secret_that_is_itself_the_invalid_value_is_not_quoted_in_the_error(workdir: Path) -> None:
     (workdir / "invalid" / "invalid.yaml").write_text(SECRET_IS_THE_ERROR)
     session = Session({"BAD_TIMEOUT": BAD_SECRETS["not an integer"], "BAD_METHOD": BAD_SECRETS["not a method"]})
