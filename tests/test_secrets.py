@@ -140,7 +140,7 @@ spec:
 SECRET_IS_THE_ERROR = """\
 apiVersion: reconciler/v1
 kind: Tool
-name: bad-tool
+name: quoted-tool
 spec:
   type: webhook
   timeout_ms: ${secret:BAD_TIMEOUT}
@@ -182,6 +182,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     (tmp_path / "refused" / "refused.yaml").write_text(REFUSED_BY_API)
     (tmp_path / "invalid").mkdir()
     (tmp_path / "invalid" / "invalid.yaml").write_text(INVALID)
+    (tmp_path / "invalid" / "quoted.yaml").write_text(SECRET_IS_THE_ERROR)
     yield tmp_path
 
 
@@ -201,6 +202,8 @@ def test_no_command_output_or_file_of_a_session_contains_a_secret(
         "DYNVAR": SECRETS["dynamic variable"],
         "MCP_KEY_REF": SECRETS["mcp key ref"],
         "CANARY_TOKEN": SECRETS["candidate variable"],
+        "BAD_TIMEOUT": BAD_SECRETS["not an integer"],
+        "BAD_METHOD": BAD_SECRETS["not a method"],
     }
     session = Session(env)
     with EmulatorServer(api_key=key) as server, telnyx.Telnyx(api_key=key, base_url=server.base_url) as sdk:
@@ -253,13 +256,13 @@ def test_no_command_output_or_file_of_a_session_contains_a_secret(
         session.run("apply --local", ["apply", "manifests", "--local", "--yes"], None, 0)
         session.run("drift --local", ["drift", "manifests", "--local", "--format", "json"], None, 0)
 
-        # Manifest errors beside secrets.
+        # Manifest errors beside secrets, and with a secret as the invalid value itself.
         session.run("validate invalid", ["validate", "invalid"], url, 1)
         session.run("plan invalid", ["plan", "invalid", "--format", "json"], url, 1)
         session.run("apply invalid", ["apply", "invalid", "--yes"], url, 1)
 
     found: list[str] = []
-    everything = SECRETS
+    everything = {**SECRETS, **BAD_SECRETS}
     for where, text in session.outputs:
         found += leaks(where, text, everything)
     found += leaks("log records", caplog.text, everything)
@@ -280,7 +283,7 @@ def test_no_command_output_or_file_of_a_session_contains_a_secret(
 
 
 def test_a_secret_that_is_itself_the_invalid_value_is_not_quoted_in_the_error(workdir: Path) -> None:
-    (workdir / "invalid" / "invalid.yaml").write_text(SECRET_IS_THE_ERROR)
+    (workdir / "invalid" / "invalid.yaml").unlink()
     session = Session({"BAD_TIMEOUT": BAD_SECRETS["not an integer"], "BAD_METHOD": BAD_SECRETS["not a method"]})
     with EmulatorServer(api_key=API_KEY) as server:
         for command in (["validate", "invalid"], ["plan", "invalid"], ["apply", "invalid", "--yes"]):
