@@ -21,6 +21,7 @@ TOOL_POOL = ("lookup", "notify", "ticket")
 MCP_POOL = ("crm",)
 CANARY_NAME = "rollout"
 CANDIDATE = "candidate"
+PINNED_CALLER = "+13125550199"
 VOICES = ("Telnyx.KokoroTTS.af_heart", "Telnyx.KokoroTTS.am_michael", "Telnyx.KokoroTTS.af_bella")
 TAGS = ("support", "billing", "voice", "vip")
 VARIABLE_KEYS = ("company", "tier", "region")
@@ -128,8 +129,9 @@ class HandMade:
 
 @dataclass(frozen=True)
 class Seed:
-    """How far an earlier apply got: per managed name, ``same`` (desired values, no handoffs) or
-    ``other`` (other values); names not listed do not exist yet."""
+    """How far an earlier apply got: per managed name, ``same`` (desired values, no handoffs),
+    ``retagged`` (the same, other tags; assistants only) or ``other`` (other values); names not
+    listed do not exist yet."""
 
     tools: dict[str, str] = field(default_factory=dict)
     mcp_servers: dict[str, str] = field(default_factory=dict)
@@ -171,15 +173,21 @@ def desired_documents(draw: st.DrawFn) -> list[Json]:
         documents.append(document("Assistant", name, draw(assistant_specs(name, assistants, tools, mcp))))
     if draw(st.booleans()):
         target = draw(st.sampled_from(assistants))
+        rules: list[Json] = [{"serve": {"rollout": [{"version": CANDIDATE, "weight": draw(st.integers(1, 99))}]}}]
+        if draw(st.booleans()):  # callers from one number stay on main
+            rules.insert(0, {"match": [{"attribute": "caller_number", "operator": "in", "values": [PINNED_CALLER]}],
+                             "serve": {"version": "main"}})
         documents.append(document("CanaryDeploy", CANARY_NAME, {
             "assistant": target,
             "versions": {CANDIDATE: {"instructions": draw(texts)}},
-            "rules": [{"serve": {"rollout": [{"version": CANDIDATE, "weight": draw(st.integers(1, 99))}]}}],
+            "rules": rules,
         }))
     return documents
 
 
 states = st.sampled_from(["absent", "same", "other"])
+assistant_states = st.sampled_from(["absent", "same", "other", "retagged"])
+"""``retagged``: like ``same`` but with other tags, so a tags-only difference takes the tag endpoints."""
 
 
 @st.composite
@@ -188,7 +196,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     names = {kind: [d["name"] for d in documents if d["kind"] == kind] for kind in ("Tool", "McpServer", "Assistant")}
 
     def seeded(kind: str) -> dict[str, str]:
-        picked = {name: draw(states) for name in names[kind]}
+        picked = {name: draw(assistant_states if kind == "Assistant" else states) for name in names[kind]}
         return {name: state for name, state in picked.items() if state != "absent"}
 
     tools, mcp, assistants = seeded("Tool"), seeded("McpServer"), seeded("Assistant")

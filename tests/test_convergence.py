@@ -126,7 +126,10 @@ def seed_account(sdk: telnyx.Telnyx, scenario: Scenario) -> dict[tuple[str, str]
             created = sdk.ai.assistants.create(name=name, instructions="Instructions of an older apply.",
                                                tags=["legacy"], voice_settings={"voice": "Telnyx.Other.voice"})
         else:
-            created = sdk.ai.assistants.create(name=name, **request_without_handoffs(spec, ids))
+            body = request_without_handoffs(spec, ids)
+            if state == "retagged":
+                body["tags"] = ["legacy", *spec.get("tags", [])[:1]]
+            created = sdk.ai.assistants.create(name=name, **body)
         ids[("Assistant", name)] = created.id
     canary = scenario.of_kind("CanaryDeploy")
     if seed.candidate is not None:
@@ -237,9 +240,13 @@ def assert_matches_manifests(sdk: telnyx.Telnyx, scenario: Scenario, live: dict[
     for doc in scenario.of_kind("CanaryDeploy"):
         assistant = found["Assistant"][doc["spec"]["assistant"]]
         config: Json = sdk.ai.assistants.canary_deploys.retrieve(assistant["id"]).to_dict()
-        [rule] = config["rules"]
-        [slot] = rule["serve"]["rollout"]
-        assert slot["weight"] == doc["spec"]["rules"][0]["serve"]["rollout"][0]["weight"]
+        rules = config["rules"]
+        assert len(rules) == len(doc["spec"]["rules"])
+        if len(rules) == 2:  # the pinned callers stay on the main version
+            assert rules[0]["match"] == doc["spec"]["rules"][0]["match"]
+            assert rules[0]["serve"]["version_id"] == assistant["version_id"]
+        [slot] = rules[-1]["serve"]["rollout"]
+        assert slot["weight"] == doc["spec"]["rules"][-1]["serve"]["rollout"][0]["weight"]
         versions = {v.version_id: v for v in sdk.ai.assistants.versions.list(assistant["id"]).data}
         assert slot["version_id"] in versions, "the canary points at a version that does not exist"
         served = versions[slot["version_id"]]
