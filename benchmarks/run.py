@@ -1,6 +1,6 @@
 """End-to-end benchmark: reconciler vs. a plain SDK script, against the emulator behind a set latency.
 
-    python benchmarks/run.py                          # sizes 100,1000 at 50 ms (a few minutes on 2 cores)
+    python benchmarks/run.py                          # sizes 100,1000 at 50 ms (about 5 minutes on 2 cores)
     python benchmarks/run.py --sizes 100,1000,5000 --latency-ms 50 --out results.md
     python benchmarks/run.py --quick                  # smoke run: 20 assistants, 10 ms
 
@@ -16,6 +16,11 @@ Scenarios, per size N (manifests from ``workload.py``; 10% carry a CanaryDeploy)
   update   apply after editing the instructions of 10% of the assistants (none with a canary)
 The SDK script runs the same scenarios on a second, fresh emulator; it has no plan or drift, so
 its ``--dry-run`` (all reads and comparisons, no writes) stands for both.
+
+The SDK script's per-manifest lookup lists every assistant once per manifest, so it costs O(N^2)
+bytes (1000 assistants: about 15 minutes for its three runs). By default it runs only up to
+``--sdk-per-manifest-max`` (100); larger sizes use the list-once variant alone. ``--sdk-lookup none``
+measures reconciler only (e.g. for 5000).
 """
 
 from __future__ import annotations
@@ -133,6 +138,7 @@ class Row:
 
 def bench_size(n: int, latency_ms: int, parallelism: int, lookups: Sequence[str], work: Path,
                log: Path) -> list[Row]:
+    """Every scenario for one size: ours on one emulator, then each SDK variant on a fresh one."""
     base, updated = work / f"n{n}" / "base", work / f"n{n}" / "updated"
     workload.write_manifests(base, n)
     workload.write_manifests(updated, n, updated=True)
@@ -190,6 +196,8 @@ def render(rows: Sequence[Row], latency_ms: int, parallelism: int, lookups: Sequ
                 f"{m.wall_s / bound:.1f}x |"
             )
             for lookup in lookups:
+                if lookup not in row.sdk:
+                    continue
                 s = row.sdk[lookup]
                 sflag = "" if s.exit_code == 0 else f" (exit {s.exit_code}!)"
                 calls = sdk_expected(scenario, row.n, lookup)
@@ -222,21 +230,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sizes", default="100,1000", help="comma-separated assistant counts [100,1000]")
     parser.add_argument("--latency-ms", type=int, default=50, help="emulator latency per request [50]")
     parser.add_argument("--parallelism", type=int, default=8, help="reconciler --parallelism [8, its default]")
-    parser.add_argument("--sdk-lookup", choices=["per-manifest", "once", "both"], default="per-manifest",
-                        help="how the SDK script finds an assistant by name [per-manifest]")
+    parser.add_argument("--sdk-lookup", choices=["per-manifest", "once", "both", "none"], default="both",
+                        help="how the SDK script finds an assistant by name [both]")
+    parser.add_argument("--sdk-per-manifest-max", type=int, default=100,
+                        help="run the O(N^2) per-manifest lookup only up to this size [100]")
     parser.add_argument("--quick", action="store_true", help="smoke run: 20 assistants at 10 ms")
     parser.add_argument("--out", type=Path, default=None, help="also write the tables (markdown) here")
     args = parser.parse_args(argv)
     sizes = [20] if args.quick else [int(s) for s in args.sizes.split(",") if s.strip()]
     latency = 10 if args.quick else args.latency_ms
-    lookups = ["per-manifest", "once"] if args.sdk_lookup == "both" else [args.sdk_lookup]
+    lookups = {"both": ["per-manifest", "once"], "none": []}.get(args.sdk_lookup, [args.sdk_lookup])
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="reconciler-bench-") as tmp:
         work = Path(tmp)
         log = work / "children.log"
         try:
             for n in sizes:
-                rows.extend(bench_size(n, latency, args.parallelism, lookups, work, log))
+                here = [lk for lk in lookups if lk != "per-manifest" or n <= args.sdk_per_manifest_max]
+                rows.extend(bench_size(n, latency, args.parallelism, here, work, log))
+                partial = render(rows, latency, args.parallelism, lookups)
+                print(f"results so far:\n{partial}", file=sys.stderr, flush=True)
+                if args.out is not None:  # keep what is done even if a later size is stopped
+                    args.out.write_text(partial, encoding="utf-8")
         finally:
             failed = [r for r in rows if r.ours.exit_code != EXPECTED_EXIT[r.scenario]
                       or any(m.exit_code for m in r.sdk.values())]

@@ -117,8 +117,20 @@ def write_manifests(directory: Path, n: int, updated: bool = False) -> None:
             _dump(directory / "canaries" / f"{assistant_name(index)}-canary.yaml", canary)
 
 
+class _Dumper(yaml.SafeDumper):
+    """Multi-line strings as ``|`` block scalars, the way people write instructions by hand."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
 def _dump(path: Path, doc: dict[str, Any]) -> None:
-    path.write_text(yaml.safe_dump(doc, sort_keys=False, width=120), encoding="utf-8")
+    path.write_text(yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=120), encoding="utf-8")
 
 
 def counts(n: int) -> tuple[int, int]:
