@@ -266,6 +266,15 @@ class TelnyxClient:
     def delete_assistant(self, assistant_id: str) -> None:
         self.request("DELETE", f"/ai/assistants/{assistant_id}")
 
+    def import_assistants(
+        self, provider: str, api_key_ref: str, import_ids: list[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Import assistants from another platform; re-importing overwrites earlier imports."""
+        body: dict[str, Any] = {"provider": provider, "api_key_ref": api_key_ref}
+        if import_ids:
+            body["import_ids"] = import_ids
+        return _list_items(self.request("POST", "/ai/assistants/import", body=body))
+
     def list_versions(self, assistant_id: str) -> list[dict[str, Any]]:
         return _list_items(self.request("GET", f"/ai/assistants/{assistant_id}/versions"))
 
