@@ -273,7 +273,8 @@ class TelnyxClient:
         body: dict[str, Any] = {"provider": provider, "api_key_ref": api_key_ref}
         if import_ids:
             body["import_ids"] = import_ids
-        return _list_items(self.request("POST", "/ai/assistants/import", body=body))
+        # Importing again overwrites the same assistants, so a lost answer may be retried.
+        return _list_items(self.request("POST", "/ai/assistants/import", body=body, repeatable=True))
 
     def list_versions(self, assistant_id: str) -> list[dict[str, Any]]:
         return _list_items(self.request("GET", f"/ai/assistants/{assistant_id}/versions"))
