@@ -1,11 +1,16 @@
 """Load manifest files into validated ``Resource`` values, or report every problem at once.
 
 Steps per document: read YAML with line numbers (``yaml_source``), check the envelope
-(apiVersion, kind), interpolate ``${env:...}``/``${secret:...}`` inside spec (``interpolate``),
-validate against the kind's JSON Schema (``schema``). Across documents: refuse two objects with
-the same kind and name, and names that reference no document (``references``). Problems from
-every file are collected and raised together, sorted by file and line, so one ``validate`` run
-shows everything to fix.
+(apiVersion, kind), interpolate ``${env:...}``/``${secret:...}``/``${var:...}`` inside spec
+(``interpolate``), validate against the kind's JSON Schema (``schema``). Across documents: refuse
+two objects with the same kind and name, and names that reference no document (``references``).
+Problems from every file are collected and raised together, sorted by file and line, so one
+``validate`` run shows everything to fix.
+
+With an ``Environment`` (var files), a name prefix is applied last, to every object's name and to
+every by-name reference (``references``), so the engine plans ``stg-billing`` without knowing
+about environments. The checks above run on the manifest names, which is what the messages quote
+and the user edits; a prefix added to every name alike cannot create or hide a clash.
 
 Files are bounded before YAML sees them (size, binary content) and ``yaml_source`` bounds what is
 inside; together they turn hostile or accidental inputs into one located problem, not a hang.
@@ -14,6 +19,7 @@ A set of inputs without a single document is refused: validating nothing would p
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -21,11 +27,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from reconciler.environment import Environment
 from reconciler.errors import ManifestErrors, ManifestProblem
 from reconciler.interpolate import interpolate
-from reconciler.model import API_VERSION, KINDS, Resource, SourceMap, format_path
+from reconciler.model import API_VERSION, KINDS, JsonPath, Resource, SourceMap, format_path
 from reconciler.redact import mask_text
-from reconciler.references import check_references
+from reconciler.references import check_references, references
 from reconciler.schema import validate_document
 from reconciler.yaml_source import YamlDocument, read_yaml
 
@@ -39,12 +46,16 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
-def load_resources(paths: Sequence[str | Path], environ: Mapping[str, str]) -> list[Resource]:
+def load_resources(
+    paths: Sequence[str | Path], environ: Mapping[str, str], *, environment: Environment | None = None
+) -> list[Resource]:
     """Every resource of the given files and directories, in a stable order.
 
-    Raises ``ManifestErrors`` with all problems when any document is invalid.
+    ``environment`` (from ``load_environment``) supplies ``${var:...}`` values and a name prefix;
+    without it ``${var:...}`` is an error. Raises ``ManifestErrors`` with all problems when any
+    document is invalid.
     """
-    loader = _Loader(environ)
+    loader = _Loader(environ, environment)
     for file in manifest_files(paths, loader.problems):
         loader.load_file(file)
     if not loader.documents:
@@ -55,7 +66,35 @@ def load_resources(paths: Sequence[str | Path], environ: Mapping[str, str]) -> l
     if loader.problems:
         problems = [_one_line(p) for p in loader.problems]
         raise ManifestErrors(sorted(problems, key=lambda p: (p.file, p.line, p.path, p.message)))
+    if environment is not None and environment.name_prefix:
+        return [_prefixed(resource, environment) for resource in loader.resources]
     return loader.resources
+
+
+def _prefixed(resource: Resource, environment: Environment) -> Resource:
+    """The resource under its live name, every by-name reference in spec and template renamed alike.
+
+    The template's reference paths are those of the spec: a reference spelled ``${env:...}`` gets
+    the prefix in front of the reference, which interpolates to the same prefixed name.
+    """
+    spec = copy.deepcopy(dict(resource.spec))
+    template = copy.deepcopy(dict(resource.template))
+    for ref in references(resource.kind, resource.spec):
+        for target in (spec, template):
+            _rename(target, ref.path, environment)
+    return replace(resource, name=environment.live_name(resource.name), spec=spec, template=template)
+
+
+def _rename(value: Any, path: JsonPath, environment: Environment) -> None:
+    """Prefix the string at ``path`` in place; a path the value does not have is left alone."""
+    *parents, last = path
+    try:
+        for part in parents:
+            value = value[part]
+        if isinstance(value[last], str):
+            value[last] = environment.live_name(value[last])
+    except (KeyError, IndexError, TypeError):
+        return
 
 
 def _masked(problem: ManifestProblem, secrets: Iterable[str]) -> ManifestProblem:
@@ -123,6 +162,7 @@ def _problem(
 @dataclass
 class _Loader:
     environ: Mapping[str, str]
+    environment: Environment | None = None
     resources: list[Resource] = field(default_factory=list)
     problems: list[ManifestProblem] = field(default_factory=list)
     defined: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -191,7 +231,14 @@ class _Loader:
         if name is not None:
             self._check_unique(kind, name, f"{file}:{document.line}")
         spec = value.get("spec")
-        result = interpolate(spec, self.environ, ("spec",))
+        env = self.environment
+        result = interpolate(
+            spec,
+            self.environ,
+            ("spec",),
+            variables=None if env is None else env.variables,
+            var_files=() if env is None else env.files,
+        )
         for path, message in result.problems:
             self.problems.append(_problem(file, source.line_of(path), message, kind, name, format_path(path)))
         # A missing spec stays missing, so the schema says it is required rather than "null".
@@ -214,7 +261,7 @@ class _Loader:
                 file=file,
                 line=document.line,
                 source=source,
-                template=spec,
+                template=result.template,
                 secrets=frozenset(result.secrets),
             )
         )
