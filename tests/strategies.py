@@ -192,6 +192,7 @@ assistant_states = st.sampled_from(["absent", "same", "other", "retagged"])
 
 @st.composite
 def scenarios(draw: st.DrawFn) -> Scenario:
+    """Desired manifests, a half-applied start for them, and hand-made objects around them."""
     documents = draw(desired_documents())
     names = {kind: [d["name"] for d in documents if d["kind"] == kind] for kind in ("Tool", "McpServer", "Assistant")}
 
@@ -227,6 +228,7 @@ __all__ = [
     "MCP_POOL",
     "TOOL_POOL",
     "HandMade",
+    "Json",
     "Scenario",
     "Seed",
     "desired_documents",
