@@ -46,10 +46,11 @@ class AssistantOps(StoreCore):
         tools = read_view(config.pop("tools", None), self._shared(version.tool_ids))
         if tools is not None:
             config["tools"] = tools
+        shown: JSON = {"id": assistant.id, "created_at": assistant.created_at, **config}
+        if assistant.import_metadata is not None:
+            shown["import_metadata"] = copy.deepcopy(assistant.import_metadata)
         return {
-            "id": assistant.id,
-            "created_at": assistant.created_at,
-            **config,
+            **shown,
             "version_id": version.version_id,
             "version_name": version.version_name,
             "version_created_at": version.created_at,

@@ -20,6 +20,9 @@ DEFAULT_WEBHOOK_METHOD = "POST"  # the OpenAPI default of WebhookToolParams.meth
 DEFAULT_CALLER_ID = ""
 
 WRITE_ONLY_FIELDS = ("tool_ids", "promote_to_main", "version_name")
+# Server-owned fields of the read shape: a body that carries them (say, a read object sent back as an
+# update) is accepted, but they are dropped rather than stored over the server's values.
+READ_ONLY_FIELDS = ("id", "created_at", "version_id", "version_created_at", "import_metadata", "related_mission_ids")
 
 
 def new_texml_app_id() -> str:
@@ -36,7 +39,7 @@ def fill_write_defaults(
 ) -> dict[str, Any]:
     """Return config with what the server materialises on every create and update."""
     filled = copy.deepcopy(config)
-    for field in WRITE_ONLY_FIELDS:
+    for field in (*WRITE_ONLY_FIELDS, *READ_ONLY_FIELDS):
         filled.pop(field, None)
     if "model" not in filled:
         external = filled.get("external_llm")

@@ -55,6 +55,9 @@ class Assistant:
     # from eviction and promote clears it.
     canary: JSON | None = None
     deleted_at: str | None = None
+    # {"import_id", "import_provider"} for an assistant created by POST /ai/assistants/import; it belongs
+    # to the assistant (every version shows it) and no create or update body can set it.
+    import_metadata: JSON | None = None
 
     def version(self, version_id: str) -> Version:
         for version in self.versions:
