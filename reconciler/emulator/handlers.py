@@ -22,6 +22,13 @@ async def create_assistant(request: Request) -> Response:
     return await idempotent_create(request, "POST /ai/assistants", "CreateAssistantRequest", store.create_assistant)
 
 
+async def import_assistants(request: Request) -> Response:
+    """`{"data": [...]}` of the imported assistants; `Idempotency-Key` replays the first answer."""
+    store = store_of(request)
+    scope = "POST /ai/assistants/import"
+    return await idempotent_create(request, scope, "ImportAssistantsRequest", store.import_assistants)
+
+
 async def get_assistant(request: Request) -> Response:
     """The runtime-only query flag is checked (422 when not a boolean) and otherwise ignored."""
     bool_query(request, "fetch_dynamic_variables_from_webhook")

@@ -42,6 +42,7 @@ API_ROUTES = [
     Route(_api("/ai/assistants"), h.list_assistants, methods=["GET"]),
     Route(_api("/ai/assistants"), h.create_assistant, methods=["POST"]),
     Route(_api("/ai/assistants/tags"), h.list_tags, methods=["GET"]),
+    Route(_api("/ai/assistants/import"), h.import_assistants, methods=["POST"]),
     Route(_api(ASSISTANT), h.get_assistant, methods=["GET"]),
     Route(_api(ASSISTANT), h.update_assistant, methods=["POST"]),
     Route(_api(ASSISTANT), h.delete_assistant, methods=["DELETE"]),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from reconciler.emulator.assistants import MAX_VERSIONS, canary_version_ids
 from reconciler.emulator.canary import CanaryOps
+from reconciler.emulator.imports import ImportOps
 from reconciler.emulator.mcp_servers import McpServerOps
 from reconciler.emulator.shared_tools import SharedToolOps
 from reconciler.emulator.state import STATE_FORMAT, Assistant, Version, now_iso
@@ -16,5 +17,5 @@ from reconciler.emulator.tags import TagOps
 __all__ = ["MAX_VERSIONS", "STATE_FORMAT", "Assistant", "Store", "Version", "canary_version_ids", "now_iso"]
 
 
-class Store(SharedToolOps, McpServerOps, TagOps, CanaryOps):
-    """Assistants, versions, shared tools, MCP servers, tags and canary deploys."""
+class Store(ImportOps, SharedToolOps, McpServerOps, TagOps, CanaryOps):
+    """Assistants, versions, imports, shared tools, MCP servers, tags and canary deploys."""
