@@ -59,10 +59,14 @@ class Environment:
 
 @dataclass(frozen=True)
 class VarFileProblem(ManifestProblem):
-    """A var file problem: no manifest object to name, so it prints as ``FILE:LINE: key: message``."""
+    """A var file problem: no manifest object to name, so it prints as ``FILE:LINE: key: message``.
+
+    A problem of the whole file (unreadable, not a mapping) has no key: ``FILE:LINE: message``.
+    """
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.path}: {self.message}"
+        where = "" if self.path == "$" else f" {self.path}:"
+        return f"{self.file}:{self.line}:{where} {self.message}"
 
 
 def load_environment(paths: Sequence[str | Path]) -> Environment:
@@ -140,7 +144,7 @@ def _check_prefix(value: Any) -> str | None:
     if not isinstance(value, str):
         return f"name_prefix must be text ({rule}), not {_describe(value)}"
     if value and (len(value) > MAX_PREFIX or not _PREFIX.fullmatch(value)):
-        return f"name_prefix {value!r} is not allowed: use {rule}"
+        return f"{value!r} is not allowed: use {rule}"
     return None
 
 
