@@ -93,4 +93,3 @@ class ImportOps(AssistantOps):
         assistant.main_version_id = version.version_id
         self._evict(assistant)
         return self._render(assistant, version)
-
