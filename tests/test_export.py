@@ -7,14 +7,17 @@ whose versions were made in the portal), as a user adopting an existing account 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import telnyx
 import yaml
 
 from reconciler.client import TelnyxClient
-from reconciler.export import ExportResult, export_account
+from reconciler.export import ExportResult, Skipped, adopt, export_account, name_versions
+from reconciler.ownership import Ledger, Owned, save_ledger
 from tests.conftest import TEST_API_KEY
 from tests.helpers import REPO, run_cli
 
@@ -332,3 +335,138 @@ class TestHandMadeAccount:
                 {"serve": {"rollout": [{"version": "short", "weight": 10}, {"version": "quiet", "weight": 5.5}]}},
             ],
         }
+
+
+def exported(result: ExportResult) -> list[tuple[str, str]]:
+    return [(o.kind, o.name) for o in result.objects]
+
+
+class TestSelection:
+    """Each selection is its own manifest set: objects left out are referenced by raw id, and it round-trips."""
+
+    def test_by_kind(self, emulator: Any, sdk: telnyx.Telnyx, tmp_path: Path) -> None:
+        apply_desk(emulator)
+        result = export(emulator, tmp_path, kinds=["Assistant"])
+        assert exported(result) == [
+            ("Assistant", "support-billing"), ("Assistant", "support-tech"), ("Assistant", "support-triage")
+        ]
+        assert result.skipped == ()  # canary configs are not even read when CanaryDeploy is not selected
+        spec = yaml.safe_load((tmp_path / "assistants" / "support-tech.yaml").read_text())["spec"]
+        ids = live_ids(sdk)
+        assert spec["tool_ids"] == [ids["create-ticket"]]
+        assert spec["mcp_servers"] == [{"id": next(iter(sdk.ai.mcp_servers.list())).id}]
+        assert plan(emulator, tmp_path) == (0, "No changes. 3 objects match the manifests.\n")
+
+    def test_tools_only(self, emulator: Any, tmp_path: Path) -> None:
+        apply_desk(emulator)
+        result = export(emulator, tmp_path, kinds=["Tool", "McpServer"])
+        assert exported(result) == [("Tool", "create-ticket"), ("Tool", "lookup-order"), ("McpServer", "crm")]
+        assert plan(emulator, tmp_path) == (0, "No changes. 3 objects match the manifests.\n")
+
+    def test_by_name_glob(self, emulator: Any, tmp_path: Path) -> None:
+        apply_desk(emulator)
+        result = export(emulator, tmp_path, name_glob="support-t*")
+        assert exported(result) == [
+            ("Assistant", "support-tech"), ("Assistant", "support-triage"), ("CanaryDeploy", "support-triage")
+        ]
+        assert plan(emulator, tmp_path) == (0, "No changes. 3 objects match the manifests.\n")
+
+    def test_by_tag_takes_the_tools_and_servers_its_assistants_use(self, emulator: Any, tmp_path: Path) -> None:
+        apply_desk(emulator)
+        result = export(emulator, tmp_path, tag="tech")
+        assert exported(result) == [("Tool", "create-ticket"), ("McpServer", "crm"), ("Assistant", "support-tech")]
+        assert yaml.safe_load((tmp_path / "assistants" / "support-tech.yaml").read_text())["spec"]["shared_tools"] == [
+            "create-ticket"
+        ]
+        assert plan(emulator, tmp_path) == (0, "No changes. 3 objects match the manifests.\n")
+
+    def test_by_tag_and_kind_canary_follows_its_assistant(self, emulator: Any, tmp_path: Path) -> None:
+        apply_desk(emulator)
+        result = export(emulator, tmp_path, tag="tier-1", kinds=["Assistant", "CanaryDeploy"])
+        assert exported(result) == [("Assistant", "support-triage"), ("CanaryDeploy", "support-triage")]
+        assert plan(emulator, tmp_path) == (0, "No changes. 2 objects match the manifests.\n")
+
+    def test_a_canary_without_its_assistant_is_skipped(self, emulator: Any, sdk: telnyx.Telnyx, tmp_path: Path) -> None:
+        apply_desk(emulator)
+        result = export(emulator, tmp_path, kinds=["CanaryDeploy"])
+        assert exported(result) == []
+        assert result.skipped == (
+            Skipped("CanaryDeploy", "support-triage", live_ids(sdk)["support-triage"],
+                    "its Assistant is not exported (a CanaryDeploy needs its Assistant document)"),
+        )
+
+    def test_unknown_kind_is_refused(self, emulator: Any, tmp_path: Path) -> None:
+        with client_for(emulator) as client, pytest.raises(ValueError, match="unknown kind"):
+            export_account(client, tmp_path, kinds=["Assistants"])
+
+
+class TestNamesTheEngineCannotUse:
+    def test_duplicate_names_are_skipped_and_referenced_by_id(
+        self, emulator: Any, sdk: telnyx.Telnyx, tmp_path: Path
+    ) -> None:
+        first = sdk.ai.tools.create(display_name="twin", type="webhook", webhook=LOOKUP | {"headers": []})
+        second = sdk.ai.tools.create(display_name="twin", type="hangup", extra_body={"hangup": {}})
+        sdk.ai.assistants.create(name="solo", instructions="x", tool_ids=[second.id])
+        result = export(emulator, tmp_path)
+        reason = f"2 live objects share this name ({first.id}, {second.id}); rename all but one, then export again"
+        assert result.skipped == tuple(sorted(  # sorted by kind, name and id: deterministic
+            [Skipped("Tool", "twin", first.id, reason), Skipped("Tool", "twin", second.id, reason)],
+            key=lambda s: s.id,
+        ))
+        spec = yaml.safe_load((tmp_path / "assistants" / "solo.yaml").read_text())["spec"]
+        assert spec["tool_ids"] == [second.id]
+        assert plan(emulator, tmp_path) == (0, "No changes. 1 object matches the manifests.\n")
+
+    def test_a_served_version_without_a_findable_name_gets_one(
+        self, emulator: Any, sdk: telnyx.Telnyx, tmp_path: Path
+    ) -> None:
+        created = sdk.ai.assistants.create(name="a", instructions="main")
+        older = sdk.ai.assistants.update(created.id, promote_to_main=False, version_name="try", instructions="one")
+        sdk.ai.assistants.update(created.id, promote_to_main=False, version_name="try", instructions="two")
+        assert older.version_id is not None
+        sdk.ai.assistants.canary_deploys.create(created.id, rules=[{"serve": {"version_id": older.version_id}}])
+        with client_for(emulator) as client:
+            result = export_account(client, tmp_path)
+            generated = "v-" + older.version_id.replace("-", "")[:8]
+            assert [(r.version_id, r.live_name, r.name) for r in result.renames] == [
+                (older.version_id, "try", generated)
+            ]
+            canary = yaml.safe_load((tmp_path / "canary-deploys" / "a.yaml").read_text())["spec"]
+            assert canary["versions"] == {generated: {"instructions": "one"}}
+            code, _ = plan(emulator, tmp_path)
+            assert code == 2  # the engine looks candidates up by name: none carries the generated one yet
+            assert name_versions(client, result) == 1
+        assert plan(emulator, tmp_path) == (0, "No changes. 2 objects match the manifests.\n")
+        assert len(sdk.ai.assistants.versions.list(created.id).data) == 3  # renaming made no version
+
+
+class TestAdopt:
+    def test_adopted_objects_are_owned_so_prune_manages_them(
+        self, emulator: Any, sdk: telnyx.Telnyx, tmp_path: Path
+    ) -> None:
+        ids = seed_by_hand(sdk)
+        out = tmp_path / "desk"
+        result = export(emulator, out)
+        ledger = adopt(result, Ledger("desk", (Owned("Tool", "gone", "tool-gone"),)))
+        assert sorted((o.kind, o.name, o.id) for o in ledger.objects) == sorted([
+            ("Tool", "gone", "tool-gone"),
+            ("Tool", "Orders API / prod", ids["tool"]),
+            ("Tool", "bye", live_ids(sdk)["bye"]),
+            ("McpServer", "crm", ids["server"]),
+            ("Assistant", "Front Desk", ids["front"]),
+            ("Assistant", "Back Office", ids["back"]),
+            ("Assistant", "Night Shift", ids["other"]),
+        ])
+        project = tmp_path / "reconciler.yaml"
+        project.write_text("stack: desk\n")
+        save_ledger(ledger, tmp_path / ".reconciler" / "ownership-desk.json")
+        config = ["--config", str(project), "--prune"]
+        assert plan(emulator, out, *config, env=SECRETS) == (0, "No changes. 7 objects match the manifests.\n")
+        (out / "mcp-servers" / "crm.yaml").unlink()
+        front = out / "assistants" / "Front-Desk.yaml"
+        front.write_text(front.read_text().replace("- server: crm\n", f"- id: {ids['server']}\n"))
+        code, output = plan(emulator, out, *config, env=SECRETS)
+        assert code == 2
+        assert "- McpServer/crm will be deleted" in output
+        saved = json.loads((tmp_path / ".reconciler" / "ownership-desk.json").read_text())
+        assert saved["stack"] == "desk"
