@@ -22,6 +22,7 @@ from reconciler.client import TelnyxClient
 from reconciler.config import DEFAULT_PARALLELISM, LOCAL_STATE, Connection, open_client
 from reconciler.drift import drift_report
 from reconciler.errors import ConfigError, ManifestError, ReconcilerError
+from reconciler.export import ExportResult, adopt, export_account, name_versions
 from reconciler.live import fetch_live
 from reconciler.manifest import load_resources
 from reconciler.model import Resource
@@ -274,6 +275,88 @@ def drift(paths: tuple[str, ...], output_format: str, prune: bool, config_path: 
     text = render_drift(report, output_format, color=_use_color(sys.stdout))
     click.echo(mask_text(text, computed.plan.secrets), nl=False)
     sys.exit(EXIT_OK if report.in_sync else EXIT_CHANGES)
+
+
+def _write_export(client: TelnyxClient, result: ExportResult, adopt_objects: bool, config_path: Path | None,
+                  connection: Connection) -> None:
+    """Report what export wrote; with --adopt, record it in the stack's ledger and name versions."""
+    for obj in result.objects:
+        click.echo(f"wrote {obj.path}  ({obj.kind}/{obj.name})")
+    for skipped in result.skipped:
+        click.echo(f"skipped {skipped.kind}/{skipped.name} ({skipped.id}): {skipped.reason}", err=True)
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    for problem in result.problems:
+        click.echo(f"Error: {problem}", err=True)
+    if result.secrets:
+        click.echo(f"Set the {len(result.secrets)} variables listed in secrets.txt before planning.", err=True)
+    if adopt_objects:
+        project = load_project(config_path)
+        if connection.local and project.stack:
+            project = replace(project, ownership_file=LOCAL_STATE.parent / f"local-ownership-{project.stack}.json")
+        if not project.stack or project.ownership_file is None:
+            raise ConfigError("--adopt needs a stack: set 'stack:' in reconciler.yaml")
+        ledger = load_ledger(project.ownership_file, project.stack)
+        save_ledger(adopt(result, ledger), project.ownership_file)
+        renamed = name_versions(client, result)
+        click.echo(f"Adopted {len(result.objects)} objects into stack {project.stack!r}"
+                   + (f"; named {renamed} canary versions" if renamed else "") + ".", err=True)
+    elif result.renames:
+        click.echo(f"{len(result.renames)} canary versions need a name the plan can find them by: "
+                   "run export again with --adopt (it names them without a new version).", err=True)
+    if not result.ok:
+        sys.exit(EXIT_ERROR)
+
+
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("manifests"),
+              show_default=True, help="Directory to write one manifest per object into.")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(["Assistant", "Tool", "McpServer", "CanaryDeploy"]),
+              help="Export only these kinds (repeatable).")
+@click.option("--name", "name_glob", default=None, metavar="GLOB", help="Only objects whose name matches.")
+@click.option("--tag", default=None, help="Only assistants with this tag, and the tools and servers they use.")
+@click.option("--adopt", "adopt_objects", is_flag=True,
+              help="Record the exported objects as owned by this stack (reconciler.yaml 'stack:').")
+@config_option
+@connection_options
+def export(out: Path, kinds: tuple[str, ...], name_glob: str | None, tag: str | None, adopt_objects: bool,
+           config_path: Path | None, base_url: str | None, api_key: str | None, local: bool,
+           parallelism: int) -> None:
+    """Write manifests for what is live (adoption). Exit 0, or 1 on any problem."""
+    connection = Connection.resolve(base_url, api_key, local, parallelism)
+    try:
+        with open_client(connection) as client:
+            result = export_account(client, out, kinds=list(kinds) or None, name_glob=name_glob, tag=tag,
+                                    parallelism=connection.parallelism)
+            _write_export(client, result, adopt_objects, config_path, connection)
+    except (ReconcilerError, ValueError) as exc:
+        _fail(str(exc))
+
+
+@main.command(name="import")
+@click.argument("provider", type=click.Choice(["elevenlabs", "vapi", "retell"]))
+@click.option("--api-key-ref", required=True, metavar="REF",
+              help="Identifier of the integration secret that holds the provider's API key.")
+@click.option("--id", "import_ids", multiple=True, metavar="ID", help="Import only these agents (repeatable).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("manifests"),
+              show_default=True, help="Directory to write the imported assistants' manifests into.")
+@click.option("--adopt", "adopt_objects", is_flag=True, help="Record them as owned by this stack.")
+@config_option
+@connection_options
+def import_(provider: str, api_key_ref: str, import_ids: tuple[str, ...], out: Path, adopt_objects: bool,
+            config_path: Path | None, base_url: str | None, api_key: str | None, local: bool,
+            parallelism: int) -> None:
+    """Import assistants from another platform into Telnyx, then export them as manifests."""
+    connection = Connection.resolve(base_url, api_key, local, parallelism)
+    try:
+        with open_client(connection) as client:
+            imported = client.import_assistants(provider, api_key_ref, list(import_ids) or None)
+            click.echo(f"Imported {len(imported)} assistants from {provider}.", err=True)
+            ids = {str(a["id"]) for a in imported}
+            result = export_account(client, out, assistant_ids=ids, parallelism=connection.parallelism)
+            _write_export(client, result, adopt_objects, config_path, connection)
+    except (ReconcilerError, ValueError) as exc:
+        _fail(str(exc))
 
 
 def _record_ownership(computed: Computed, result: ApplyResult | None) -> None:

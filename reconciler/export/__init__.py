@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,14 +179,16 @@ def export_account(
     kinds: Sequence[str] | None = None,
     name_glob: str | None = None,
     tag: str | None = None,
+    assistant_ids: Collection[str] | None = None,
     parallelism: int = 8,
 ) -> ExportResult:
     """Write a manifest per selected live object under ``out_dir``, plus ``secrets.txt``.
 
     Selection: ``kinds`` (default all), ``name_glob`` on names (a CanaryDeploy answers to its
     assistant's name), ``tag`` on assistants; with a tag, tools and MCP servers are exported only
-    when a selected assistant (or one of its served versions) uses them. Objects that are not
-    exported are referenced by raw id.
+    when a selected assistant (or one of its served versions) uses them. ``assistant_ids``
+    selects assistants by id the same way (what ``reconciler import`` just imported). Objects that
+    are not exported are referenced by raw id.
     """
     wanted = set(kinds or KINDS)
     unknown = wanted - set(KINDS)
@@ -202,13 +204,14 @@ def export_account(
     chosen = {
         n: a for n, a in all_assistants.items()
         if _matches(n, name_glob) and (tag is None or tag in (a.get("tags") or []))
+        and (assistant_ids is None or str(a.get("id")) in assistant_ids)
     }
     if "CanaryDeploy" in wanted:
         _read_canaries(client, live, chosen.values(), parallelism)
     assistants = chosen if "Assistant" in wanted else {}
     tools = {n: t for n, t in all_tools.items() if "Tool" in wanted and _matches(n, name_glob)}
     servers = {n: s for n, s in all_servers.items() if "McpServer" in wanted and _matches(n, name_glob)}
-    if tag is not None:
+    if tag is not None or assistant_ids is not None:
         ctx = _context(live, tools)
         used_tools: set[str] = set()
         used_servers: set[str] = set()
