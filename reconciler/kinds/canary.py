@@ -31,8 +31,9 @@ from reconciler.model import Resource
 from reconciler.refs import IdIndex, Pending
 
 VERSION_KIND = "AssistantVersion"
-ASSISTANT_LEVEL_FIELDS = frozenset({"tags"})
-"""Fields that belong to the assistant, not to one version: a candidate is not rebuilt for them."""
+ASSISTANT_LEVEL_FIELDS = frozenset({"tags", "name"})
+"""Fields that belong to the assistant, not to one version: a candidate is not rebuilt for them
+(a version made before the assistant was renamed keeps the old name)."""
 _assistants = AssistantHandler()
 
 
