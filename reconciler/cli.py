@@ -21,6 +21,7 @@ from reconciler.apply import ApplyResult, Outcome, Status, apply_plan
 from reconciler.client import TelnyxClient
 from reconciler.config import DEFAULT_PARALLELISM, LOCAL_STATE, Connection, open_client
 from reconciler.drift import drift_report
+from reconciler.environment import load_environment
 from reconciler.errors import ConfigError, ManifestError, ReconcilerError
 from reconciler.export import ExportResult, adopt, export_account, name_versions
 from reconciler.live import fetch_live
@@ -70,10 +71,17 @@ def connection_options(func: F) -> F:
     return func
 
 
-def _load(paths: Sequence[str]) -> list[Resource]:
+def _load(paths: Sequence[str], var_files: Sequence[Path] = ()) -> list[Resource]:
     if not paths:
         raise ConfigError("name at least one manifest file or directory")
-    return load_resources([Path(p) for p in paths], os.environ)
+    environment = load_environment(var_files) if var_files else None
+    return load_resources([Path(p) for p in paths], os.environ, environment=environment)
+
+
+var_file_option = click.option(
+    "--var-file", "var_files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Variables file (name_prefix, vars) for ${var:NAME}; repeatable, later files win.",
+)
 
 
 prune_option = click.option(
@@ -101,7 +109,7 @@ class Computed:
 
 
 def _compute(client: TelnyxClient, paths: Sequence[str], connection: Connection, prune: bool,
-             config_path: Path | None) -> Computed:
+             config_path: Path | None, var_files: Sequence[Path] = ()) -> Computed:
     """Load manifests and project, read the account, and plan: what plan, apply and drift share.
 
     The API key joins the plan's secrets, so even a manifest that interpolates it never shows it.
@@ -110,7 +118,7 @@ def _compute(client: TelnyxClient, paths: Sequence[str], connection: Connection,
     if connection.local and project.stack:
         # The embedded emulator is another account: its ids must never enter the real ledger.
         project = replace(project, ownership_file=LOCAL_STATE.parent / f"local-ownership-{project.stack}.json")
-    resources = _load(paths)
+    resources = _load(paths, var_files)
     ledger = None
     if project.stack and project.ownership_file is not None:
         ledger = load_ledger(project.ownership_file, project.stack)
@@ -139,10 +147,11 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
-def validate(paths: tuple[str, ...]) -> None:
+@var_file_option
+def validate(paths: tuple[str, ...], var_files: tuple[Path, ...]) -> None:
     """Check manifests offline: YAML, interpolation, schema and names. Exit 0 valid, 1 invalid."""
     try:
-        resources = _load(paths)
+        resources = _load(paths, var_files)
     except ManifestError as exc:
         click.echo(str(exc), err=True)
         sys.exit(EXIT_ERROR)
@@ -160,18 +169,19 @@ def validate(paths: tuple[str, ...]) -> None:
 @format_option
 @prune_option
 @config_option
+@var_file_option
 @connection_options
 def plan(paths: tuple[str, ...], detailed_exitcode: bool, out: Path | None, output_format: str, prune: bool,
-         config_path: Path | None, base_url: str | None, api_key: str | None, local: bool,
-         parallelism: int) -> None:
+         config_path: Path | None, var_files: tuple[Path, ...], base_url: str | None, api_key: str | None,
+         local: bool, parallelism: int) -> None:
     """Read live state and show what apply would change."""
     connection = Connection.resolve(base_url, api_key, local, parallelism)
     try:
         with open_client(connection) as client:
-            computed = _compute(client, paths, connection, prune, config_path)
+            computed = _compute(client, paths, connection, prune, config_path, var_files)
         the_plan = computed.plan
         if out is not None:
-            planfile.save(the_plan, out, paths, computed.resources, prune)
+            planfile.save(the_plan, out, paths, computed.resources, prune, [str(f) for f in var_files])
     except ReconcilerError as exc:
         _fail(str(exc))
         return
@@ -192,10 +202,11 @@ def plan(paths: tuple[str, ...], detailed_exitcode: bool, out: Path | None, outp
               help="json prints the result per change on stdout (the plan and progress go to stderr).")
 @prune_option
 @config_option
+@var_file_option
 @connection_options
 def apply(paths: tuple[str, ...], plan_file: Path | None, yes: bool, force: bool, output_format: str,
-          prune: bool, config_path: Path | None, base_url: str | None, api_key: str | None, local: bool,
-          parallelism: int) -> None:
+          prune: bool, config_path: Path | None, var_files: tuple[Path, ...], base_url: str | None,
+          api_key: str | None, local: bool, parallelism: int) -> None:
     """Plan (or load a saved plan), then apply the changes. Exit 0 when all applied, 1 otherwise."""
     connection = Connection.resolve(base_url, api_key, local, parallelism)
     as_json = output_format == "json"
@@ -206,10 +217,12 @@ def apply(paths: tuple[str, ...], plan_file: Path | None, yes: bool, force: bool
         if plan_file is not None:
             if paths:
                 raise ConfigError("give either manifest paths or --plan, not both")
+            if var_files:
+                raise ConfigError("a saved plan uses the var files it was made with; do not pass --var-file")
             saved = planfile.load(plan_file)
-            paths, prune = saved.paths, saved.prune
+            paths, prune, var_files = saved.paths, saved.prune, tuple(Path(f) for f in saved.var_files)
         with open_client(connection) as client:
-            computed = _compute(client, paths, connection, prune, config_path)
+            computed = _compute(client, paths, connection, prune, config_path, var_files)
             the_plan = computed.plan
             if saved is not None:
                 planfile.check(saved, computed.resources, the_plan)
@@ -260,14 +273,16 @@ def _run_apply(client: TelnyxClient, computed: Computed, connection: Connection,
 @format_option
 @prune_option
 @config_option
+@var_file_option
 @connection_options
 def drift(paths: tuple[str, ...], output_format: str, prune: bool, config_path: Path | None,
-          base_url: str | None, api_key: str | None, local: bool, parallelism: int) -> None:
+          var_files: tuple[Path, ...], base_url: str | None, api_key: str | None, local: bool,
+          parallelism: int) -> None:
     """Compare the live account with the manifests. Exit 0 in sync, 2 drift, 1 error."""
     connection = Connection.resolve(base_url, api_key, local, parallelism)
     try:
         with open_client(connection) as client:
-            computed = _compute(client, paths, connection, prune, config_path)
+            computed = _compute(client, paths, connection, prune, config_path, var_files)
     except ReconcilerError as exc:
         _fail(str(exc))
         return

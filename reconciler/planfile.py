@@ -33,6 +33,7 @@ class PlanOutdated(ReconcilerError):
 class SavedPlan:
     paths: tuple[str, ...]
     prune: bool
+    var_files: tuple[str, ...]
     manifests: Mapping[str, str]
     live: Mapping[str, str]
     document: Mapping[str, Any]
@@ -43,12 +44,16 @@ def manifest_digests(resources: Sequence[Resource]) -> dict[str, str]:
     return {r.address: digest([r.kind, r.name, r.template]) for r in resources}
 
 
-def save(plan: Plan, path: Path, paths: Sequence[str], resources: Sequence[Resource], prune: bool) -> None:
+def save(
+    plan: Plan, path: Path, paths: Sequence[str], resources: Sequence[Resource], prune: bool,
+    var_files: Sequence[str] = (),
+) -> None:
     document = plan_document(plan)
     document["saved"] = {
         "reconciler_version": __version__,
         "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "paths": list(paths),
+        "var_files": list(var_files),
         "options": {"prune": prune},
         "manifests": manifest_digests(resources),
         "live": dict(plan.live_fingerprints),
@@ -67,6 +72,7 @@ def load(path: Path) -> SavedPlan:
     return SavedPlan(
         paths=tuple(saved.get("paths") or ()),
         prune=bool((saved.get("options") or {}).get("prune")),
+        var_files=tuple(saved.get("var_files") or ()),
         manifests=saved.get("manifests") or {},
         live=saved.get("live") or {},
         document={k: v for k, v in document.items() if k != "saved"},
