@@ -123,7 +123,7 @@ def sync_canaries(client: telnyx.Telnyx, finder: Finder, manifests: list[dict[st
                      and v.get("version_id") != live["version_id"]]
             newest = max(named, key=lambda v: str(v.get("version_created_at")), default=None)
             if newest is not None and not stated_differs(override, newest):
-                version_ids[version_name] = newest["version_id"]
+                version_ids[version_name] = str(newest["version_id"])
                 continue
             tally["canary_writes"] += 1
             if dry_run:
