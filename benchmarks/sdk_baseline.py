@@ -4,7 +4,8 @@ What it does, exactly (this is the baseline the benchmark compares against):
 
 1. Read every ``*.yaml`` under DIR with ``yaml.safe_load`` (no schema check, no interpolation).
 2. For each Assistant manifest, in file order, sequentially:
-   - find the assistant by name: ``client.ai.assistants.list()`` and a linear search of ``data``
+   - find the assistant by name: ``client.ai.assistants.list()`` and a linear search of ``data`` for
+     ``assistant.name == name``
      (``--lookup per-manifest``, the default and the obvious script: one full list per manifest;
      ``--lookup once`` lists once up front and keeps a name -> assistant dict up to date);
    - not found: ``assistants.create(name=..., **spec)``;
@@ -65,17 +66,14 @@ class Finder:
         self.client = client
         self.cache: dict[str, dict[str, Any]] | None = None
         if once:
-            self.cache = {a["name"]: a for a in self._list()}
-
-    def _list(self) -> list[dict[str, Any]]:
-        return [a.to_dict() for a in self.client.ai.assistants.list().data]
+            self.cache = {a.name: a.to_dict() for a in self.client.ai.assistants.list().data}
 
     def find(self, name: str) -> dict[str, Any] | None:
         if self.cache is not None:
             return self.cache.get(name)
-        for assistant in self._list():
-            if assistant.get("name") == name:
-                return assistant
+        for assistant in self.client.ai.assistants.list().data:  # the SDK's typed models
+            if assistant.name == name:
+                return assistant.to_dict()  # the raw JSON field names, to compare with the manifest
         return None
 
     def remember(self, assistant: dict[str, Any]) -> None:
