@@ -51,8 +51,9 @@ class Resource:
     """One desired object: ``kind``/``name`` plus its ``spec`` in the API's request shape.
 
     ``spec`` is interpolated; ``template`` is the same spec with only ``${var:...}`` filled in
-    (environment and secret references stay raw), which is what a saved plan's digest covers. ``secrets`` holds the interpolated values of ``${secret:...}`` references,
-    used only to mask them in output.
+    (environment and secret references stay raw), which is what a saved plan's digest covers.
+    ``secrets`` holds the interpolated values of ``${secret:...}`` references, used only to mask
+    them in output.
     """
 
     kind: str

@@ -135,11 +135,7 @@ class _BoundedLoader(_BoundedComposer, yaml.SafeLoader):
         self._start_counting()
 
 
-try:
-    from yaml import CParser as _CParser  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    _CParser = None
-
+_CParser: Any = getattr(yaml, "CLoader", None) and getattr(yaml.cyaml, "CParser", None)  # libyaml builds only
 _FastLoader: Any = _BoundedLoader
 if _CParser is not None:
 
