@@ -7,6 +7,7 @@ meaning of each action is drawn in ``reconciler.change``.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -72,8 +73,15 @@ def _check_identity(resources: Iterable[Resource], live: LiveState) -> None:
 
 
 def manifest_digest(resources: Iterable[Resource]) -> str:
-    """Digest of the manifests before interpolation, so secrets never enter it."""
-    return digest(sorted(([r.kind, r.name, r.template] for r in resources), key=lambda item: item[:2]))
+    """Digest of the manifests before interpolation, so secrets never enter it.
+
+    Hashed one manifest at a time: serialising every template into one string first cost about
+    20 MB per 1000 assistants of 8 KB instructions.
+    """
+    combined = hashlib.sha256()
+    for resource in sorted(resources, key=lambda r: (r.kind, r.name)):
+        combined.update(digest([resource.kind, resource.name, resource.template]).encode())
+    return "sha256:" + combined.hexdigest()
 
 
 def live_ids(live: LiveState) -> dict[tuple[str, str], str]:
