@@ -16,7 +16,7 @@ import click
 
 from reconciler.drift import DriftField, DriftObject, DriftReport, DriftStatus
 from reconciler.redact import MASK
-from reconciler.refs import Pending
+from reconciler.render.json import plain
 from reconciler.render.values import is_long_text, line_diff, short
 
 __all__ = ["drift_document", "render_drift", "render_json", "render_markdown", "render_text"]
@@ -217,19 +217,8 @@ def render_markdown(report: DriftReport) -> str:
 # -- json -----------------------------------------------------------------------------------
 
 
-def _plain(value: Any) -> Any:
-    """A JSON-ready copy: ids known only after apply become their readable string."""
-    if isinstance(value, Pending):
-        return str(value)
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
 def _field_document(field: DriftField) -> dict[str, Any]:
-    return {"path": field.dotted, "live": _plain(field.live), "desired": _plain(field.desired),
+    return {"path": field.dotted, "live": plain(field.live), "desired": plain(field.desired),
             "sensitive": field.sensitive}
 
 

@@ -20,14 +20,14 @@ from reconciler.refs import Pending
 FORMAT_VERSION = 1
 
 
-def _plain(value: Any) -> Any:
-    """A JSON-ready copy: ``Pending`` ids become their readable string."""
+def plain(value: Any) -> Any:
+    """A JSON-ready copy: ``Pending`` ids become their readable string (shared by the JSON views)."""
     if isinstance(value, Pending):
         return str(value)
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value
 
 
@@ -36,8 +36,8 @@ def field_document(field: FieldChange, secrets: frozenset[str]) -> dict[str, Any
     sensitive = contains_secret(field.before, secrets) or contains_secret(field.after, secrets)
     return {
         "path": field.dotted,
-        "before": MASK if sensitive and field.before is not None else _plain(field.before),
-        "after": MASK if sensitive and field.after is not None else _plain(field.after),
+        "before": MASK if sensitive and field.before is not None else plain(field.before),
+        "after": MASK if sensitive and field.after is not None else plain(field.after),
         "sensitive": sensitive,
     }
 
