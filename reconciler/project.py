@@ -28,7 +28,6 @@ import yaml
 
 from reconciler.errors import ConfigError
 from reconciler.jsonschema_ext import SchemaValidator
-from reconciler.model import JsonPath
 
 DEFAULT_FILE = Path("reconciler.yaml")
 
@@ -110,13 +109,6 @@ def parse_field_path(text: str) -> tuple[str | int, ...]:
         else:
             parts.append(index if index == "*" else int(index))
     return tuple(parts)
-
-
-def path_matches(pattern: tuple[str | int, ...], path: JsonPath) -> bool:
-    """True when ``path`` is the pattern's field or inside it."""
-    if len(path) < len(pattern):
-        return False
-    return all((p == "*" and isinstance(q, int)) or p == q for p, q in zip(pattern, path, strict=False))
 
 
 def load_project(path: Path | None = None) -> Project:

@@ -28,16 +28,3 @@ def mask_text(text: str, secrets: Iterable[str]) -> str:
         text = text.replace(secret, MASK)
     return text
 
-
-def mask_value(value: Any, secrets: Iterable[str]) -> Any:
-    """A copy of ``value`` with every string that holds a secret replaced by the mask."""
-    wanted = frozenset(s for s in secrets if s)
-    if not wanted:
-        return value
-    if isinstance(value, str):
-        return MASK if contains_secret(value, wanted) else value
-    if isinstance(value, dict):
-        return {k: mask_value(v, wanted) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [mask_value(v, wanted) for v in value]
-    return value
