@@ -79,6 +79,11 @@ def leaves(value: Any, path: JsonPath = ()) -> list[FieldChange]:
     return [FieldChange(path, None, value)]
 
 
+def removed(value: Any) -> list[FieldChange]:
+    """An object about to be deleted as one ``value -> None`` change per leaf (the mirror of ``leaves``)."""
+    return [FieldChange(change.path, change.after, None) for change in leaves(value)]
+
+
 def changed_top_level_keys(changes: list[FieldChange]) -> list[str]:
     """Top-level fields touched by ``changes``, in first-seen order (what an update must send)."""
     seen: dict[str, None] = {}

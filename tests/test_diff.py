@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler.diff import FieldChange, changed_top_level_keys, stated_differences
+from reconciler.diff import FieldChange, changed_top_level_keys, removed, stated_differences
 
 
 class TestOnlyStatedFieldsCount:
@@ -106,3 +106,11 @@ def test_extra_live_keys_never_matter(desired: dict[str, Any], extra: dict[str, 
     """Adding keys the manifest does not state to the live side changes nothing."""
     live = {**extra, **desired}
     assert stated_differences(desired, live) == []
+
+
+def test_removed_mirrors_leaves_with_the_value_before() -> None:
+    """Deletes show what goes away in ``before``; ``after`` is always None (the JSON format's promise)."""
+    assert removed({"rules": [{"serve": {"version_id": "v1"}}], "name": "x"}) == [
+        FieldChange(("rules", 0, "serve", "version_id"), "v1", None),
+        FieldChange(("name",), "x", None),
+    ]

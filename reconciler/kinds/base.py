@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.change import Action, Change
 from reconciler.client import TelnyxClient
-from reconciler.diff import FieldChange, changed_top_level_keys, leaves, stated_differences
+from reconciler.diff import changed_top_level_keys, leaves, removed, stated_differences
 from reconciler.errors import ApiError, ApiNotFound, ApiUnavailable, ReconcilerError
 from reconciler.model import Resource
 from reconciler.project import Project, parse_field_path
@@ -151,9 +151,8 @@ class KindHandler(ABC):
     def plan_delete(self, live: Mapping[str, Any], ctx: PlanContext) -> Change:
         """Delete a live object that no manifest states any more (prune)."""
         before = self.comparable(live, ctx)
-        fields = tuple(FieldChange(change.path, change.after, None) for change in leaves(before))
-        return Change(Action.DELETE, self.kind, self.live_name(live), self.live_id(live), before, None, fields,
-                      {}, stage=(self.level, 0))
+        return Change(Action.DELETE, self.kind, self.live_name(live), self.live_id(live), before, None,
+                      tuple(removed(before)), {}, stage=(self.level, 0))
 
     # -- applying ---------------------------------------------------------------------------
 

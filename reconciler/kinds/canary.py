@@ -23,7 +23,7 @@ from typing import Any
 
 from reconciler.change import Action, Change
 from reconciler.client import TelnyxClient
-from reconciler.diff import FieldChange, leaves, stated_differences
+from reconciler.diff import leaves, removed, stated_differences
 from reconciler.errors import ApiNotFound, ReconcilerError
 from reconciler.kinds.assistant import MAIN_VERSION, AssistantHandler, resolve_references
 from reconciler.kinds.base import KindHandler, PlanContext, live_for_confirm, requires_of
@@ -205,9 +205,8 @@ class CanaryDeployHandler(KindHandler):
         """Delete the canary config of a managed assistant that no CanaryDeploy manifest claims."""
         before = self.comparable(canary, ctx)
         live_id = ctx.ids.ref("Assistant", assistant_name)
-        fields = tuple(FieldChange(f.path, f.after, None) for f in leaves(before))
         return Change(Action.DELETE, self.kind, assistant_name, live_id, before, None,
-                      fields, {}, stage=(self.level, 0),
+                      tuple(removed(before)), {}, stage=(self.level, 0),
                       note=f"canary config of Assistant/{assistant_name}; main is not touched")
 
     def confirm(self, client: TelnyxClient, change: Change, ids: IdIndex) -> str | None:
