@@ -54,14 +54,6 @@ def idempotency_key(change: Change) -> str:
     return "reconciler-" + digest(material).removeprefix("sha256:")[:40]
 
 
-def ids_for(plan: Plan) -> IdIndex:
-    """The ids apply starts from: every live id the plan was made with."""
-    ids = IdIndex()
-    for (kind, name), object_id in plan.live_ids.items():
-        ids.set(kind, name, object_id)
-    return ids
-
-
 def _run(client: TelnyxClient, change: Change, ids: IdIndex) -> Outcome:
     try:
         live_id = handler_for(change.kind).execute(client, change, ids, idempotency_key(change))
@@ -78,7 +70,7 @@ def apply_plan(
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> ApplyResult:
     """Apply every change of ``plan``; never raises for a failed change, reports it instead."""
-    ids = ids_for(plan)
+    ids = IdIndex.of(plan.live_ids)  # the live ids the plan was made with
     outcomes: list[Outcome] = []
     status_by_ref: dict[str, Status] = {}
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:

@@ -96,9 +96,7 @@ def live_ids(live: LiveState) -> dict[tuple[str, str], str]:
 
 def _seed_ids(resources: list[Resource], known: Mapping[tuple[str, str], str], live: LiveState) -> IdIndex:
     """Live ids, plus ``Pending`` for each object the plan will create."""
-    ids = IdIndex()
-    for (kind, name), object_id in known.items():
-        ids.set(kind, name, object_id)
+    ids = IdIndex.of(known)
     for resource in resources:
         if handler_for(resource.kind).listable and live.get(resource.kind, resource.name) is None:
             ids.plan_create(resource.kind, resource.name)

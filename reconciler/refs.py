@@ -8,7 +8,7 @@ object already exists resolves to its id, and a name whose object the plan creat
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,13 @@ class IdIndex:
     def __init__(self) -> None:
         self._ids: dict[tuple[str, str], str | Pending] = {}
         self._lock = threading.Lock()
+
+    @classmethod
+    def of(cls, known: Mapping[tuple[str, str], str]) -> IdIndex:
+        """An index holding ``known`` ids (what planning read; where apply starts)."""
+        index = cls()
+        index._ids.update(known)
+        return index
 
     def set(self, kind: str, name: str, object_id: str) -> None:
         with self._lock:
