@@ -130,9 +130,10 @@ def _compute(client: TelnyxClient, paths: Sequence[str], connection: Connection,
     return Computed(resources, the_plan, project, ledger)
 
 
-def _show(the_plan: Plan, output_format: str) -> None:
-    text = render_plan_as(the_plan, output_format, color=_use_color(sys.stdout))
-    click.echo(mask_text(text, the_plan.secrets), nl=False)
+def _show(the_plan: Plan, output_format: str, err: bool = False) -> None:
+    """Print the plan, masked, on stdout (or stderr when stdout is reserved for a JSON result)."""
+    text = render_plan_as(the_plan, output_format, color=_use_color(sys.stderr if err else sys.stdout))
+    click.echo(mask_text(text, the_plan.secrets), nl=False, err=err)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -226,8 +227,7 @@ def apply(paths: tuple[str, ...], plan_file: Path | None, yes: bool, force: bool
             the_plan = computed.plan
             if saved is not None:
                 planfile.check(saved, computed.resources, the_plan)
-            click.echo(mask_text(render_plan_as(the_plan, "text", color=color), the_plan.secrets), nl=False,
-                       err=as_json)
+            _show(the_plan, "text", err=as_json)
             if the_plan.is_empty:
                 _record_ownership(computed, None)
                 result = ApplyResult(())
