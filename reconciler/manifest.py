@@ -20,6 +20,7 @@ A set of inputs without a single document is refused: validating nothing would p
 from __future__ import annotations
 
 import copy
+import functools
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -153,6 +154,16 @@ def _one_line(problem: ManifestProblem) -> ManifestProblem:
     )
 
 
+def _document_lines(file: str, index: int) -> dict[JsonPath, int]:
+    """The line map of a file's ``index``-th document, read again (empty if the file changed since)."""
+    try:
+        with open(file, encoding="utf-8-sig") as stream:
+            documents = read_yaml(stream.read()).documents
+    except (OSError, UnicodeDecodeError):
+        return {}
+    return documents[index].lines if index < len(documents) else {}
+
+
 def _problem(
     file: str, line: int, message: str, kind: str | None = None, name: str | None = None, path: str = "$"
 ) -> ManifestProblem:
@@ -202,10 +213,10 @@ class _Loader:
         if not parsed.documents and not parsed.issues:
             why = "the file is empty" if not text.strip() else "the file holds only comments and empty documents"
             self.empty.append((file, why))
-        for document in parsed.documents:
-            self.load_document(file, document)
+        for index, document in enumerate(parsed.documents):
+            self.load_document(file, document, index)
 
-    def load_document(self, file: str, document: YamlDocument) -> None:
+    def load_document(self, file: str, document: YamlDocument, index: int = 0) -> None:
         value = document.value
         source = SourceMap(file=file, lines=document.lines)
         if not isinstance(value, dict):
@@ -260,7 +271,7 @@ class _Loader:
                 spec=result.value,
                 file=file,
                 line=document.line,
-                source=source,
+                source=source.deferred(functools.partial(_document_lines, file, index)),
                 template=result.template,
                 secrets=frozenset(result.secrets),
             )

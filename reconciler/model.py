@@ -7,7 +7,7 @@ name file and line, and which values were secrets so that no output ever shows t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,21 +29,51 @@ def format_path(path: JsonPath) -> str:
     return out or "$"
 
 
-@dataclass(frozen=True)
 class SourceMap:
-    """Line numbers of a document's nodes, keyed by path from the document root."""
+    """Line numbers of a document's nodes, keyed by path from the document root.
 
-    file: str
-    lines: Mapping[JsonPath, int] = field(default_factory=dict)
+    A map can be deferred: it holds only how to read the lines again (``reread``), and reads them
+    the first time a line is asked for. The loader keeps the full map while it checks a document
+    and hands deferred ones to the engine, because line maps of thousands of manifests would cost
+    more memory than the manifests themselves, and after loading a line is needed only to report
+    a problem.
+    """
+
+    __slots__ = ("_lines", "_reread", "file", "root_line")
+
+    def __init__(
+        self,
+        file: str,
+        lines: Mapping[JsonPath, int] | None = None,
+        *,
+        reread: Callable[[], Mapping[JsonPath, int]] | None = None,
+        root_line: int = 1,
+    ) -> None:
+        self.file = file
+        self._lines = lines
+        self._reread = reread
+        self.root_line = root_line
+
+    @property
+    def lines(self) -> Mapping[JsonPath, int]:
+        if self._lines is None:
+            self._lines = self._reread() if self._reread is not None else {}
+            self._reread = None
+        return self._lines
+
+    def deferred(self, reread: Callable[[], Mapping[JsonPath, int]]) -> SourceMap:
+        """The same map without its lines in memory; ``reread`` gives them back when needed."""
+        return SourceMap(self.file, reread=reread, root_line=self.line_of(()))
 
     def line_of(self, path: JsonPath) -> int:
         """The line of ``path``, or of its nearest ancestor that has one."""
+        lines = self.lines
         probe = tuple(path)
         while probe:
-            if probe in self.lines:
-                return self.lines[probe]
+            if probe in lines:
+                return lines[probe]
             probe = probe[:-1]
-        return self.lines.get((), 1)
+        return lines.get((), self.root_line)
 
 
 @dataclass(frozen=True)
@@ -61,7 +91,7 @@ class Resource:
     spec: Mapping[str, Any]
     file: str
     line: int
-    source: SourceMap
+    source: SourceMap = field(compare=False)  # follows from file and line, so not compared
     template: Mapping[str, Any] = field(default_factory=dict)
     secrets: frozenset[str] = frozenset()
 

@@ -14,6 +14,7 @@ a whole document's node graph before we see it and composes nested nodes recursi
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -347,7 +348,8 @@ class _Builder:
             self.issues.append(YamlIssue(_line(node), f"mapping keys must be plain strings, not {what}", path))
             return None
         self._check_length(node, path)
-        return str(node.value)
+        # The same few dozen keys repeat in every manifest: one shared string each, not one per use.
+        return sys.intern(str(node.value))
 
     def _check_length(self, node: ScalarNode, path: JsonPath) -> None:
         if len(node.value) > MAX_STRING:

@@ -75,6 +75,29 @@ class TestFilesAndDocuments:
         assert second.source.lines[("spec", "tools", 0, "type")] == 17
         assert second.line_of(("tools", 1, "function", "parameters")) == 20  # nearest ancestor
 
+    def test_lines_are_read_again_from_the_file_when_asked_after_loading(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Loaded resources hold no line maps (memory); a line asked later comes from the file again,
+        and from the document's own line if the file has gone in the meantime."""
+        write(tmp_path, "a.yaml", ASSISTANT.format(name="a", instructions="A.") + "  model: m\n")
+        write(tmp_path, "b.yaml", "# b\n" + ASSISTANT.format(name="b", instructions="B.") + "  model: m\n")
+        monkeypatch.chdir(tmp_path)
+        a, b = load_resources(["a.yaml", "b.yaml"], {})
+        assert a.line_of(("model",)) == 6
+        (tmp_path / "b.yaml").unlink()
+        assert b.line_of(("model",)) == b.line == 2
+        assert a.line_of(("instructions",)) == 5
+
+    def test_keys_repeated_across_documents_are_one_string(self, tmp_path: Path) -> None:
+        """Thousands of manifests repeat the same few dozen keys; each is kept once."""
+        write(tmp_path, "a.yaml", ASSISTANT.format(name="a", instructions="A."))
+        write(tmp_path, "b.yaml", ASSISTANT.format(name="b", instructions="B."))
+        a, b = load_resources([tmp_path], {})
+        (key_a,), (key_b,) = a.spec, b.spec
+        assert key_a == key_b == "instructions"
+        assert key_a is key_b
+
     def test_directory_is_read_recursively_in_sorted_order(self, tmp_path: Path) -> None:
         """`*.yaml` and `*.yml` under a directory, sorted by path; hidden entries and other files ignored."""
         write(tmp_path, "m/b.yaml", ASSISTANT.format(name="b", instructions="B."))
@@ -242,6 +265,24 @@ class TestInterpolation:
             "n.yaml:3: Assistant/${env:STAGE}-bot: name: "
             "name cannot use ${...}: interpolation happens only inside spec"
         ]
+
+
+def test_parts_without_references_are_shared_not_copied() -> None:
+    """Value and template share every subtree interpolation leaves alone, and the input is untouched."""
+    tools = [{"type": "hangup", "hangup": {}}, {"type": "webhook", "webhook": {"url": "https://${env:HOST}/x"}}]
+    voice = {"voice": "Telnyx.KokoroTTS.af"}
+    spec = {"instructions": "x" * 8000, "voice_settings": voice, "tools": tools}
+    plain = interpolate({"instructions": "Hi.", "voice_settings": voice}, {})
+    assert plain.value is plain.template
+    assert plain.value["voice_settings"] is voice
+    result = interpolate(spec, {"HOST": "h.example"})
+    assert result.value["tools"][1]["webhook"]["url"] == "https://h.example/x"
+    assert result.template["tools"][1]["webhook"]["url"] == "https://${env:HOST}/x"
+    assert result.value is not spec and result.template is not result.value
+    assert result.value["voice_settings"] is voice and result.template["voice_settings"] is voice
+    assert result.value["tools"][0] is tools[0] and result.template["tools"][0] is tools[0]
+    assert result.value["instructions"] is spec["instructions"]
+    assert tools[1]["webhook"]["url"] == "https://${env:HOST}/x"
 
 
 @given(st.lists(st.sampled_from(["$", "{", "}", "a", "env", ":", " "]), max_size=30).map("".join))
