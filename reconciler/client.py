@@ -38,6 +38,7 @@ from reconciler.errors import (
     ApiValidationError,
     ConfigError,
 )
+from reconciler.json_body import NotJson, decode_json
 from reconciler.throttle import AdaptiveLimit
 
 DEFAULT_BASE_URL = "https://api.telnyx.com/v2"
@@ -193,7 +194,7 @@ class TelnyxClient:
             try:
                 self.request_count += 1
                 with self.limit:
-                    response = self._http.request(method, path, content=content, params=params, headers=headers)
+                    response, payload = self._send(method, path, content, params, headers)
             except httpx.ConnectError as exc:
                 failure = f"cannot connect to {self.base_url}: {type(exc).__name__}"
                 if attempt < self.max_retries:
@@ -214,7 +215,7 @@ class TelnyxClient:
                 self.limit.throttled()
             if status < 400:
                 self.limit.succeeded()
-                return self._parse(response)
+                return payload
             retryable = status in RETRYABLE_STATUS if may_repeat else status in SAFE_POST_RETRY_STATUS
             if retryable and attempt < self.max_retries:
                 wait = retry_after_seconds(response.headers)
@@ -223,14 +224,35 @@ class TelnyxClient:
                 continue
             raise self._error(method, path, response)
 
-    @staticmethod
-    def _parse(response: httpx.Response) -> Any:
-        if not response.content:
-            return None
+    def _send(
+        self, method: str, path: str, content: bytes | None, params: Mapping[str, str | int] | None,
+        headers: Mapping[str, str],
+    ) -> tuple[httpx.Response, Any]:
+        """One attempt: the response, and the decoded body of a success (``None`` otherwise).
+
+        A successful read is decoded while it arrives (``json_body``): list bodies can be tens of
+        megabytes. Anything else is read whole; a write's non-JSON answer comes back as text.
+        """
+        request = self._http.build_request(method, path, content=content, params=params, headers=headers)
+        response = self._http.send(request, stream=True)
         try:
-            return response.json()
-        except ValueError:
-            return response.text
+            if response.status_code >= 400:
+                response.read()
+                return response, None
+            if method == "GET":
+                try:
+                    return response, decode_json(response.iter_bytes())
+                except NotJson as exc:
+                    raise ApiError(method, path, response.status_code, f"the response is not JSON: {exc}") from None
+            response.read()
+            if not response.content:
+                return response, None
+            try:
+                return response, response.json()
+            except ValueError:
+                return response, response.text
+        finally:
+            response.close()
 
     def _error(self, method: str, path: str, response: httpx.Response) -> ApiError:
         try:
