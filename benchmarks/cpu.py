@@ -7,11 +7,11 @@ Setup (not measured): write the manifests (``workload.py``), apply them to an in
 with no latency, and save what ``fetch_live`` reads (assistants list, canary configs, versions) as
 JSON. Measured, in a fresh child process per size so peak RSS is that run's alone:
 
-  live    decode the saved JSON and index it into a ``LiveState`` (what fetch_live does after the HTTP)
+  live    decode the saved JSON as it is read and index it into a ``LiveState`` (what fetch_live does)
   load    ``load_resources``: read YAML, interpolate, JSON-Schema validate, check references
   diff    ``build_plan`` against the live state (must find no change)
 
-CPU seconds are ``time.process_time`` per phase; peak RSS is the child's ``ru_maxrss``; the
+CPU seconds are ``time.process_time`` per phase; peak RSS is the child's own VmHWM (``peak.py``); the
 tracemalloc peak (Python allocations only) comes from a second child run with tracemalloc on,
 because tracing slows the code it measures.
 """
@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -35,7 +34,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import workload  # noqa: E402
+from peak import own_peak_mb  # noqa: E402
 
+from reconciler.json_body import decode_json  # noqa: E402
 from reconciler.live import LiveState, index_live  # noqa: E402
 
 API_KEY = "bench-key"
@@ -83,7 +84,8 @@ def measure(directory: Path, live_file: Path, trace: bool) -> dict[str, float]:
     if trace:
         tracemalloc.start()
     t0 = time.process_time()
-    live = live_from(json.loads(live_file.read_text(encoding="utf-8")))
+    with live_file.open("rb") as stream:  # decoded as it is read, like the client decodes a response
+        live = live_from(decode_json(iter(lambda: stream.read(1 << 16), b"")))
     t1 = time.process_time()
     resources = load_resources([directory], os.environ)
     t2 = time.process_time()
@@ -92,7 +94,7 @@ def measure(directory: Path, live_file: Path, trace: bool) -> dict[str, float]:
     if not plan.is_empty:
         raise SystemExit(f"expected no change, got {plan.summary}")
     out = {"live_s": t1 - t0, "load_s": t2 - t1, "diff_s": t3 - t2, "total_s": t3 - t0,
-           "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "resources": len(resources)}
+           "rss_mb": own_peak_mb(), "resources": len(resources)}
     if trace:
         out["traced_mb"] = tracemalloc.get_traced_memory()[1] / 1024 / 1024
     return out

@@ -5,9 +5,11 @@
     python benchmarks/run.py --quick                  # smoke run: 20 assistants, 10 ms
 
 How it measures: the emulator runs in this process (its own port, a background thread); every tool
-run is a child process (``reconciler ...`` or ``python benchmarks/sdk_baseline.py ...``) and its wall
-time, CPU time (user + system) and peak RSS come from ``os.wait4`` on that child alone. API calls are
-the delta of the emulator's request counters. The emulator shares the machine's cores with the child.
+run is a child process (``reconciler ...`` or ``python benchmarks/sdk_baseline.py ...``, started
+through ``peak.py``); its wall time and CPU time (user + system) come from ``os.wait4`` on that
+child alone, its peak RSS from the child's own VmHWM (wait4's ``ru_maxrss`` would include this
+process's size, see ``peak.py``). API calls are the delta of the emulator's request counters.
+The emulator shares the machine's cores with the child.
 
 Scenarios, per size N (manifests from ``workload.py``; 10% carry a CanaryDeploy):
   create   apply to an empty account
@@ -62,14 +64,21 @@ class Measure:
 
 
 def run_child(argv: Sequence[str], server: EmulatorServer, log: Path) -> Measure:
-    """Run one child process to completion; its own rusage via wait4, calls from the emulator's counters."""
+    """Run one program (``reconciler`` or a script) to completion in a child process.
+
+    CPU time comes from wait4, peak memory from the child itself (``peak.py``: wait4's ru_maxrss
+    would report this process's size, emulator included), calls from the emulator's counters.
+    """
     before = server.stats()
     env = {**os.environ, "NO_COLOR": "1"}
+    peak_file = log.with_name("peak.txt")
+    peak_file.unlink(missing_ok=True)
     with log.open("ab") as out:
         out.write(f"\n$ {' '.join(argv)}\n".encode())
         out.flush()
         start = time.perf_counter()
-        proc = subprocess.Popen(list(argv), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+        launch = [sys.executable, str(HERE / "peak.py"), str(peak_file), *argv]
+        proc = subprocess.Popen(launch, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
         timer = threading.Timer(RUN_TIMEOUT_S, proc.kill)
         timer.start()
         try:
@@ -84,7 +93,7 @@ def run_child(argv: Sequence[str], server: EmulatorServer, log: Path) -> Measure
         writes=after["writes"] - before["writes"],
         wall_s=wall,
         cpu_s=usage.ru_utime + usage.ru_stime,
-        rss_mb=usage.ru_maxrss / 1024,  # kilobytes on Linux
+        rss_mb=float(peak_file.read_text(encoding="ascii")),
         exit_code=proc.returncode,
     )
 
@@ -142,7 +151,7 @@ def bench_size(n: int, latency_ms: int, parallelism: int, lookups: Sequence[str]
     base, updated = work / f"n{n}" / "base", work / f"n{n}" / "updated"
     workload.write_manifests(base, n)
     workload.write_manifests(updated, n, updated=True)
-    reconciler = str(Path(sys.executable).with_name("reconciler"))
+    reconciler = "reconciler"
     ours: dict[str, Measure] = {}
     with EmulatorServer(api_key=API_KEY, latency_ms=latency_ms) as server:
         conn = ["--base-url", server.base_url, "--api-key", API_KEY, "--parallelism", str(parallelism)]
@@ -156,7 +165,7 @@ def bench_size(n: int, latency_ms: int, parallelism: int, lookups: Sequence[str]
             print(f"  N={n} ours {scenario} ...", file=sys.stderr, flush=True)
             ours[scenario] = run_child([reconciler, *steps[scenario], *conn], server, log)
     sdk: dict[str, dict[str, Measure]] = {s: {} for s in SCENARIOS}
-    script = [sys.executable, str(HERE / "sdk_baseline.py")]
+    script = [str(HERE / "sdk_baseline.py")]
     for lookup in lookups:
         with EmulatorServer(api_key=API_KEY, latency_ms=latency_ms) as server:
             conn = ["--base-url", server.base_url, "--api-key", API_KEY, "--lookup", lookup]
