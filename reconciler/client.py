@@ -38,7 +38,7 @@ from reconciler.errors import (
     ApiValidationError,
     ConfigError,
 )
-from reconciler.json_body import NotJson, decode_json
+from reconciler.json_body import NotJson, StreamRefused, decode_json, loads_json
 from reconciler.throttle import AdaptiveLimit
 
 DEFAULT_BASE_URL = "https://api.telnyx.com/v2"
@@ -240,10 +240,7 @@ class TelnyxClient:
                 response.read()
                 return response, None
             if method == "GET":
-                try:
-                    return response, decode_json(response.iter_bytes())
-                except NotJson as exc:
-                    raise ApiError(method, path, response.status_code, f"the response is not JSON: {exc}") from None
+                return self._read(response, path, params, headers)
             response.read()
             if not response.content:
                 return response, None
@@ -253,6 +250,27 @@ class TelnyxClient:
                 return response, response.text
         finally:
             response.close()
+
+    def _read(
+        self, response: httpx.Response, path: str, params: Mapping[str, str | int] | None,
+        headers: Mapping[str, str],
+    ) -> tuple[httpx.Response, Any]:
+        """A read's body, decoded as it arrives; asked for again and decoded whole in the rare case
+        only the streaming parser refuses it (an integer beyond 64 bits). A GET is safe to repeat."""
+        try:
+            return response, decode_json(response.iter_bytes())
+        except StreamRefused:
+            response.close()
+        except NotJson as exc:
+            raise ApiError("GET", path, response.status_code, f"the response is not JSON: {exc}") from None
+        self.request_count += 1
+        again = self._http.request("GET", path, params=params, headers=headers)
+        if again.status_code >= 400:
+            return again, None
+        try:
+            return again, loads_json(again.content)
+        except NotJson as exc:
+            raise ApiError("GET", path, again.status_code, f"the response is not JSON: {exc}") from None
 
     def _error(self, method: str, path: str, response: httpx.Response) -> ApiError:
         try:

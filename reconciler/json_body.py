@@ -27,25 +27,39 @@ class NotJson(ValueError):
     """The body is not one JSON value."""
 
 
+class StreamRefused(NotJson):
+    """The streaming parser refused the body; ``json.loads`` may still take it.
+
+    yajl stops at integers outside 64 bits and at floats beyond a double, which ``json.loads``
+    accepts, so the caller reads such a body again whole (``loads_json``) rather than fail.
+    """
+
+
 def decode_json(chunks: Iterable[bytes]) -> Any:
     """The JSON value of a body given as chunks; ``None`` for an empty body.
 
-    Raises ``NotJson`` for anything else than exactly one JSON value. Errors of the transport
-    that delivers the chunks pass through unchanged, so the caller can retry the request.
+    Raises ``NotJson`` for anything else than exactly one JSON value (``StreamRefused`` when
+    the streaming parser refused it). Errors of the transport that delivers the chunks pass
+    through unchanged, so the caller can retry the request.
     """
     stream = iter(chunks)
     first = _first_nonblank(stream)
     if first is None:
         return None
     if not STREAMING:
-        return _loads(b"".join(chain((first,), stream)))
+        return loads_json(b"".join(chain((first,), stream)))
     values = ijson.items(ijson.from_iter(chain((first,), stream)), "", use_float=True)
     try:
         value = next(values)
+    except ijson.JSONError as err:
+        raise StreamRefused(str(err).splitlines()[0]) from None
+    except StopIteration:
+        raise NotJson("no JSON value") from None
+    try:
         for _extra in values:
             raise NotJson("more than one JSON value")
     except ijson.JSONError as err:
-        raise NotJson(str(err)) from None
+        raise NotJson(str(err).splitlines()[0]) from None
     return value
 
 
@@ -57,7 +71,8 @@ def _first_nonblank(stream: Iterator[bytes]) -> bytes | None:
     return None
 
 
-def _loads(body: bytes) -> Any:
+def loads_json(body: bytes) -> Any:
+    """A whole body's JSON value (``json.loads``), or ``NotJson``."""
     try:
         return json.loads(body)
     except ValueError as err:
