@@ -108,10 +108,10 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     try:
         value = float(raw)
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(raw) if raw else None
-        if parsed is None:
+        try:
+            value = email.utils.parsedate_to_datetime(raw).timestamp() - time.time()
+        except (TypeError, ValueError):  # neither seconds nor an HTTP date: back off as usual
             return None
-        value = parsed.timestamp() - time.time()
     return value if 0 < value <= MAX_RETRY_AFTER_SECONDS else None
 
 
