@@ -17,7 +17,8 @@ import click
 from reconciler.drift import DriftField, DriftObject, DriftReport, DriftStatus
 from reconciler.redact import MASK
 from reconciler.render.json import plain
-from reconciler.render.values import is_long_text, line_diff, short
+from reconciler.render.markdown import diff_block
+from reconciler.render.values import DIFF_COLOURS, cut, is_long_text, line_diff, one_line, short
 
 __all__ = ["drift_document", "render_drift", "render_json", "render_markdown", "render_text"]
 
@@ -55,16 +56,11 @@ def _text_diff(field: DriftField) -> list[str]:
     return line_diff(field.live or "", field.desired or "")
 
 
-def _live_text(value: Any, sensitive: bool, limit: int) -> str:
+def _side(value: Any, sensitive: bool, absent: str) -> str:
+    """One side of a field in the text view: masked, ``absent`` when missing, else short JSON."""
     if sensitive and value is not None:
         return MASK
-    return "(absent)" if value is None else short(value, limit)
-
-
-def _desired_text(value: Any, sensitive: bool, limit: int) -> str:
-    if sensitive and value is not None:
-        return MASK
-    return "null" if value is None else short(value, limit)
+    return absent if value is None else short(value, 200)
 
 
 # -- text -----------------------------------------------------------------------------------
@@ -108,13 +104,13 @@ class TextView:
         if _is_text_diff(field):
             out = [f"      {field.dotted} (- live, + desired):"]
             for line in _text_diff(field):
-                fg = {"+": "green", "-": "red", "@": "cyan"}.get(line[:1])
+                fg = DIFF_COLOURS.get(line[:1])
                 out.append("          " + (self._style(line, fg=fg) if fg else line))
             return out
         return [
             f"      {field.dotted}:",
-            f"          live:    {_live_text(field.live, field.sensitive, 200)}",
-            f"          desired: {_desired_text(field.desired, field.sensitive, 200)}",
+            f"          live:    {_side(field.live, field.sensitive, '(absent)')}",
+            f"          desired: {_side(field.desired, field.sensitive, 'null')}",
         ]
 
 
@@ -143,10 +139,7 @@ def _cell(value: Any, sensitive: bool, absent: str) -> str:
         return MASK
     if value is None:
         return absent
-    text = short(value, CELL_LIMIT)
-    if len(text) > CELL_LIMIT:  # ids known after apply are not cut by ``short``
-        text = text[: CELL_LIMIT - 1] + "…"
-    return _in_cell(_code(text))
+    return _in_cell(_code(cut(one_line(value), CELL_LIMIT)))
 
 
 def _wrapped(line: str) -> list[str]:
@@ -160,14 +153,10 @@ def _wrapped(line: str) -> list[str]:
 
 def _diff_block(field: DriftField) -> list[str]:
     lines = [wrapped for line in _text_diff(field) for wrapped in _wrapped(line)]
-    longest = max((len(run) for line in lines for run in re.findall(r"`+", line)), default=0)
-    fence = "`" * max(3, longest + 1)
     return [
         f"<details><summary><code>{html.escape(field.dotted)}</code> (- live, + desired)</summary>",
         "",
-        f"{fence}diff",
-        *lines,
-        fence,
+        *diff_block(lines),
         "",
         "</details>",
         "",

@@ -7,7 +7,6 @@ a secret is shown as ``(sensitive)``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 import click
 
@@ -15,7 +14,8 @@ from reconciler.apply import ApplyResult, Outcome, Status
 from reconciler.diff import FieldChange
 from reconciler.plan import Action, Change, Plan
 from reconciler.redact import MASK, contains_secret
-from reconciler.render.values import is_long_text, line_diff, short
+from reconciler.render.markdown import VERBS
+from reconciler.render.values import DIFF_COLOURS, is_long_text, line_diff, short
 
 SYMBOLS = {Action.CREATE: ("+", "green"), Action.UPDATE: ("~", "yellow"), Action.DELETE: ("-", "red")}
 CREATE_PREVIEW_LINES = 3
@@ -29,9 +29,6 @@ class TextView:
 
     def _style(self, text: str, fg: str | None = None, bold: bool = False) -> str:
         return click.style(text, fg=fg, bold=bold) if self.color else text
-
-    def _value(self, value: Any, secrets: frozenset[str]) -> str:
-        return MASK if contains_secret(value, secrets) else short(value)
 
     def plan(self, plan: Plan) -> str:
         kept = [f"  ! {address} is protected: kept although no manifest states it" for address in plan.protected]
@@ -61,17 +58,15 @@ class TextView:
     def _change(self, change: Change, secrets: frozenset[str]) -> list[str]:
         symbol, colour = SYMBOLS[change.action]
         head = f"  {self._style(symbol, fg=colour)} {self._style(change.address, bold=True)} will be "
-        head += {Action.CREATE: "created", Action.UPDATE: "updated", Action.DELETE: "deleted"}[change.action]
+        head += VERBS[change.action]
         if change.step:
             head += f" ({change.step})"
         if change.action is not Action.CREATE and isinstance(change.live_id, str):
             head += f" ({change.live_id})"
         lines = [head]
-        if change.action is Action.CREATE:
-            for field in change.fields:
-                lines.extend(self._created_field(field, secrets))
-        elif change.action is Action.UPDATE and change.before is None:
-            # A second write (link step) of an object created moments before: show what it sets.
+        # A second write (link step) of an object created moments before has no before: like a
+        # create, it shows what it sets.
+        if change.action is Action.CREATE or (change.action is Action.UPDATE and change.before is None):
             for field in change.fields:
                 lines.extend(self._created_field(field, secrets))
         elif change.action is Action.UPDATE:
@@ -101,7 +96,7 @@ class TextView:
         ):
             out = [f"      {tilde} {field.dotted}:"]
             for line in line_diff(field.before, field.after):
-                fg = {"+": "green", "-": "red", "@": "cyan"}.get(line[:1])
+                fg = DIFF_COLOURS.get(line[:1])
                 out.append("          " + (self._style(line, fg=fg) if fg else line))
             return out
         before = "(absent)" if field.before is None else short(field.before)

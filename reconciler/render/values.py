@@ -9,6 +9,8 @@ from typing import Any
 from reconciler.refs import Pending
 
 SHORT_LIMIT = 100
+DIFF_COLOURS = {"+": "green", "-": "red", "@": "cyan"}
+"""Terminal colour of a line-diff line, by its first character."""
 
 
 def one_line(value: Any) -> str:
