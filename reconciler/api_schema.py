@@ -21,7 +21,7 @@ from jsonschema.exceptions import ValidationError
 
 from reconciler.jsonschema_ext import SchemaValidator
 
-__all__ = ["component", "component_names", "validate_request"]
+__all__ = ["component", "validate_request"]
 
 SCHEMA_FILE = Path(__file__).with_name("api_schema.json")
 _COMPONENT_PREFIX = "#/components/schemas/"
@@ -34,11 +34,6 @@ def _components() -> dict[str, JSON]:
     data = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
     schemas: dict[str, JSON] = data["components"]["schemas"]
     return schemas
-
-
-def component_names() -> list[str]:
-    """Names of every component schema, sorted."""
-    return sorted(_components())
 
 
 def _normalise(node: Any, refs: set[str]) -> Any:

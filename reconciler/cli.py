@@ -26,7 +26,7 @@ from reconciler.errors import ConfigError, ManifestError, ReconcilerError
 from reconciler.export import ExportResult, adopt, export_account, name_versions
 from reconciler.live import fetch_live
 from reconciler.manifest import load_resources
-from reconciler.model import Resource
+from reconciler.model import KINDS, Resource
 from reconciler.ownership import Ledger, load_ledger, save_ledger, updated_ledger
 from reconciler.plan import Plan, build_plan
 from reconciler.project import Project, load_project
@@ -108,16 +108,22 @@ class Computed:
     ledger: Ledger | None
 
 
+def _project(config_path: Path | None, connection: Connection) -> Project:
+    """The project file; with --local its ledger is a separate one next to the emulator's state."""
+    project = load_project(config_path)
+    if connection.local and project.stack:
+        # The embedded emulator is another account: its ids must never enter the real ledger.
+        project = replace(project, ownership_file=LOCAL_STATE.parent / f"local-ownership-{project.stack}.json")
+    return project
+
+
 def _compute(client: TelnyxClient, paths: Sequence[str], connection: Connection, prune: bool,
              config_path: Path | None, var_files: Sequence[Path] = ()) -> Computed:
     """Load manifests and project, read the account, and plan: what plan, apply and drift share.
 
     The API key joins the plan's secrets, so even a manifest that interpolates it never shows it.
     """
-    project = load_project(config_path)
-    if connection.local and project.stack:
-        # The embedded emulator is another account: its ids must never enter the real ledger.
-        project = replace(project, ownership_file=LOCAL_STATE.parent / f"local-ownership-{project.stack}.json")
+    project = _project(config_path, connection)
     resources = _load(paths, var_files)
     ledger = None
     if project.stack and project.ownership_file is not None:
@@ -306,9 +312,7 @@ def _write_export(client: TelnyxClient, result: ExportResult, adopt_objects: boo
     if result.secrets:
         click.echo(f"Set the {len(result.secrets)} variables listed in secrets.txt before planning.", err=True)
     if adopt_objects:
-        project = load_project(config_path)
-        if connection.local and project.stack:
-            project = replace(project, ownership_file=LOCAL_STATE.parent / f"local-ownership-{project.stack}.json")
+        project = _project(config_path, connection)
         if not project.stack or project.ownership_file is None:
             raise ConfigError("--adopt needs a stack: set 'stack:' in reconciler.yaml")
         ledger = load_ledger(project.ownership_file, project.stack)
@@ -326,7 +330,7 @@ def _write_export(client: TelnyxClient, result: ExportResult, adopt_objects: boo
 @main.command()
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("manifests"),
               show_default=True, help="Directory to write one manifest per object into.")
-@click.option("--kind", "kinds", multiple=True, type=click.Choice(["Assistant", "Tool", "McpServer", "CanaryDeploy"]),
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(KINDS),
               help="Export only these kinds (repeatable).")
 @click.option("--name", "name_glob", default=None, metavar="GLOB", help="Only objects whose name matches.")
 @click.option("--tag", default=None, help="Only assistants with this tag, and the tools and servers they use.")

@@ -19,7 +19,7 @@ DEFAULT_PARALLELISM = 8
 class Connection:
     """Resolved connection settings; ``repr`` never shows the key."""
 
-    base_url: str | None
+    base_url: str
     api_key: str | None = field(repr=False)
     local: bool = False
     parallelism: int = DEFAULT_PARALLELISM
@@ -50,7 +50,7 @@ def open_client(connection: Connection) -> Iterator[TelnyxClient]:
             yield client
         return
     with TelnyxClient(
-        connection.base_url or DEFAULT_BASE_URL,
+        connection.base_url,
         connection.api_key or "",
         max_connections=connection.parallelism,
     ) as client:

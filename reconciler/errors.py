@@ -9,8 +9,7 @@
     │   ├── ApiAuthError            401 / 403
     │   ├── ApiNotFound             404
     │   └── ApiValidationError      400 / 422 (the body was refused)
-    ├── ApiUnavailable              no usable answer after retries (connection, timeout, 429, 5xx)
-    └── ApplyFailed                 at least one change of a plan did not apply
+    └── ApiUnavailable              no usable answer after retries (connection, timeout, 429, 5xx)
 
 Messages never contain the API key: the client builds them from the response body and the
 request's method and path only.
@@ -92,6 +91,3 @@ class ApiValidationError(ApiError):
 class ApiUnavailable(ReconcilerError):
     """No usable answer after every retry."""
 
-
-class ApplyFailed(ReconcilerError):
-    """Some changes of a plan failed; the result says which."""
