@@ -75,6 +75,7 @@ class StoreCore:
 
     def __init__(self, state_file: Path | None = None) -> None:
         self._lock = threading.RLock()
+        self._depth = 0  # nesting of _writing; only the outermost one saves
         self._state_file = state_file
         self.assistants: dict[str, Assistant] = {}
         self.deleted_assistants: dict[str, Assistant] = {}
@@ -86,9 +87,19 @@ class StoreCore:
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
+        """Hold the lock for a mutation and save once when the outermost one finishes without error.
+
+        Why the depth count: writes nest (a keyed create, an import creating one assistant per agent),
+        and the state file should be written once per request, not once per level.
+        """
         with self._lock:
-            yield
-            self._save()
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            if self._depth == 0:
+                self._save()
 
     def _save(self) -> None:
         if self._state_file is None:
@@ -123,14 +134,18 @@ class StoreCore:
         self._idempotency = dict(document.get("idempotency", {}))
 
     def once(self, key: str, run: Callable[[], tuple[int, Any]]) -> tuple[int, Any]:
-        """Run a create at most once per idempotency key; later calls replay the first status and body."""
-        with self._writing():
-            if key in self._idempotency:
-                seen = self._idempotency[key]
+        """Run a create at most once per idempotency key; later calls replay the first status and body.
+
+        A replay changes nothing, so it only reads under the lock and does not save.
+        """
+        with self._lock:
+            seen = self._idempotency.get(key)
+            if seen is not None:
                 return int(seen["status"]), copy.deepcopy(seen["body"])
-            status, body = run()
-            self._idempotency[key] = {"status": status, "body": copy.deepcopy(body)}
-            return status, body
+            with self._writing():
+                status, body = run()
+                self._idempotency[key] = {"status": status, "body": copy.deepcopy(body)}
+                return status, body
 
     def _get(self, assistant_id: str) -> Assistant:
         assistant = self.assistants.get(assistant_id)
