@@ -127,6 +127,9 @@ def test_out_of_band_change_to_an_unstated_field_is_not_a_change(emulator: Any, 
         privacy_settings={"data_retention": False},
         telephony_settings={"user_idle_reply_secs": 20},
     )
+    changed = sdk.ai.assistants.retrieve(assistant.id)  # the edit landed: "no changes" below is not trivial
+    assert changed.privacy_settings.data_retention is False
+    assert changed.telephony_settings.user_idle_reply_secs == 20
     result = run_cli(["plan", str(QUICKSTART), "--detailed-exitcode"], emulator.base_url)
     assert result.exit_code == 0, result.output
     assert result.stdout == "No changes. 1 object matches the manifests.\n"

@@ -404,6 +404,9 @@ class TestAgainstTheEmulator:
         triage = assistant_named(sdk, "support-triage")
         sdk.ai.assistants.update(triage.id, dynamic_variables={"tier": "gold"},
                                  voice_settings={"voice": "Telnyx.KokoroTTS.af_heart", "voice_speed": 1.2})
+        changed = sdk.ai.assistants.retrieve(triage.id)  # the edit landed: "in sync" below is not trivial
+        assert changed.dynamic_variables == {"tier": "gold"}
+        assert changed.voice_settings.voice_speed == 1.2
         assert drift_of([DESK], emulator).in_sync
 
     def test_a_shared_tool_deleted_by_hand_is_missing(self, emulator: Any, sdk: telnyx.Telnyx) -> None:

@@ -131,11 +131,13 @@ class TestErrors:
     def test_add_tag_needs_a_tag(self, http: httpx.Client) -> None:
         owner = assistant(http)
         response = http.post(f"/ai/assistants/{owner['id']}/tags", json={})
+        assert response.status_code == 422
         assert response.json() == {"detail": [{"loc": ["body", "tag"], "msg": "Field required", "type": "missing"}]}
 
     def test_mcp_created_at_must_be_a_date_time(self, http: httpx.Client) -> None:
         server = ok(http.post("/ai/mcp_servers", json={"name": "m", "type": "http", "url": "https://m"}))
         response = http.put(f"/ai/mcp_servers/{server['id']}", json={"created_at": "yesterday"})
+        assert response.status_code == 422
         assert response.json() == {
             "detail": [
                 {"loc": ["body", "created_at"], "msg": "Input should be a valid datetime", "type": "datetime_parsing"}
@@ -151,6 +153,7 @@ class TestRouting:
 
     def test_allow_lists_every_method_of_the_path(self, http: httpx.Client) -> None:
         response = http.patch("/ai/mcp_servers/m-1")
+        assert response.status_code == 405
         assert response.headers["allow"] == "DELETE, GET, HEAD, PUT"
 
     def test_stats_use_route_templates(self, http: httpx.Client, emulator: EmulatorServer) -> None:

@@ -291,3 +291,13 @@ def test_a_secret_that_is_itself_the_invalid_value_is_not_quoted_in_the_error(wo
     found = [leak for where, text in session.outputs for leak in leaks(where, text, BAD_SECRETS)]
     if found:
         pytest.fail("secret values leaked: " + "; ".join(found), pytrace=False)
+    # Checked only now that no secret is in them: each command names both problems, masked.
+    expected = (
+        "invalid/quoted.yaml:6: Tool/quoted-tool: spec.timeout_ms: '(sensitive)' is not of type 'integer'\n"
+        "invalid/quoted.yaml:11: Tool/quoted-tool: spec.webhook.method: '(sensitive)' is not one of "
+        "'GET', 'POST', 'PUT', 'DELETE', 'PATCH'\n"
+    )
+    outputs = dict(session.outputs)
+    for command in ("validate invalid", "plan invalid", "apply invalid --yes"):
+        assert outputs[f"{command} (stdout)"] == ""
+        assert outputs[f"{command} (stderr)"].removeprefix("Error: ") == expected
