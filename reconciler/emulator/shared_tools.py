@@ -9,13 +9,15 @@ every attached assistant's `tools`. So a definition is checked against the inlin
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from itertools import chain
 from typing import Any
 
 from reconciler.api_schema import validate_request
 from reconciler.emulator.assistants import AssistantOps
 from reconciler.emulator.errors import NotFound, Unprocessable
 from reconciler.emulator.paging import Page
-from reconciler.emulator.state import Assistant, now_iso
+from reconciler.emulator.state import Version, now_iso
 from reconciler.emulator.toolset import as_assistant_tool, check_single_instance
 
 DEFAULT_TIMEOUT_MS = 5000  # the OpenAPI default of CreateSharedToolRequest.timeout_ms
@@ -75,11 +77,9 @@ class SharedToolOps(AssistantOps):
                     "tool_definition": _definition(body, kind, current["tool_definition"]),
                 }
             )
-            for assistant in self._holders(tool_id):
-                for version in assistant.versions:
-                    if tool_id in version.tool_ids:
-                        others = [self.tools[t] for t in version.tool_ids if t in self.tools and t != tool_id]
-                        check_single_instance(version.config.get("tools"), [*others, tool])
+            for version in self._holding(tool_id):
+                others = self._shared([t for t in version.tool_ids if t != tool_id])
+                check_single_instance(version.config.get("tools"), [*others, tool])
             self.tools[tool_id] = tool
             return dict(tool)
 
@@ -88,9 +88,8 @@ class SharedToolOps(AssistantOps):
         with self._writing():
             self._tool(tool_id)
             del self.tools[tool_id]
-            for assistant in self._holders(tool_id):
-                for version in assistant.versions:
-                    version.tool_ids = [t for t in version.tool_ids if t != tool_id]
+            for version in self._holding(tool_id):
+                version.tool_ids = [t for t in version.tool_ids if t != tool_id]
 
     def list_tools(self, page: Page, name: str | None, kind: str | None) -> JSON:
         """`{data, meta}`, creation order; `filter[name]` and `filter[type]` match exactly."""
@@ -102,9 +101,12 @@ class SharedToolOps(AssistantOps):
             ]
             return {"data": page.slice(found), "meta": page.meta(len(found))}
 
-    def _holders(self, tool_id: str) -> list[Assistant]:
-        every = [*self.assistants.values(), *self.deleted_assistants.values()]
-        return [a for a in every if any(tool_id in v.tool_ids for v in a.versions)]
+    def _holding(self, tool_id: str) -> Iterator[Version]:
+        """Every version that has the tool attached, of live then deleted assistants, oldest first."""
+        for assistant in chain(self.assistants.values(), self.deleted_assistants.values()):
+            for version in assistant.versions:
+                if tool_id in version.tool_ids:
+                    yield version
 
     def attach_tool(self, assistant_id: str, tool_id: str) -> JSON:
         """Attach to the main version in place (no new version); attaching twice is a no-op."""
