@@ -4,6 +4,8 @@
     python benchmarks/run.py --sizes 100,1000,5000 --latency-ms 50 --out results.md
     python benchmarks/run.py --quick                  # smoke run: 20 assistants, 10 ms
 
+Exit status 1 when a run exited unexpectedly or made other calls than the documented formula.
+
 How it measures: the emulator runs in this process (its own port, a background thread); every tool
 run is a child process (``reconciler ...`` or ``python benchmarks/sdk_baseline.py ...``, started
 through ``peak.py``); its wall time and CPU time (user + system) come from ``os.wait4`` on that
@@ -272,7 +274,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(text)
     if args.out is not None:
         args.out.write_text(text, encoding="utf-8")
-    return 0
+    # A table that does not measure what it says is no result: a run that failed, or made other
+    # calls than the documented formula, fails the benchmark.
+    off = [f"N={r.n} {r.scenario}: {r.ours.calls} calls, formula {r.expect.calls}"
+           for r in rows if r.ours.calls != r.expect.calls]
+    for line in off:
+        print(f"unexpected call count: {line}", file=sys.stderr)
+    return 1 if failed or off else 0
 
 
 if __name__ == "__main__":
