@@ -17,7 +17,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from reconciler.emulator.errors import BadRequest, EmulatorHTTPError, NotFound, Unauthorized, Unprocessable
+from reconciler.emulator.errors import (
+    BadRequest,
+    EmulatorHTTPError,
+    MethodNotAllowed,
+    NotFound,
+    Unauthorized,
+    Unprocessable,
+    error_response,
+)
 from reconciler.emulator.faults import FAULT_KINDS, FaultInjector, make_config
 from reconciler.emulator.routes import API_PREFIX, API_ROUTES
 from reconciler.emulator.stats import RequestStats
@@ -128,7 +136,7 @@ class ApiGate:
     async def _authorised(self, scope: Scope, receive: Receive, send: Send) -> None:
         refusal = self._refusal(scope)
         if refusal is not None:
-            await JSONResponse(refusal.body(), status_code=refusal.status)(scope, receive, send)
+            await error_response(refusal)(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
@@ -146,7 +154,7 @@ class ApiGate:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, EmulatorHTTPError)
-    return JSONResponse(exc.body(), status_code=exc.status)
+    return error_response(exc)
 
 
 async def _unprocessable(request: Request, exc: Exception) -> Response:
@@ -155,19 +163,14 @@ async def _unprocessable(request: Request, exc: Exception) -> Response:
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
-    error = NotFound(f"No route for {request.url.path}")
-    return JSONResponse(error.body(), status_code=error.status)
+    return error_response(NotFound(f"No route for {request.url.path}"))
 
 
 async def _method_not_allowed(request: Request, exc: Exception) -> Response:
     """405 with the `Allow` header HTTP requires, listing the path's methods."""
-    error = {
-        "code": "10015",
-        "title": "Method not allowed",
-        "detail": f"{request.method} is not allowed here",
-    }
     allowed = sorted({m for r in ROUTES if r.matches(request.scope)[0] is not Match.NONE for m in r.methods or ()})
-    return JSONResponse({"errors": [error]}, status_code=405, headers={"Allow": ", ".join(allowed)})
+    error = MethodNotAllowed(f"{request.method} is not allowed here")
+    return error_response(error, {"Allow": ", ".join(allowed)})
 
 
 def create_app(

@@ -1,13 +1,17 @@
-"""HTTP errors the emulator answers with, in Telnyx's standard error body.
+"""HTTP errors the emulator answers with, in Telnyx's standard error body, and the one place that renders them.
 
-Why: the store raises these and the app renders them, so business rules never touch HTTP types.
+Why: the store raises these and the app renders them with `error_response`, so business rules never touch
+HTTP types and every Telnyx error body (handlers, auth, routing, injected faults) has the same shape.
 Only code 10015 (duplicate single-instance tool) is documented for this service; the others are Telnyx's
-general codes (10005 not found, 10009 authentication failed).
+general codes (10005 not found, 10007 unexpected error, 10009 authentication failed, 10011 rate limited).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from starlette.responses import JSONResponse
 
 
 class EmulatorHTTPError(Exception):
@@ -41,6 +45,31 @@ class Unauthorized(EmulatorHTTPError):
     title = "Authentication failed"
 
 
+class MethodNotAllowed(EmulatorHTTPError):
+    """405: the path exists but not with this method (the response also needs an `Allow` header)."""
+
+    status = 405
+    title = "Method not allowed"
+
+
+class TooManyRequests(EmulatorHTTPError):
+    status = 429
+    code = "10011"
+    title = "Too many requests"
+
+
+class ServerError(EmulatorHTTPError):
+    """A 5xx; the status picks the title."""
+
+    code = "10007"
+    TITLES: ClassVar[Mapping[int, str]] = {500: "Unexpected error", 502: "Bad gateway", 503: "Service unavailable"}
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.title = self.TITLES[status]
+
+
 class DuplicateToolType(BadRequest):
     """400 with code 10015: a single-instance tool type would appear twice on one assistant."""
 
@@ -53,3 +82,8 @@ class Unprocessable(Exception):
     def __init__(self, detail: list[dict[str, Any]]) -> None:
         super().__init__("request validation failed")
         self.detail = detail
+
+
+def error_response(error: EmulatorHTTPError, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    """The HTTP answer for an error: its status and Telnyx error body, plus any extra headers."""
+    return JSONResponse(error.body(), status_code=error.status, headers=headers)

@@ -22,6 +22,8 @@ from typing import Any
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from reconciler.emulator.errors import ServerError, TooManyRequests, error_response
+
 LATENCY = "latency"
 RATE_LIMIT = "rate_limit"
 SERVER_ERROR = "server_error"
@@ -35,10 +37,10 @@ SERVER_ERROR_STATUSES = (500, 502, 503)
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _DISCONNECT_SPINS = 100  # event-loop turns to wait for uvicorn to notice a closed transport
 
-_SERVER_ERRORS = {
-    500: ("10007", "Unexpected error", "The server hit an unexpected error (injected by the emulator)"),
-    502: ("10007", "Bad gateway", "An upstream service answered badly (injected by the emulator)"),
-    503: ("10007", "Service unavailable", "The service is temporarily unavailable (injected by the emulator)"),
+_SERVER_ERROR_DETAILS = {
+    500: "The server hit an unexpected error (injected by the emulator)",
+    502: "An upstream service answered badly (injected by the emulator)",
+    503: "The service is temporarily unavailable (injected by the emulator)",
 }
 
 
@@ -188,9 +190,8 @@ class FaultInjector:
             await self._rate_limited()(scope, receive, send)
         elif kind == SERVER_ERROR:
             await _drain(receive)
-            code, title, detail = _SERVER_ERRORS[decision.status]
-            body = {"errors": [{"code": code, "title": title, "detail": detail}]}
-            await JSONResponse(body, status_code=decision.status)(scope, receive, send)
+            error = ServerError(decision.status, _SERVER_ERROR_DETAILS[decision.status])
+            await error_response(error)(scope, receive, send)
         elif kind == DROP:
             await _drain(receive)
             await drop_connection(send)
@@ -201,17 +202,8 @@ class FaultInjector:
     def _rate_limited(self) -> JSONResponse:
         """429 in Telnyx's error shape; Retry-After in whole seconds plus retry-after-ms for precision."""
         wait = self.config.retry_after_s
-        body = {
-            "errors": [
-                {
-                    "code": "10011",
-                    "title": "Too many requests",
-                    "detail": "Rate limit exceeded (injected by the emulator)",
-                }
-            ]
-        }
         headers = {"Retry-After": str(math.ceil(wait)), "retry-after-ms": str(round(wait * 1000))}
-        return JSONResponse(body, status_code=429, headers=headers)
+        return error_response(TooManyRequests("Rate limit exceeded (injected by the emulator)"), headers)
 
 
 async def _drain(receive: Receive) -> None:
