@@ -220,7 +220,7 @@ def _reference_list(kind: str, description: str) -> JSON:
 
 
 def _one_of_keys(by_name: str, raw: str, meaning: str) -> list[JSON]:
-    """Exactly one of a by-name key and the API's raw-id key; ``meaning`` says what each holds."""
+    """Exactly one of two keys (mostly a by-name key and the API's raw-id key); ``meaning`` says what each holds."""
     return [
         {
             "not": {"type": "object", "required": [by_name, raw]},
@@ -477,17 +477,7 @@ def build_canary_schema(assistant_request: JSON, canary_request: JSON) -> JSON:
         "items": {"$ref": "#/$defs/CanaryRolloutSlot"},
         "description": "Split traffic: each listed version gets its weight, the main version the rest.",
     }
-    serve["allOf"] = [
-        {
-            "not": {"type": "object", "required": ["version", "rollout"]},
-            "errorMessage": "version and rollout both given; set only one (version serves one version, "
-            "rollout splits traffic)",
-        },
-        {
-            "not": {"type": "object", "properties": {"version": False, "rollout": False}},
-            "errorMessage": "version or rollout is required (version serves one version, rollout splits traffic)",
-        },
-    ]
+    serve["allOf"] = _one_of_keys("version", "rollout", "version serves one version, rollout splits traffic")
     defs["CanaryServe"] = serve
     rule = dict(vendor_defs["Rule-Input"])
     rule["properties"] = {
