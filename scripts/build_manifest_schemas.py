@@ -135,6 +135,7 @@ CANARY_FIELDS = {
 
 VERSION_NAME_MAX = 50
 MAIN_VERSION = "main"
+NAME_NOT_IN_SPEC = "name belongs at the top level of the document, next to kind, not inside spec"
 
 
 def _ref_name(ref: str) -> str:
@@ -248,27 +249,27 @@ def _without_required(schema: JSON, key: str) -> JSON:
     return out
 
 
+def _by_name_or_id(schema: JSON, by_name: str, raw: str, kind: str, description: str) -> JSON:
+    """``schema`` with ``by_name`` (the name of a ``kind`` document) next to its raw id ``raw``; exactly one."""
+    out = _without_required(schema, raw)
+    out["properties"] = {**out["properties"], by_name: _reference(kind, description)}
+    out["allOf"] = _one_of_keys(by_name, raw, _names_meaning(kind, by_name, raw))
+    return out
+
+
 def _add_assistant_references(spec_props: JSON, defs: JSON) -> None:
     """Put the by-name forms next to each raw id the API takes (shared tools, MCP servers, handoff, flows)."""
     spec_props["shared_tools"] = _reference_list("Tool", SPEC_FIELDS["shared_tools"])
 
-    mcp = _without_required(defs["AssistantMCPServer"], "id")
-    mcp["properties"] = {
-        **mcp["properties"],
-        "server": _reference("McpServer", "The MCP server to attach"),
-    }
-    mcp["allOf"] = _one_of_keys("server", "id", _names_meaning("McpServer", "server", "id"))
-    defs["AssistantMCPServer"] = mcp
+    defs["AssistantMCPServer"] = _by_name_or_id(
+        defs["AssistantMCPServer"], "server", "id", "McpServer", "The MCP server to attach"
+    )
 
     handoff = defs["HandoffToolParams"]
-    target = _without_required(handoff["properties"]["ai_assistants"]["items"], "id")
-    target = _without_required(target, "name")
-    target["properties"] = {
-        **target["properties"],
-        "assistant": _reference("Assistant", "The assistant to hand off to"),
-    }
+    target = _without_required(handoff["properties"]["ai_assistants"]["items"], "name")
+    target = _by_name_or_id(target, "assistant", "id", "Assistant", "The assistant to hand off to")
     target["allOf"] = [
-        *_one_of_keys("assistant", "id", _names_meaning("Assistant", "assistant", "id")),
+        *target["allOf"],
         {"if": {"required": ["id"]}, "then": {"required": ["name"]}},
         {
             "if": {"required": ["assistant"]},
@@ -277,15 +278,9 @@ def _add_assistant_references(spec_props: JSON, defs: JSON) -> None:
     ]
     handoff["properties"]["ai_assistants"] = {**handoff["properties"]["ai_assistants"], "items": target}
 
-    edge_target = _without_required(defs["AssistantTarget"], "assistant_id")
-    edge_target["properties"] = {
-        **edge_target["properties"],
-        "assistant": _reference("Assistant", "The assistant the conversation moves to"),
-    }
-    edge_target["allOf"] = _one_of_keys(
-        "assistant", "assistant_id", _names_meaning("Assistant", "assistant", "assistant_id")
+    defs["AssistantTarget"] = _by_name_or_id(
+        defs["AssistantTarget"], "assistant", "assistant_id", "Assistant", "The assistant the conversation moves to"
     )
-    defs["AssistantTarget"] = edge_target
     edge = defs["FlowEdge"]
     edge["properties"]["target"] = discriminated(
         edge["properties"]["target"], defs, "Where the edge leads: another node or another assistant."
@@ -296,15 +291,9 @@ def _add_assistant_references(spec_props: JSON, defs: JSON) -> None:
         **prompt["properties"],
         "shared_tools": _reference_list("Tool", "Tool documents this node may use, by name; sent as shared_tool_ids."),
     }
-    tool_node = _without_required(defs["ToolNodeReq"], "shared_tool_id")
-    tool_node["properties"] = {
-        **tool_node["properties"],
-        "shared_tool": _reference("Tool", "The shared tool this node runs"),
-    }
-    tool_node["allOf"] = _one_of_keys(
-        "shared_tool", "shared_tool_id", _names_meaning("Tool", "shared_tool", "shared_tool_id")
+    defs["ToolNodeReq"] = _by_name_or_id(
+        defs["ToolNodeReq"], "shared_tool", "shared_tool_id", "Tool", "The shared tool this node runs"
     )
-    defs["ToolNodeReq"] = tool_node
     flow = defs["ConversationFlowReq"]
     flow["properties"]["nodes"] = {
         **flow["properties"]["nodes"],
@@ -357,7 +346,7 @@ def _document(kind: str, spec: JSON, defs: JSON) -> JSON:
 def build_assistant_schema(request: JSON) -> JSON:
     """The Assistant manifest schema from the bundled ``CreateAssistantRequest`` schema."""
     spec_props, defs = _assistant_spec(request)
-    spec_props["name"] = _forbidden("name belongs at the top level of the document, next to kind, not inside spec")
+    spec_props["name"] = _forbidden(NAME_NOT_IN_SPEC)
     spec = {
         "type": "object",
         "additionalProperties": False,
@@ -425,7 +414,7 @@ def build_mcp_server_schema(request: JSON) -> JSON:
         for field, description in MCP_SERVER_FIELDS.items()
         if field in vendor
     }
-    props["name"] = _forbidden("name belongs at the top level of the document, next to kind, not inside spec")
+    props["name"] = _forbidden(NAME_NOT_IN_SPEC)
     spec = {
         "type": "object",
         "additionalProperties": False,
@@ -515,7 +504,7 @@ def build_canary_schema(assistant_request: JSON, canary_request: JSON) -> JSON:
                 "items": {"$ref": "#/$defs/CanaryRule"},
                 "description": CANARY_FIELDS["rules"],
             },
-            "name": _forbidden("name belongs at the top level of the document, next to kind, not inside spec"),
+            "name": _forbidden(NAME_NOT_IN_SPEC),
         },
     }
     return _document("CanaryDeploy", spec, defs)
