@@ -22,7 +22,6 @@ from __future__ import annotations
 import copy
 import functools
 import os
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -31,7 +30,7 @@ from typing import Any
 from reconciler.environment import Environment
 from reconciler.errors import ManifestErrors, ManifestProblem
 from reconciler.interpolate import interpolate
-from reconciler.model import API_VERSION, KINDS, JsonPath, Resource, SourceMap, format_path
+from reconciler.model import API_VERSION, KINDS, UNPRINTABLE, JsonPath, Resource, SourceMap, format_path
 from reconciler.redact import mask_text
 from reconciler.references import check_references, references
 from reconciler.schema import validate_document
@@ -44,7 +43,6 @@ SUFFIXES = (".yaml", ".yml")
 MAX_FILE_BYTES = 10 * 1024 * 1024
 """Largest manifest file read (10 MiB); larger ones are refused without being parsed."""
 
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def load_resources(
@@ -142,7 +140,7 @@ def _one_line(problem: ManifestProblem) -> ManifestProblem:
     """Escape control characters (a name with a newline, a key with a tab): one problem, one line."""
 
     def escape(text: str) -> str:
-        return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], text)
+        return UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], text)
 
     return replace(
         problem,

@@ -7,6 +7,7 @@ name file and line, and which values were secrets so that no output ever shows t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,8 @@ JsonPath = tuple[str | int, ...]
 
 API_VERSION = "reconciler/v1"
 KINDS = ("Assistant", "Tool", "McpServer", "CanaryDeploy")
+UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+"""Characters that would break a one-line message or a name on a terminal: controls and line separators."""
 
 
 def format_path(path: JsonPath) -> str:

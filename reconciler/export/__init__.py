@@ -13,7 +13,6 @@ served canary version had no name the engine can find it by). Reading is the eng
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from reconciler.kinds import handler_for
 from reconciler.kinds.base import PlanContext
 from reconciler.live import LiveState
 from reconciler.manifest import load_resources
-from reconciler.model import KINDS, Resource, SourceMap
+from reconciler.model import KINDS, UNPRINTABLE, Resource, SourceMap
 from reconciler.ownership import Ledger, updated_ledger
 from reconciler.refs import IdIndex
 
@@ -40,7 +39,6 @@ __all__ = [
 ]
 
 SECRETS_FILE = "secrets.txt"
-_BAD_NAME = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 @dataclass(frozen=True)
@@ -96,7 +94,7 @@ def _name_problem(name: str) -> str | None:
         return "it has no name"
     if len(name) > 255:
         return "its name is longer than 255 characters"
-    if name != name.strip() or _BAD_NAME.search(name):
+    if name != name.strip() or UNPRINTABLE.search(name):
         return "its name has leading or trailing whitespace or control characters"
     return None
 

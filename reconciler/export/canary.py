@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from reconciler.kinds.base import PlanContext
 from reconciler.kinds.canary import ASSISTANT_LEVEL_FIELDS, newest_named_version
@@ -59,7 +59,7 @@ def served_version_ids(rules: Any) -> list[str]:
     return list(found)
 
 
-def _usable(name: Any) -> bool:
+def _usable(name: Any) -> TypeGuard[str]:
     return (
         isinstance(name, str) and 0 < len(name) <= MAX_VERSION_NAME and name != MAIN_VERSION
         and name == name.strip() and not _CONTROL.search(name)
@@ -92,11 +92,11 @@ def name_served_versions(
             return {}, [], f"its rules serve version {version_id}, which is not in the versions list"
         live_name = version.get("version_name")
         if (
-            isinstance(live_name, str) and _usable(live_name) and live_name not in taken
+            _usable(live_name) and live_name not in taken
             and newest_named_version(versions, live_name, main_id) is version
         ):
-            names[version_id] = str(live_name)
-            taken.add(str(live_name))
+            names[version_id] = live_name
+            taken.add(live_name)
         else:
             pending.append(version_id)
     # Names other versions carry are avoided too, so a generated name never finds another version.
