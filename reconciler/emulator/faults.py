@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reconciler.emulator.errors import ServerError, TooManyRequests, error_response
+from reconciler.emulator.stats import READ_METHODS
 
 LATENCY = "latency"
 RATE_LIMIT = "rate_limit"
@@ -34,7 +35,6 @@ FAULT_KINDS: tuple[str, ...] = (LATENCY, RATE_LIMIT, SERVER_ERROR, DROP, LOST_RE
 DEFAULT_SEED = 0  # seed=None still gives a reproducible run
 JITTER_MS = 20  # the `latency` fault adds up to this much on top of latency_ms
 SERVER_ERROR_STATUSES = (500, 502, 503)
-READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _DISCONNECT_SPINS = 100  # event-loop turns to wait for uvicorn to notice a closed transport
 
 _SERVER_ERROR_DETAILS = {

@@ -12,7 +12,7 @@ import threading
 from collections import Counter
 from typing import Any
 
-READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # not counted as writes; faults.py uses the same set
 
 
 class RequestStats:
