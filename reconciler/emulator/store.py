@@ -6,15 +6,11 @@ only composes them. The records (Assistant, Version) and persistence are in `sta
 
 from __future__ import annotations
 
-from reconciler.emulator.assistants import MAX_VERSIONS, canary_version_ids
 from reconciler.emulator.canary import CanaryOps
 from reconciler.emulator.imports import ImportOps
 from reconciler.emulator.mcp_servers import McpServerOps
 from reconciler.emulator.shared_tools import SharedToolOps
-from reconciler.emulator.state import STATE_FORMAT, Assistant, Version, now_iso
 from reconciler.emulator.tags import TagOps
-
-__all__ = ["MAX_VERSIONS", "STATE_FORMAT", "Assistant", "Store", "Version", "canary_version_ids", "now_iso"]
 
 
 class Store(ImportOps, SharedToolOps, McpServerOps, TagOps, CanaryOps):
