@@ -112,11 +112,8 @@ class ApiGate:
     `lost_response` runs auth and the handler like any request and only loses the answer.
     """
 
-    def __init__(
-        self, app: ASGIApp, store: Store, stats: RequestStats, api_key: str | None, faults: FaultInjector
-    ) -> None:
+    def __init__(self, app: ASGIApp, stats: RequestStats, api_key: str | None, faults: FaultInjector) -> None:
         self.app = app
-        self.store = store
         self.stats = stats
         self.api_key = api_key
         self.faults = faults
@@ -183,7 +180,7 @@ def create_app(
     fault_kinds: Sequence[str] | None = None,
     retry_after_s: float = 1.0,
 ) -> ApiGate:
-    """Build the ASGI app: the gate in front of the routes, with `.stats`, `.store` and `.faults` on it.
+    """Build the ASGI app: the gate in front of the routes, with `.stats` and `.faults` on it.
 
     Raises ValueError for settings out of range (a rate outside 0..1, negative latency, unknown kinds).
     """
@@ -201,4 +198,4 @@ def create_app(
     app.state.store = store if store is not None else Store()
     app.state.stats = stats
     app.state.faults = faults
-    return ApiGate(app, app.state.store, stats, api_key, faults)
+    return ApiGate(app, stats, api_key, faults)
