@@ -68,7 +68,6 @@ STRING: Schema = {"type": "string"}
 BOOLEAN: Schema = {"type": "boolean"}
 INTEGER: Schema = {"type": "integer"}
 NUMBER: Schema = {"type": "number"}
-HEADER: Schema = {"type": "object", "properties": {"name": STRING, "value": STRING}}
 
 
 def enum(*values: str) -> Schema:
