@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import ctypes
 import json
-import os
-import struct
-import sys
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -167,18 +164,15 @@ class TestIdempotency:
 
     def test_concurrent_retries_create_once(self, http: httpx.Client, emulator: EmulatorServer) -> None:
         headers = {**AUTH, "Idempotency-Key": "race"}
-        results: list[str] = []
 
-        def post() -> None:
+        def post(_: int) -> tuple[int, str]:
             response = httpx.post(emulator.base_url + "/ai/assistants", json=MINIMAL, headers=headers)
-            results.append(response.json()["id"])
+            return response.status_code, response.json()["id"]
 
-        threads = [threading.Thread(target=post) for _ in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert len(set(results)) == 1
+        with ThreadPoolExecutor(8) as pool:  # unlike bare threads, map() re-raises a failed request here
+            results = list(pool.map(post, range(8)))
+        assert [status for status, _ in results] == [200] * 8
+        assert len({assistant_id for _, assistant_id in results}) == 1
         assert len(emulator.store.assistants) == 1
 
 
@@ -285,69 +279,21 @@ class TestStats:
         assert emulator.stats() == {"total": 0, "writes": 0, "by_route": {}}
 
 
-class StateFileWrites:
-    """Counts the renames onto one file, which is how the store writes its state file, using Linux inotify.
-
-    Why inotify: it observes the file system itself, so the count needs no hook inside the store. The
-    kernel merges an event into an identical unread one before it, so two renames onto the same name in a
-    row would read as one; watching the move away from each write's uniquely named temp file too keeps
-    them apart.
-    """
-
-    IN_MOVED_FROM = 0x40
-    IN_MOVED_TO = 0x80
-    IN_NONBLOCK = 0o4000
-    IN_CLOEXEC = 0o2000000
-    EVENT = struct.Struct("iIII")  # wd, mask, cookie, len; then len bytes of name
-
-    def __init__(self, path: Path) -> None:
-        libc = ctypes.CDLL(None, use_errno=True)
-        self._fd = libc.inotify_init1(self.IN_NONBLOCK | self.IN_CLOEXEC)
-        watched = libc.inotify_add_watch(self._fd, bytes(path.parent), self.IN_MOVED_FROM | self.IN_MOVED_TO)
-        if self._fd < 0 or watched < 0:
-            raise OSError(ctypes.get_errno(), "inotify")
-        self._name = os.fsencode(path.name)
-
-    def take(self) -> int:
-        """Writes since the last call (the events are queued by the time the writing request answered)."""
-        count = 0
-        while True:
-            try:
-                data = os.read(self._fd, 65536)
-            except BlockingIOError:
-                return count
-            offset = 0
-            while offset < len(data):
-                _, mask, _, size = self.EVENT.unpack_from(data, offset)
-                start = offset + self.EVENT.size
-                count += bool(mask & self.IN_MOVED_TO) and data[start : start + size].rstrip(b"\0") == self._name
-                offset = start + size
-
-    def close(self) -> None:
-        os.close(self._fd)
-
-
 class TestPersistence:
-    @pytest.mark.skipif(sys.platform != "linux", reason="counts writes with Linux inotify")
     def test_each_write_saves_the_state_file_once_and_a_replay_not_at_all(self, tmp_path: Path) -> None:
-        state = tmp_path / "state.json"
-        writes = StateFileWrites(state)
-        try:
-            with EmulatorServer(state_file=state) as server:
-                client = httpx.Client(base_url=server.base_url, headers=AUTH)
-                keyed = {"Idempotency-Key": "once"}
-                created = client.post("/ai/assistants", json=MINIMAL, headers=keyed)
-                assert (created.status_code, writes.take()) == (200, 1)
-                replay = client.post("/ai/assistants", json=MINIMAL, headers=keyed)
-                assert (replay.json(), writes.take()) == (created.json(), 0)
-                client.get("/ai/assistants").raise_for_status()
-                assert writes.take() == 0
-                request = {"provider": "vapi", "api_key_ref": "provider_key"}
-                imported = client.post("/ai/assistants/import", json=request)
-                assert (len(imported.json()["data"]), writes.take()) == (3, 1)
-                client.close()
-        finally:
-            writes.close()
+        with EmulatorServer(state_file=tmp_path / "state.json") as server, httpx.Client(
+            base_url=server.base_url, headers=AUTH
+        ) as client:
+            keyed = {"Idempotency-Key": "once"}
+            created = client.post("/ai/assistants", json=MINIMAL, headers=keyed)
+            assert (created.status_code, server.store.saves) == (200, 1)
+            replay = client.post("/ai/assistants", json=MINIMAL, headers=keyed)
+            assert (replay.json(), server.store.saves) == (created.json(), 1)
+            client.get("/ai/assistants").raise_for_status()
+            assert server.store.saves == 1
+            imported = client.post("/ai/assistants/import", json={"provider": "vapi", "api_key_ref": "provider_key"})
+            assert (len(imported.json()["data"]), server.store.saves) == (3, 2)
+            assert len(json.loads((tmp_path / "state.json").read_text())["assistants"]) == 4  # saved after the import
 
     def test_state_survives_restart(self, tmp_path: Path) -> None:
         state = tmp_path / "nested" / "state.json"

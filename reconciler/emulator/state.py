@@ -82,6 +82,7 @@ class StoreCore:
         self.tools: dict[str, JSON] = {}  # shared tools in their read shape, creation order
         self.mcp_servers: dict[str, JSON] = {}  # MCP servers in their read shape, creation order
         self._idempotency: dict[str, JSON] = {}
+        self.saves = 0  # times the state file was written (whole): one per write request, none per read
         if state_file is not None and state_file.exists():
             self._load(state_file)
 
@@ -119,6 +120,7 @@ class StoreCore:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(document, handle, indent=1, sort_keys=True)
             os.replace(tmp, path)
+            self.saves += 1
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
