@@ -8,12 +8,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 import telnyx
 
 from reconciler.emulator import EmulatorServer
 
 TEST_API_KEY = "test-key-not-secret"
+AUTH = {"Authorization": f"Bearer {TEST_API_KEY}"}
+"""Headers for raw HTTP calls to the ``emulator`` fixture."""
 
 
 def payload(raw_response: Any) -> Any:
@@ -31,6 +34,13 @@ def emulator() -> Iterator[EmulatorServer]:
     """A running emulator with an empty store, requiring TEST_API_KEY; stopped after the test."""
     with EmulatorServer(api_key=TEST_API_KEY) as server:
         yield server
+
+
+@pytest.fixture
+def http(emulator: EmulatorServer) -> Iterator[httpx.Client]:
+    """A plain HTTP client on the emulator's /v2 base, authorised: for what the SDK would hide."""
+    with httpx.Client(base_url=emulator.base_url, headers=AUTH) as client:
+        yield client
 
 
 @pytest.fixture

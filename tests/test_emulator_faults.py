@@ -7,7 +7,6 @@ import random
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,8 @@ from reconciler.client import TelnyxClient
 from reconciler.emulator import EmulatorServer
 from reconciler.emulator.faults import FAULT_KINDS
 from reconciler.errors import ApiUnavailable
-from tests.conftest import TEST_API_KEY
+from tests.conftest import AUTH, TEST_API_KEY
 
-AUTH = {"Authorization": f"Bearer {TEST_API_KEY}"}
 MINIMAL = {"name": "a", "instructions": "b"}
 DISCONNECTED = "Server disconnected without sending a response."
 NO_INJECTIONS = dict.fromkeys(FAULT_KINDS, 0)
@@ -30,12 +28,6 @@ SERVER_ERROR_BODIES = {
     502: ("Bad gateway", "An upstream service answered badly (injected by the emulator)"),
     503: ("Service unavailable", "The service is temporarily unavailable (injected by the emulator)"),
 }
-
-
-@pytest.fixture
-def http(emulator: EmulatorServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emulator.base_url, headers=AUTH) as client:
-        yield client
 
 
 def outcome(client: httpx.Client, method: str, path: str, **kwargs: Any) -> int | str:

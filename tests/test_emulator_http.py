@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -13,16 +12,9 @@ import httpx
 import pytest
 
 from reconciler.emulator import EmulatorServer
-from tests.conftest import TEST_API_KEY
+from tests.conftest import AUTH
 
-AUTH = {"Authorization": f"Bearer {TEST_API_KEY}"}
 MINIMAL = {"name": "a", "instructions": "b"}
-
-
-@pytest.fixture
-def http(emulator: EmulatorServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emulator.base_url, headers=AUTH) as client:
-        yield client
 
 
 def create(http: httpx.Client, **fields: Any) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,16 +9,9 @@ import httpx
 import pytest
 
 from reconciler.emulator import EmulatorServer
-from tests.conftest import TEST_API_KEY
+from tests.conftest import AUTH
 
-AUTH = {"Authorization": f"Bearer {TEST_API_KEY}"}
 WEBHOOK = {"name": "n", "description": "d", "url": "https://x.example.com"}
-
-
-@pytest.fixture
-def http(emulator: EmulatorServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emulator.base_url, headers=AUTH) as client:
-        yield client
 
 
 def ok(response: httpx.Response) -> Any:

@@ -17,7 +17,7 @@ import telnyx
 from reconciler.api_schema import validate_request
 from reconciler.emulator import EmulatorServer
 from reconciler.emulator.imports import FIXTURES, PROVIDERS, catalog
-from tests.conftest import TEST_API_KEY, body, payload
+from tests.conftest import AUTH, body, payload
 
 EXPECTED: dict[str, dict[str, str]] = {
     "elevenlabs": {
@@ -46,7 +46,6 @@ APEX = "8b41d0e6-2c37-4f9a-b5e8-61a9f3c72d04"
 SERVER_OWNED = {"id", "created_at", "import_metadata", "version_id", "version_name", "version_created_at"}
 
 
-AUTH = {"Authorization": f"Bearer {TEST_API_KEY}"}
 
 
 def post_import(emulator: EmulatorServer, request: Any) -> httpx.Response:
