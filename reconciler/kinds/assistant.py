@@ -182,17 +182,19 @@ def _same_content(a: Any, b: Any) -> bool:
 
 
 def _tool_index(ctx: PlanContext) -> dict[tuple[str, Any], list[tuple[str, Any]]]:
-    """Live tools bucketed by ``_tool_key``, managed ones first; built once per plan."""
+    """Live tools bucketed by ``_tool_key``, preferred (managed) ones first; built once per plan."""
     cached = ctx.memo.get("tool_index")
     if cached is not None:
         return cached  # type: ignore[no-any-return]
-    managed = {ctx.ids.get("Tool", name) for (kind, name) in ctx.resources if kind == "Tool"}
+    preferred = ctx.preferred_tools
+    if preferred is None:
+        preferred = frozenset(str(ctx.ids.get("Tool", name)) for (kind, name) in ctx.resources if kind == "Tool")
     index: dict[tuple[str, Any], list[tuple[str, Any]]] = {}
     for tool in ctx.live.listed("Tool"):
         payload = shared_tool_payload(tool)
         index.setdefault(_tool_key(str(tool.get("type")), payload), []).append((str(tool["id"]), payload))
     for bucket in index.values():
-        bucket.sort(key=lambda item: item[0] not in managed)
+        bucket.sort(key=lambda item: item[0] not in preferred)
     ctx.memo["tool_index"] = index
     return index
 

@@ -40,6 +40,9 @@ class PlanContext:
     """Addresses that already have a change in this plan (kinds are planned level by level)."""
     memo: dict[str, Any] = field(default_factory=dict)
     """Indexes built once per plan (e.g. live tools by content)."""
+    preferred_tools: frozenset[str] | None = None
+    """Tool ids an attached shared tool is matched to first when several have its content; None:
+    the Tools the manifests manage."""
 
 
 def requires_of(body: Any) -> tuple[str, ...]:
@@ -54,13 +57,31 @@ def is_ambiguous(exc: Exception) -> bool:
     return isinstance(exc, ApiError) and exc.status >= 500
 
 
-def live_for_confirm(client: TelnyxClient, kind: str, desired: Mapping[str, Any]) -> LiveState:
-    """What ``comparable`` needs to read an object back: the Tool list when tool ids matter."""
+def confirm_desired(change: Change, ids: IdIndex) -> dict[str, Any]:
+    """What an ambiguous write wanted, every id filled in and ``tool_ids`` sorted again.
+
+    Planned ``tool_ids`` put ids known only after apply last; once filled in, the list must be
+    in the order ``comparable`` reads it back (sorted), or a write that did happen looks undone.
+    """
+    desired: dict[str, Any] = ids.resolve(dict(change.after or {}))
+    if isinstance(desired.get("tool_ids"), list):
+        desired["tool_ids"] = sorted(desired["tool_ids"])
+    return desired
+
+
+def confirm_context(client: TelnyxClient, kind: str, desired: Mapping[str, Any]) -> PlanContext:
+    """What ``comparable`` needs to read an object back after an ambiguous write.
+
+    That is the Tool list when tool ids matter, with the ids the write sent preferred: when two
+    live tools have the same content, either could otherwise be named, and a confirm that names
+    the other one writes again (a second assistant version).
+    """
     from reconciler.live import LiveState
 
     if kind == "Assistant" and "tool_ids" in desired:
-        return LiveState(lists={"Tool": client.list_tools()})
-    return LiveState()
+        wanted = frozenset(str(tool_id) for tool_id in desired["tool_ids"])
+        return PlanContext(LiveState(lists={"Tool": client.list_tools()}), IdIndex(), preferred_tools=wanted)
+    return PlanContext(LiveState(), IdIndex())
 
 
 def keep_live(desired: Any, live: Any, pattern: tuple[str | int, ...]) -> Any:
@@ -187,9 +208,8 @@ class KindHandler(ABC):
             return None
         current = found[0]
         if change.action is Action.UPDATE:
-            desired = ids.resolve(dict(change.after or {}))
-            ctx = PlanContext(live_for_confirm(client, self.kind, desired), IdIndex())
-            if stated_differences(desired, self.comparable(current, ctx)):
+            desired = confirm_desired(change, ids)
+            if stated_differences(desired, self.comparable(current, confirm_context(client, self.kind, desired))):
                 return None
         object_id = self.live_id(current)
         ids.set(self.kind, change.name, object_id)

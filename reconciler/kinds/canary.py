@@ -26,7 +26,7 @@ from reconciler.client import TelnyxClient
 from reconciler.diff import leaves, removed, stated_differences
 from reconciler.errors import ApiNotFound, ReconcilerError
 from reconciler.kinds.assistant import MAIN_VERSION, AssistantHandler, resolve_references
-from reconciler.kinds.base import KindHandler, PlanContext, live_for_confirm, requires_of
+from reconciler.kinds.base import KindHandler, PlanContext, confirm_context, confirm_desired, requires_of
 from reconciler.model import Resource
 from reconciler.refs import IdIndex, Pending
 
@@ -85,9 +85,8 @@ class AssistantVersionHandler(KindHandler):
         )
         if found is None:
             return None
-        desired = ids.resolve(dict(change.after or {}))
-        ctx = PlanContext(live_for_confirm(client, "Assistant", desired), IdIndex())
-        if stated_differences(desired, _assistants.comparable(found, ctx)):
+        desired = confirm_desired(change, ids)
+        if stated_differences(desired, _assistants.comparable(found, confirm_context(client, "Assistant", desired))):
             return None
         version_id = str(found["version_id"])
         ids.set(VERSION_KIND, change.name, version_id)
