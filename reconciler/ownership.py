@@ -42,9 +42,6 @@ class Ledger:
     stack: str
     objects: tuple[Owned, ...] = field(default_factory=tuple)
 
-    def ids(self, kind: str) -> set[str]:
-        return {o.id for o in self.objects if o.kind == kind}
-
     def kinds(self) -> set[str]:
         return {o.kind for o in self.objects}
 

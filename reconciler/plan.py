@@ -7,7 +7,6 @@ meaning of each action is drawn in ``reconciler.change``.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -24,7 +23,7 @@ from reconciler.ownership import Ledger
 from reconciler.project import Project
 from reconciler.refs import IdIndex
 
-__all__ = ["Action", "Change", "Plan", "build_plan", "manifest_digest"]
+__all__ = ["Action", "Change", "Plan", "build_plan"]
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,6 @@ class Plan:
 
     changes: tuple[Change, ...]
     unchanged: tuple[str, ...] = ()
-    manifest_digest: str = ""
     live_fingerprints: Mapping[str, str] = field(default_factory=dict)
     secrets: frozenset[str] = frozenset()
     live_ids: Mapping[tuple[str, str], str] = field(default_factory=dict)
@@ -72,18 +70,6 @@ def _check_identity(resources: Iterable[Resource], live: LiveState) -> None:
         raise IdentityError("\n".join(problems))
 
 
-def manifest_digest(resources: Iterable[Resource]) -> str:
-    """Digest of the manifests before interpolation, so secrets never enter it.
-
-    Hashed one manifest at a time: serialising every template into one string first cost about
-    20 MB per 1000 assistants of 8 KB instructions.
-    """
-    combined = hashlib.sha256()
-    for resource in sorted(resources, key=lambda r: (r.kind, r.name)):
-        combined.update(digest([resource.kind, resource.name, resource.template]).encode())
-    return "sha256:" + combined.hexdigest()
-
-
 def live_ids(live: LiveState) -> dict[tuple[str, str], str]:
     """Every live id by name, and each assistant's main version id."""
     found: dict[tuple[str, str], str] = {}
@@ -92,15 +78,6 @@ def live_ids(live: LiveState) -> dict[tuple[str, str], str]:
         if kind == "Assistant" and isinstance(obj.get("version_id"), str):
             found[(MAIN_VERSION, name)] = obj["version_id"]
     return found
-
-
-def _seed_ids(resources: list[Resource], known: Mapping[tuple[str, str], str], live: LiveState) -> IdIndex:
-    """Live ids, plus ``Pending`` for each object the plan will create."""
-    ids = IdIndex.of(known)
-    for resource in resources:
-        if handler_for(resource.kind).listable and live.get(resource.kind, resource.name) is None:
-            ids.plan_create(resource.kind, resource.name)
-    return ids
 
 
 def build_plan(
@@ -118,7 +95,7 @@ def build_plan(
     _check_identity(resources, live)
     project = project or Project()
     known = live_ids(live)
-    ctx = PlanContext(live, _seed_ids(resources, known, live), {r.key: r for r in resources}, prune, project)
+    ctx = PlanContext(live, IdIndex.of(known), {r.key: r for r in resources}, prune, project)
     changes: list[Change] = []
     unchanged: list[str] = []
     for resource in sorted(resources, key=lambda r: handler_for(r.kind).level):
@@ -143,7 +120,6 @@ def build_plan(
     return Plan(
         changes=tuple(arrange(changes)),
         unchanged=tuple(unchanged),
-        manifest_digest=manifest_digest(resources),
         live_fingerprints=fingerprints,
         secrets=frozenset(s for r in resources for s in r.secrets),
         live_ids=known,

@@ -48,12 +48,6 @@ class IdIndex:
         with self._lock:
             self._ids[(kind, name)] = object_id
 
-    def plan_create(self, kind: str, name: str) -> Pending:
-        pending = Pending(kind, name)
-        with self._lock:
-            self._ids.setdefault((kind, name), pending)
-        return pending
-
     def ref(self, kind: str, name: str) -> str | Pending:
         """The id for a name; a name nothing knows yet is treated as created by this plan."""
         with self._lock:

@@ -21,7 +21,8 @@ from reconciler.interpolate import interpolate
 from reconciler.live import fetch_live
 from reconciler.manifest import load_resources
 from reconciler.model import Resource
-from reconciler.plan import Plan, build_plan, manifest_digest
+from reconciler.plan import Plan, build_plan
+from reconciler.planfile import manifest_digests
 from tests.conftest import TEST_API_KEY
 from tests.helpers import REPO
 
@@ -155,7 +156,7 @@ class TestVarInterpolation:
         loads = [load_resources([path], {"WHO": w}, environment=Environment({"COMPANY": c}, "", ()))
                  for c, w in (("Acme", "a"), ("Acme", "b"), ("Globex", "a"))]
         assert loads[0][0].template == {"instructions": "Hi from Acme and ${env:WHO}"}
-        digests = [manifest_digest(resources) for resources in loads]
+        digests = [manifest_digests(resources) for resources in loads]
         assert digests[0] == digests[1] != digests[2]
 
     def test_typed_whole_values_pass_the_integer_schema(self, tmp_path: Path) -> None:
