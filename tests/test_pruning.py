@@ -173,6 +173,24 @@ class TestIgnoreRules:
         assert (after.greeting, after.voice_settings.voice, after.voice_settings.voice_speed) == (
             "Hi from the portal", "Telnyx.KokoroTTS.am_michael", 1.2)
 
+    def test_an_ignored_field_holds_for_candidate_versions_too(self, tmp_path: Path, emulator: Any, sdk: Any) -> None:
+        """A candidate is written from main, so it takes the console's greeting; that is no reason to
+        write it again, or every apply would add a version."""
+        manifest = (
+            "apiVersion: reconciler/v1\nkind: Assistant\nname: desk\nspec:\n  instructions: Help.\n"
+            "  greeting: Hello!\n---\napiVersion: reconciler/v1\nkind: CanaryDeploy\nname: desk-canary\nspec:\n"
+            "  assistant: desk\n  versions:\n    next:\n      instructions: Help, briefly.\n"
+            "  rules:\n    - serve:\n        rollout:\n          - {version: next, weight: 10}\n"
+        )
+        directory = stack(tmp_path, "desk", manifest, "ignore:\n  - target: Assistant/desk\n    fields: [greeting]\n")
+        assert run(directory, emulator, "apply", "--yes").exit_code == 0
+        [live] = sdk.ai.assistants.list().data
+        sdk.ai.assistants.update(live.id, greeting="Hi from the portal")
+        (directory / "manifests" / "all.yaml").write_text(manifest.replace("Help, briefly.", "Help, very briefly."))
+        assert run(directory, emulator, "apply", "--yes").exit_code == 0  # a new candidate, from main
+        quiet = run(directory, emulator, "plan", "--detailed-exitcode")
+        assert (quiet.exit_code, quiet.stdout) == (0, "No changes. 2 objects match the manifests.\n")
+
     def test_a_bad_project_file_names_file_and_field(self, tmp_path: Path, emulator: Any) -> None:
         directory = stack(tmp_path, "desk", assistant("a"), "ignore:\n  - target: Widget/x\n    fields: [a]\n")
         result = run(directory, emulator, "plan")

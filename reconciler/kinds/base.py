@@ -84,6 +84,13 @@ def confirm_context(client: TelnyxClient, kind: str, desired: Mapping[str, Any])
     return PlanContext(LiveState(), IdIndex())
 
 
+def without_ignored(desired: dict[str, Any], before: Mapping[str, Any], address: str, ctx: PlanContext) -> Any:
+    """``desired`` with the live value at every field an ignore rule for ``address`` names."""
+    for pattern in ctx.project.ignored_fields(address):
+        desired = keep_live(desired, before, parse_field_path(pattern))
+    return desired
+
+
 def keep_live(desired: Any, live: Any, pattern: tuple[str | int, ...]) -> Any:
     """``desired`` with the live value at every path the pattern matches (an ignore rule).
 
@@ -158,8 +165,7 @@ class KindHandler(ABC):
                        resource.file, resource.line, stage, requires_of(desired))
             ]
         before = self.comparable(current, ctx)
-        for pattern in ctx.project.ignored_fields(resource.address):
-            desired = keep_live(desired, before, parse_field_path(pattern))
+        desired = without_ignored(desired, before, resource.address, ctx)
         differences = stated_differences(desired, before)
         if not differences:
             return []

@@ -26,7 +26,14 @@ from reconciler.client import TelnyxClient
 from reconciler.diff import leaves, removed, stated_differences
 from reconciler.errors import ApiNotFound, ReconcilerError
 from reconciler.kinds.assistant import MAIN_VERSION, AssistantHandler, resolve_references
-from reconciler.kinds.base import KindHandler, PlanContext, confirm_context, confirm_desired, requires_of
+from reconciler.kinds.base import (
+    KindHandler,
+    PlanContext,
+    confirm_context,
+    confirm_desired,
+    requires_of,
+    without_ignored,
+)
 from reconciler.model import Resource
 from reconciler.refs import IdIndex, Pending
 
@@ -137,6 +144,8 @@ class CanaryDeployHandler(KindHandler):
             desired = {k: v for k, v in {**main_body, **override_body}.items() if k not in ASSISTANT_LEVEL_FIELDS}
             live_version = newest_named_version(live_versions, version_name, main_id)
             before = _assistants.comparable(live_version, ctx) if live_version else None
+            if before is not None:  # a candidate is the assistant too: its ignore rules hold for it
+                desired = without_ignored(desired, before, "Assistant/" + assistant_name, ctx)
             differences = stated_differences(desired, before) if before is not None else None
             if live_version is not None and not differences:
                 version_ids[version_name] = str(live_version["version_id"])
