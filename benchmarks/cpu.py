@@ -36,8 +36,9 @@ sys.path.insert(0, str(HERE))
 import workload  # noqa: E402
 from peak import own_peak_mb  # noqa: E402
 
-from reconciler.json_body import decode_json  # noqa: E402
-from reconciler.live import LiveState, index_live  # noqa: E402
+from reconciler.api.json_body import decode_json  # noqa: E402
+from reconciler.engine.live import index_live  # noqa: E402
+from reconciler.model import LiveState  # noqa: E402
 
 API_KEY = "bench-key"
 CHILD_TIMEOUT_S = 1800.0
@@ -45,12 +46,12 @@ CHILD_TIMEOUT_S = 1800.0
 
 def seed(directory: Path, live_file: Path) -> None:
     """Apply the manifests to a fresh emulator, then save what a plan reads from it."""
-    from reconciler.apply import apply_plan
-    from reconciler.client import TelnyxClient
+    from reconciler.api.client import TelnyxClient
     from reconciler.emulator import EmulatorServer
-    from reconciler.live import fetch_live
-    from reconciler.manifest import load_resources
-    from reconciler.plan import build_plan
+    from reconciler.engine.apply import apply_plan
+    from reconciler.engine.live import fetch_live
+    from reconciler.engine.plan import build_plan
+    from reconciler.manifests.loader import load_resources
 
     resources = load_resources([directory], os.environ)
     with EmulatorServer(api_key=API_KEY) as server, TelnyxClient(server.base_url, API_KEY,
@@ -78,8 +79,8 @@ def live_from(payload: dict[str, Any]) -> LiveState:
 
 def measure(directory: Path, live_file: Path, trace: bool) -> dict[str, float]:
     """The measured part, run in a child: CPU per phase, peak RSS, optionally the tracemalloc peak."""
-    from reconciler.manifest import load_resources
-    from reconciler.plan import build_plan
+    from reconciler.engine.plan import build_plan
+    from reconciler.manifests.loader import load_resources
 
     if trace:
         tracemalloc.start()

@@ -17,25 +17,25 @@ from typing import Any, TypeVar
 import click
 
 from reconciler import __version__, planfile
-from reconciler.apply import ApplyResult, Outcome, Status, apply_plan
-from reconciler.client import TelnyxClient
+from reconciler.api.client import TelnyxClient
 from reconciler.config import DEFAULT_PARALLELISM, LOCAL_STATE, Connection, open_client
-from reconciler.drift import drift_report
-from reconciler.environment import load_environment
+from reconciler.engine.apply import ApplyResult, Outcome, Status, apply_plan
+from reconciler.engine.drift import drift_report
+from reconciler.engine.live import fetch_live
+from reconciler.engine.ownership import Ledger, load_ledger, save_ledger, updated_ledger
+from reconciler.engine.plan import Plan, build_plan
+from reconciler.engine.safety import check_safety, safety_problems
 from reconciler.errors import ConfigError, ManifestError, ReconcilerError
 from reconciler.export import ExportResult, adopt, export_account, name_versions
-from reconciler.live import fetch_live
-from reconciler.manifest import load_resources
+from reconciler.manifests.environment import load_environment
+from reconciler.manifests.loader import load_resources
+from reconciler.manifests.project import Project, load_project
 from reconciler.model import KINDS, Resource
-from reconciler.ownership import Ledger, load_ledger, save_ledger, updated_ledger
-from reconciler.plan import Plan, build_plan
-from reconciler.project import Project, load_project
 from reconciler.redact import mask_text
 from reconciler.render import render_plan_as
 from reconciler.render.drift import render_drift
 from reconciler.render.json import render_result as render_result_json
 from reconciler.render.text import render_outcomes, render_result
-from reconciler.safety import check_safety, safety_problems
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -397,7 +397,7 @@ def _record_ownership(computed: Computed, result: ApplyResult | None) -> None:
 @click.argument("kind", required=False)
 def schema(kind: str | None) -> None:
     """Print the JSON Schema of one manifest kind, or of all of them."""
-    from reconciler.schema import all_schemas, manifest_kinds, manifest_schema
+    from reconciler.manifests.schema import all_schemas, manifest_kinds, manifest_schema
 
     if kind is None:
         click.echo(json.dumps(all_schemas(), indent=2, sort_keys=True))

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reconciler.client import DEFAULT_BASE_URL, TelnyxClient
+from reconciler.api.client import DEFAULT_BASE_URL, TelnyxClient
 
 LOCAL_STATE = Path(".reconciler") / "local-state.json"
 LOCAL_API_KEY = "local-emulator-key"

@@ -1,4 +1,4 @@
-"""Desired-state values shared by the loader, the engine and the renderers.
+"""Values every stage shares: what the manifests want, and what the account holds.
 
 A ``Resource`` is one manifest document after parsing, interpolation and schema validation.
 It remembers where each field came from (``SourceMap``) so that every later error can still
@@ -109,3 +109,23 @@ class Resource:
     def line_of(self, spec_path: JsonPath) -> int:
         """Line of a path inside ``spec``."""
         return self.source.line_of(("spec", *spec_path))
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """Live objects by ``(kind, name)``; names held by several live objects keep all their ids."""
+
+    objects: Mapping[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    duplicates: Mapping[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    lists: Mapping[str, list[dict[str, Any]]] = field(default_factory=dict)
+    canaries: Mapping[str, dict[str, Any] | None] = field(default_factory=dict)
+    """Canary config by assistant name; only for assistants that were read."""
+    versions: Mapping[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Versions by assistant name; only for assistants with a CanaryDeploy manifest."""
+
+    def get(self, kind: str, name: str) -> dict[str, Any] | None:
+        return self.objects.get((kind, name))
+
+    def listed(self, kind: str) -> list[dict[str, Any]]:
+        """Every live object of a kind that was listed (empty if the kind was not read)."""
+        return self.lists.get(kind, [])

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from reconciler import __version__
+from reconciler.engine.fingerprint import digest
+from reconciler.engine.plan import Plan
 from reconciler.errors import ConfigError, ReconcilerError
-from reconciler.fingerprint import digest
 from reconciler.model import Resource
-from reconciler.plan import Plan
 from reconciler.render.json import FORMAT_VERSION, plan_document
 
 

@@ -1,7 +1,7 @@
 """Build the manifest JSON Schemas (reconciler/schemas/*.schema.json) from the derived API schema.
 
 Why a generator: a manifest's spec is the API's own request for its kind, so its structure must
-follow ``reconciler/api_schema.json`` whenever that is re-derived. Ours are only the envelopes, the
+follow ``reconciler/api/api_schema.json`` whenever that is re-derived. Ours are only the envelopes, the
 field descriptions, the by-name reference fields, and unions rewritten as ``if type == X`` rules so
 errors name the real fault. Output is deterministic (sorted keys).
 
@@ -533,7 +533,7 @@ def _name_schema(description: str) -> JSON:
 def build_all(component: Callable[[str], JSON] | None = None) -> dict[str, JSON]:
     """Every manifest schema by file name."""
     if component is None:
-        from reconciler.api_schema import component
+        from reconciler.api.api_schema import component
     assistant = component("CreateAssistantRequest")
     return {
         "assistant.schema.json": build_assistant_schema(assistant),

@@ -1,4 +1,4 @@
-"""Derive reconciler/api_schema.json from the shared Telnyx OpenAPI subset.
+"""Derive reconciler/api/api_schema.json from the vendored Telnyx OpenAPI subset (vendor/telnyx-openapi).
 
 Why: the emulator's 422 checks and the manifest JSON Schemas need the API's request structure, but the
 vendor file carries Telnyx's prose and is older than the SDK we treat as ground truth. This script keeps
@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCE = ROOT.parent / "shared" / "telnyx-openapi" / "ai-subset.json"
-TARGET = ROOT / "reconciler" / "api_schema.json"
+SOURCE = ROOT / "vendor" / "telnyx-openapi" / "ai-subset.json"
+TARGET = ROOT / "reconciler" / "api" / "api_schema.json"
 
 PROSE_KEYS = frozenset({"description", "example", "examples", "title"})
 Schema = dict[str, Any]

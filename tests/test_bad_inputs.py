@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from reconciler.manifest import MAX_FILE_BYTES
-from reconciler.yaml_source import MAX_DOCUMENTS, MAX_STRING, MAX_VALUES
+from reconciler.manifests.loader import MAX_FILE_BYTES
+from reconciler.manifests.yaml_source import MAX_DOCUMENTS, MAX_STRING, MAX_VALUES
 from tests.helpers import API_KEY
-from tests.test_manifest import BAD_CASES, DATA, expected_lines
+from tests.test_loader import BAD_CASES, DATA, expected_lines
 
 SCRIPT = Path(sys.executable).parent / "reconciler"
 MEMORY_BYTES = 1 << 30

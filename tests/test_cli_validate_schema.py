@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import QUICKSTART, REPO, run_cli
-from tests.test_manifest import BAD_CASES, DATA, expected_lines
+from tests.test_loader import BAD_CASES, DATA, expected_lines
 
 
 def test_quickstart_is_valid(emulator: Any) -> None:

@@ -3,9 +3,9 @@ wanted. That comparison must read the wanted fields the way ``comparable`` reads
 
 from __future__ import annotations
 
-from reconciler.change import Action, Change
+from reconciler.changes.change import Action, Change
+from reconciler.changes.refs import IdIndex, Pending
 from reconciler.kinds.base import confirm_desired
-from reconciler.refs import IdIndex, Pending
 
 
 def test_tool_ids_created_in_the_same_apply_are_sorted_with_the_known_ones() -> None:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler.diff import FieldChange, changed_top_level_keys, removed, stated_differences
+from reconciler.changes.diff import FieldChange, changed_top_level_keys, removed, stated_differences
 
 
 class TestOnlyStatedFieldsCount:

@@ -17,14 +17,14 @@ import pytest
 import telnyx
 import yaml
 
-from reconciler.change import Action, Change
-from reconciler.client import TelnyxClient
-from reconciler.diff import FieldChange, leaves
-from reconciler.drift import DriftField, DriftObject, DriftReport, DriftStatus, drift_report
-from reconciler.live import fetch_live
-from reconciler.manifest import load_resources
-from reconciler.plan import Plan, build_plan
-from reconciler.refs import Pending
+from reconciler.api.client import TelnyxClient
+from reconciler.changes.change import Action, Change
+from reconciler.changes.diff import FieldChange, leaves
+from reconciler.changes.refs import Pending
+from reconciler.engine.drift import DriftField, DriftObject, DriftReport, DriftStatus, drift_report
+from reconciler.engine.live import fetch_live
+from reconciler.engine.plan import Plan, build_plan
+from reconciler.manifests.loader import load_resources
 from reconciler.render.drift import CELL_LIMIT, DIFF_WIDTH, drift_document, render_drift, render_text
 from tests.conftest import TEST_API_KEY
 from tests.helpers import REPO, run_cli

@@ -14,7 +14,7 @@ import httpx
 import pytest
 import telnyx
 
-from reconciler.client import TelnyxClient
+from reconciler.api.client import TelnyxClient
 from reconciler.emulator import EmulatorServer
 from reconciler.emulator.faults import FAULT_KINDS
 from reconciler.errors import ApiUnavailable

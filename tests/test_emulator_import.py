@@ -14,7 +14,7 @@ import httpx
 import pytest
 import telnyx
 
-from reconciler.api_schema import validate_request
+from reconciler.api.api_schema import validate_request
 from reconciler.emulator import EmulatorServer
 from reconciler.emulator.imports import FIXTURES, PROVIDERS, catalog
 from tests.conftest import AUTH, body, payload

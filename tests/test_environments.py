@@ -12,16 +12,16 @@ from typing import Any
 import pytest
 import telnyx
 
-from reconciler.apply import apply_plan
-from reconciler.client import TelnyxClient
+from reconciler.api.client import TelnyxClient
 from reconciler.emulator import EmulatorServer
-from reconciler.environment import Environment, load_environment
+from reconciler.engine.apply import apply_plan
+from reconciler.engine.live import fetch_live
+from reconciler.engine.plan import Plan, build_plan
 from reconciler.errors import ManifestErrors
-from reconciler.interpolate import interpolate
-from reconciler.live import fetch_live
-from reconciler.manifest import load_resources
+from reconciler.manifests.environment import Environment, load_environment
+from reconciler.manifests.interpolate import interpolate
+from reconciler.manifests.loader import load_resources
 from reconciler.model import Resource
-from reconciler.plan import Plan, build_plan
 from reconciler.planfile import manifest_digests
 from tests.conftest import TEST_API_KEY
 from tests.helpers import REPO

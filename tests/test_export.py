@@ -15,9 +15,9 @@ import pytest
 import telnyx
 import yaml
 
-from reconciler.client import TelnyxClient
+from reconciler.api.client import TelnyxClient
+from reconciler.engine.ownership import Ledger, Owned, save_ledger
 from reconciler.export import ExportResult, Skipped, adopt, export_account, name_versions
-from reconciler.ownership import Ledger, Owned, save_ledger
 from tests.conftest import TEST_API_KEY
 from tests.helpers import REPO, run_cli
 

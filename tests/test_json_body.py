@@ -18,9 +18,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.client import TelnyxClient
+from reconciler.api.client import TelnyxClient
+from reconciler.api.json_body import STREAMING, NotJson, StreamRefused, decode_json, loads_json
 from reconciler.errors import ApiError
-from reconciler.json_body import STREAMING, NotJson, StreamRefused, decode_json, loads_json
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**63) + 1, 2**63 - 1)

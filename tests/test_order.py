@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from reconciler.change import Action, Change
-from reconciler.order import DELETE, LINK, arrange, waves
-from reconciler.refs import Pending
+from reconciler.changes.change import Action, Change
+from reconciler.changes.refs import Pending
+from reconciler.engine.order import DELETE, LINK, arrange, waves
 
 LEVELS = {"Tool": 0, "McpServer": 0, "Assistant": 1, "AssistantVersion": 2, "CanaryDeploy": 3}
 

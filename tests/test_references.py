@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from reconciler.errors import ManifestErrors
-from reconciler.manifest import load_resources
+from reconciler.manifests.loader import load_resources
+from reconciler.manifests.references import Reference, check_references, references
 from reconciler.model import Resource, SourceMap
-from reconciler.references import Reference, check_references, references
 
 FLOW: dict[str, Any] = {
     "start_node_id": "ask",

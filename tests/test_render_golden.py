@@ -25,10 +25,10 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from reconciler.change import Action, Change
-from reconciler.diff import FieldChange
-from reconciler.plan import Plan
-from reconciler.refs import Pending
+from reconciler.changes.change import Action, Change
+from reconciler.changes.diff import FieldChange
+from reconciler.changes.refs import Pending
+from reconciler.engine.plan import Plan
 from reconciler.render import render_plan_as
 from tests.helpers import REPO, run_cli
 

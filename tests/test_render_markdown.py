@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.change import Action, Change
-from reconciler.diff import FieldChange
-from reconciler.plan import Plan
-from reconciler.refs import Pending
+from reconciler.changes.change import Action, Change
+from reconciler.changes.diff import FieldChange
+from reconciler.changes.refs import Pending
+from reconciler.engine.plan import Plan
 from reconciler.render.markdown import CELL_LIMIT, code_span, escape_cell, fence_for, render_plan
 
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from reconciler.client import retry_after_seconds
+from reconciler.api.client import retry_after_seconds
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from reconciler.manifests.schema import all_schemas, manifest_kinds, manifest_schema, validate_document
 from reconciler.model import SourceMap
-from reconciler.schema import all_schemas, manifest_kinds, manifest_schema, validate_document
 
 REPO = Path(__file__).resolve().parent.parent
 GOOD = Path(__file__).parent / "data" / "good"
@@ -45,7 +45,7 @@ def assistant(**spec: Any) -> dict[str, Any]:
 
 class TestGeneratedFiles:
     @pytest.mark.skipif(
-        not (REPO / "reconciler" / "api_schema.json").exists(), reason="no derived API schema"
+        not (REPO / "reconciler" / "api" / "api_schema.json").exists(), reason="no derived API schema"
     )
     def test_committed_schemas_equal_a_fresh_build(self) -> None:
         """Re-run scripts/build_manifest_schemas.py when this fails: the API schema moved on."""
@@ -141,7 +141,7 @@ class TestShape:
 class TestValidation:
     def test_realistic_assistant_validates_clean(self) -> None:
         """Voice, transcription, telephony, dynamic variables and four kinds of tools: no complaints."""
-        from reconciler.manifest import load_resources
+        from reconciler.manifests.loader import load_resources
 
         (resource,) = load_resources([str(GOOD / "support.yaml")], {"ORDERS_TOKEN": "t"})
         document = {
@@ -249,7 +249,7 @@ def yaml_blocks(page: str, after: str) -> list[str]:
 
 def test_reference_page_examples_validate_together(tmp_path: Path) -> None:
     """The examples of the four reference pages form one valid manifest set: their references resolve."""
-    from reconciler.manifest import load_resources
+    from reconciler.manifests.loader import load_resources
 
     examples = {
         "assistant.yaml": yaml_blocks("assistant.md", "## Complete example")[0],

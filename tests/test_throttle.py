@@ -6,8 +6,8 @@ import threading
 import time
 from typing import Any
 
-from reconciler.client import TelnyxClient
-from reconciler.throttle import AdaptiveLimit
+from reconciler.api.client import TelnyxClient
+from reconciler.api.throttle import AdaptiveLimit
 from tests.helpers import API_KEY
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from reconciler.api_schema import validate_request
+from reconciler.api.api_schema import validate_request
 from reconciler.emulator.errors import EmulatorHTTPError, Unprocessable
 from reconciler.emulator.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from reconciler.emulator.store import Store

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from itertools import chain
 from typing import Any
 
-from reconciler.api_schema import validate_request
+from reconciler.api.api_schema import validate_request
 from reconciler.emulator.assistants import AssistantOps
 from reconciler.emulator.errors import NotFound, Unprocessable
 from reconciler.emulator.paging import Page

@@ -19,16 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reconciler.change import Action
-from reconciler.client import TelnyxClient
+from reconciler.api.client import TelnyxClient
+from reconciler.changes.change import Action
+from reconciler.changes.refs import IdIndex
+from reconciler.engine.ownership import Ledger, updated_ledger
 from reconciler.errors import ManifestErrors
 from reconciler.kinds import handler_for
 from reconciler.kinds.base import PlanContext
-from reconciler.live import LiveState
-from reconciler.manifest import load_resources
-from reconciler.model import KINDS, UNPRINTABLE, Resource, SourceMap
-from reconciler.ownership import Ledger, updated_ledger
-from reconciler.refs import IdIndex
+from reconciler.manifests.loader import load_resources
+from reconciler.model import KINDS, UNPRINTABLE, LiveState, Resource, SourceMap
 
 from .canary import CanaryExport, VersionRename, canary_export
 from .spec import Names, SecretNamer, assistant_plain, mcp_spec, secret_assistant_spec, tool_spec

@@ -17,7 +17,7 @@ from typing import Any, TypeGuard
 
 from reconciler.kinds.base import PlanContext
 from reconciler.kinds.canary import ASSISTANT_LEVEL_FIELDS, newest_named_version
-from reconciler.references import MAIN_VERSION
+from reconciler.manifests.references import MAIN_VERSION
 
 from .spec import Names, assistant_plain
 

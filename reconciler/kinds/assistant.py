@@ -23,12 +23,12 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from reconciler.change import Action, Change
-from reconciler.client import TelnyxClient
-from reconciler.diff import leaves, stated_differences
+from reconciler.api.client import TelnyxClient
+from reconciler.changes.change import Action, Change
+from reconciler.changes.diff import leaves, stated_differences
+from reconciler.changes.refs import IdIndex, Pending, pending_in
 from reconciler.kinds.base import KindHandler, PlanContext, requires_of
 from reconciler.model import Resource
-from reconciler.refs import IdIndex, Pending, pending_in
 
 READ_ONLY_FIELDS = frozenset(
     {"id", "created_at", "version_id", "version_created_at", "import_metadata", "related_mission_ids"}

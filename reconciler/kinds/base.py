@@ -13,18 +13,15 @@ import copy
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from reconciler.change import Action, Change
-from reconciler.client import TelnyxClient
-from reconciler.diff import changed_top_level_keys, leaves, removed, stated_differences
+from reconciler.api.client import TelnyxClient
+from reconciler.changes.change import Action, Change
+from reconciler.changes.diff import changed_top_level_keys, leaves, removed, stated_differences
+from reconciler.changes.refs import IdIndex, pending_in
 from reconciler.errors import ApiError, ApiNotFound, ApiUnavailable, ReconcilerError
-from reconciler.model import Resource
-from reconciler.project import Project, parse_field_path
-from reconciler.refs import IdIndex, pending_in
-
-if TYPE_CHECKING:
-    from reconciler.live import LiveState
+from reconciler.manifests.project import Project, parse_field_path
+from reconciler.model import LiveState, Resource
 
 
 @dataclass
@@ -76,8 +73,6 @@ def confirm_context(client: TelnyxClient, kind: str, desired: Mapping[str, Any])
     live tools have the same content, either could otherwise be named, and a confirm that names
     the other one writes again (a second assistant version).
     """
-    from reconciler.live import LiveState
-
     if kind == "Assistant" and "tool_ids" in desired:
         wanted = frozenset(str(tool_id) for tool_id in desired["tool_ids"])
         return PlanContext(LiveState(lists={"Tool": client.list_tools()}), IdIndex(), preferred_tools=wanted)

@@ -21,9 +21,10 @@ import contextlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reconciler.change import Action, Change
-from reconciler.client import TelnyxClient
-from reconciler.diff import leaves, removed, stated_differences
+from reconciler.api.client import TelnyxClient
+from reconciler.changes.change import Action, Change
+from reconciler.changes.diff import leaves, removed, stated_differences
+from reconciler.changes.refs import IdIndex, Pending
 from reconciler.errors import ApiNotFound, ReconcilerError
 from reconciler.kinds.assistant import MAIN_VERSION, AssistantHandler, resolve_references
 from reconciler.kinds.base import (
@@ -35,7 +36,6 @@ from reconciler.kinds.base import (
     without_ignored,
 )
 from reconciler.model import Resource
-from reconciler.refs import IdIndex, Pending
 
 VERSION_KIND = "AssistantVersion"
 ASSISTANT_LEVEL_FIELDS = frozenset({"tags", "name"})

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.change import Change
-from reconciler.client import TelnyxClient
+from reconciler.api.client import TelnyxClient
+from reconciler.changes.change import Change
 from reconciler.kinds.assistant import shared_tool_payload
 from reconciler.kinds.base import KindHandler, PlanContext
 from reconciler.model import Resource

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler.plan import Plan
+from reconciler.engine.plan import Plan
 
 
 def render_plan_as(plan: Plan, output_format: str, color: bool = False) -> str:

@@ -1,6 +1,6 @@
 """Views of a drift report: text for terminals, markdown for CI summaries and issues, JSON for programs.
 
-None of them computes: ``reconciler.drift`` decides what drifted and has already replaced secret
+None of them computes: ``reconciler.engine.drift`` decides what drifted and has already replaced secret
 values by ``(sensitive)``. The JSON document is stable (``format_version``) and documented in
 docs/drift.md; a new key may appear, none changes meaning.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from reconciler.drift import DriftField, DriftObject, DriftReport, DriftStatus
+from reconciler.engine.drift import DriftField, DriftObject, DriftReport, DriftStatus
 from reconciler.redact import MASK
 from reconciler.render.json import plain
 from reconciler.render.markdown import diff_block

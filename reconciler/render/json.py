@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reconciler.apply import ApplyResult, Status
-from reconciler.change import Change
-from reconciler.diff import FieldChange
-from reconciler.plan import Plan
+from reconciler.changes.change import Change
+from reconciler.changes.diff import FieldChange
+from reconciler.changes.refs import Pending
+from reconciler.engine.apply import ApplyResult, Status
+from reconciler.engine.plan import Plan
 from reconciler.redact import MASK, contains_secret, mask_text
-from reconciler.refs import Pending
 
 FORMAT_VERSION = 1
 

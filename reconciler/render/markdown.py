@@ -15,9 +15,9 @@ import html
 import re
 from typing import Any
 
-from reconciler.change import Action, Change
-from reconciler.diff import FieldChange
-from reconciler.plan import Plan
+from reconciler.changes.change import Action, Change
+from reconciler.changes.diff import FieldChange
+from reconciler.engine.plan import Plan
 from reconciler.redact import MASK, contains_secret
 from reconciler.render.values import cut, is_long_text, line_diff, one_line
 

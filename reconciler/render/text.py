@@ -10,9 +10,9 @@ from collections.abc import Iterable
 
 import click
 
-from reconciler.apply import ApplyResult, Outcome, Status
-from reconciler.diff import FieldChange
-from reconciler.plan import Action, Change, Plan
+from reconciler.changes.diff import FieldChange
+from reconciler.engine.apply import ApplyResult, Outcome, Status
+from reconciler.engine.plan import Action, Change, Plan
 from reconciler.redact import MASK, contains_secret
 from reconciler.render.markdown import VERBS
 from reconciler.render.values import DIFF_COLOURS, is_long_text, line_diff, short

@@ -6,7 +6,7 @@ import difflib
 import json
 from typing import Any
 
-from reconciler.refs import Pending
+from reconciler.changes.refs import Pending
 
 SHORT_LIMIT = 100
 DIFF_COLOURS = {"+": "green", "-": "red", "@": "cyan"}

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from graphlib import CycleError, TopologicalSorter
 
-from reconciler.change import Action, Change
+from reconciler.changes.change import Action, Change
 from reconciler.kinds import handler_for
 from reconciler.kinds.assistant import split_create_for_cycle
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from reconciler.diff import FieldChange
-from reconciler.refs import Pending
+from reconciler.changes.diff import FieldChange
+from reconciler.changes.refs import Pending
 
 
 class Action(StrEnum):

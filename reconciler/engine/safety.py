@@ -8,10 +8,10 @@ because there any change is a large share.
 
 from __future__ import annotations
 
-from reconciler.change import Action
+from reconciler.changes.change import Action
+from reconciler.engine.plan import Plan
 from reconciler.errors import ReconcilerError
-from reconciler.plan import Plan
-from reconciler.project import PruneSettings
+from reconciler.manifests.project import PruneSettings
 
 
 class UnsafePlan(ReconcilerError):

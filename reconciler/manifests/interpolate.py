@@ -28,8 +28,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.manifests.yaml_source import MAX_STRING
 from reconciler.model import JsonPath
-from reconciler.yaml_source import MAX_STRING
 
 PREFIXES = ("env", "secret", "var")
 _TOKEN = re.compile(r"\$\$\{|\$\{([^{}]*)\}|\$\{")

@@ -12,14 +12,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 
-from reconciler.change import Change
-from reconciler.client import TelnyxClient
+from reconciler.api.client import TelnyxClient
+from reconciler.changes.change import Change
+from reconciler.changes.refs import IdIndex
+from reconciler.engine.fingerprint import digest
+from reconciler.engine.order import waves
+from reconciler.engine.plan import Plan
 from reconciler.errors import ReconcilerError
-from reconciler.fingerprint import digest
 from reconciler.kinds import handler_for
-from reconciler.order import waves
-from reconciler.plan import Plan
-from reconciler.refs import IdIndex
 
 
 class Status(StrEnum):

@@ -27,14 +27,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from reconciler.environment import Environment
 from reconciler.errors import ManifestErrors, ManifestProblem
-from reconciler.interpolate import interpolate
+from reconciler.manifests.environment import Environment
+from reconciler.manifests.interpolate import interpolate
+from reconciler.manifests.references import check_references, references
+from reconciler.manifests.schema import validate_document
+from reconciler.manifests.yaml_source import YamlDocument, read_yaml
 from reconciler.model import API_VERSION, KINDS, UNPRINTABLE, JsonPath, Resource, SourceMap, format_path
 from reconciler.redact import mask_text
-from reconciler.references import check_references, references
-from reconciler.schema import validate_document
-from reconciler.yaml_source import YamlDocument, read_yaml
 
 __all__ = ["load_resources", "manifest_files"]
 

@@ -18,7 +18,7 @@ from typing import Any
 from jsonschema.exceptions import ValidationError, best_match
 
 from reconciler.errors import ManifestProblem
-from reconciler.jsonschema_ext import SchemaValidator
+from reconciler.manifests.jsonschema_ext import SchemaValidator
 from reconciler.model import KINDS, JsonPath, SourceMap, format_path
 
 __all__ = ["SCHEMA_FILES", "all_schemas", "manifest_kinds", "manifest_schema", "validate_document"]

@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from reconciler.change import Action, Change
-from reconciler.diff import FieldChange
+from reconciler.changes.change import Action, Change
+from reconciler.changes.diff import FieldChange
+from reconciler.engine.plan import Plan
 from reconciler.kinds.canary import VERSION_KIND
 from reconciler.model import JsonPath, format_path
-from reconciler.plan import Plan
 from reconciler.redact import MASK, contains_secret
 
 __all__ = ["DriftField", "DriftObject", "DriftReport", "DriftStatus", "drift_report"]

@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reconciler.errors import ManifestErrors
-from reconciler.interpolate import interpolate
-from reconciler.manifest import load_resources
+from reconciler.manifests.interpolate import interpolate
+from reconciler.manifests.loader import load_resources
 from reconciler.model import Resource
 
 DATA = Path(__file__).parent / "data"

@@ -7,34 +7,13 @@ assistant when pruning), the canary config and the versions list.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.client import TelnyxClient
+from reconciler.api.client import TelnyxClient
 from reconciler.kinds import handler_for
-from reconciler.model import Resource
-
-
-@dataclass(frozen=True)
-class LiveState:
-    """Live objects by ``(kind, name)``; names held by several live objects keep all their ids."""
-
-    objects: Mapping[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
-    duplicates: Mapping[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
-    lists: Mapping[str, list[dict[str, Any]]] = field(default_factory=dict)
-    canaries: Mapping[str, dict[str, Any] | None] = field(default_factory=dict)
-    """Canary config by assistant name; only for assistants that were read."""
-    versions: Mapping[str, list[dict[str, Any]]] = field(default_factory=dict)
-    """Versions by assistant name; only for assistants with a CanaryDeploy manifest."""
-
-    def get(self, kind: str, name: str) -> dict[str, Any] | None:
-        return self.objects.get((kind, name))
-
-    def listed(self, kind: str) -> list[dict[str, Any]]:
-        """Every live object of a kind that was listed (empty if the kind was not read)."""
-        return self.lists.get(kind, [])
+from reconciler.model import LiveState, Resource
 
 
 def index_live(kind: str, items: Iterable[dict[str, Any]]) -> LiveState:

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reconciler.change import Action
+from reconciler.changes.change import Action
 from reconciler.errors import ConfigError
 from reconciler.kinds import handler_for
 from reconciler.model import Resource

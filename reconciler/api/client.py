@@ -30,6 +30,8 @@ from urllib.parse import quote
 import httpx
 
 from reconciler import __version__
+from reconciler.api.json_body import NotJson, StreamRefused, decode_json, loads_json
+from reconciler.api.throttle import AdaptiveLimit
 from reconciler.errors import (
     ApiAuthError,
     ApiError,
@@ -38,8 +40,6 @@ from reconciler.errors import (
     ApiValidationError,
     ConfigError,
 )
-from reconciler.json_body import NotJson, StreamRefused, decode_json, loads_json
-from reconciler.throttle import AdaptiveLimit
 
 DEFAULT_BASE_URL = "https://api.telnyx.com/v2"
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})

@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from reconciler.errors import ConfigError
-from reconciler.jsonschema_ext import SchemaValidator
+from reconciler.manifests.jsonschema_ext import SchemaValidator
 
 DEFAULT_FILE = Path("reconciler.yaml")
 

@@ -27,9 +27,9 @@ from types import MappingProxyType
 from typing import Any
 
 from reconciler.errors import ManifestErrors, ManifestProblem
-from reconciler.interpolate import format_variable
+from reconciler.manifests.interpolate import format_variable
+from reconciler.manifests.yaml_source import YamlDocument, read_yaml
 from reconciler.model import JsonPath, format_path
-from reconciler.yaml_source import YamlDocument, read_yaml
 
 __all__ = ["Environment", "VarFileProblem", "load_environment"]
 

@@ -1,8 +1,8 @@
 """A plan is a value: the ordered changes that make the live account match the manifests.
 
 Computing a plan (here) is kept apart from showing it (``reconciler.render``) and from carrying
-it out (``reconciler.apply``), so every output format and a saved plan see the same thing. The
-meaning of each action is drawn in ``reconciler.change``.
+it out (``reconciler.engine.apply``), so every output format and a saved plan see the same thing. The
+meaning of each action is drawn in ``reconciler.changes.change``.
 """
 
 from __future__ import annotations
@@ -10,18 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from reconciler.change import Action, Change
+from reconciler.changes.change import Action, Change
+from reconciler.changes.refs import IdIndex
+from reconciler.engine.fingerprint import digest
+from reconciler.engine.order import arrange
+from reconciler.engine.ownership import Ledger
 from reconciler.errors import IdentityError
-from reconciler.fingerprint import digest
 from reconciler.kinds import PlanContext, handler_for
 from reconciler.kinds.assistant import MAIN_VERSION
 from reconciler.kinds.canary import CanaryDeployHandler
-from reconciler.live import LiveState
-from reconciler.model import Resource
-from reconciler.order import arrange
-from reconciler.ownership import Ledger
-from reconciler.project import Project
-from reconciler.refs import IdIndex
+from reconciler.manifests.project import Project
+from reconciler.model import LiveState, Resource
 
 __all__ = ["Action", "Change", "Plan", "build_plan"]
 
