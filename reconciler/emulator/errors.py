@@ -70,6 +70,14 @@ class ServerError(EmulatorHTTPError):
         self.title = self.TITLES[status]
 
 
+class IdempotencyConflict(EmulatorHTTPError):
+    """409: an `Idempotency-Key` replay whose first answer names an object that no longer exists."""
+
+    status = 409
+    code = "10016"
+    title = "Idempotency key already used"
+
+
 class DuplicateToolType(BadRequest):
     """400 with code 10015: a single-instance tool type would appear twice on one assistant."""
 

@@ -12,6 +12,7 @@ import json
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -19,10 +20,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reconciler.emulator.errors import NotFound
+from reconciler.emulator.errors import IdempotencyConflict, NotFound
 
 STATE_FORMAT = 1
 JSON = dict[str, Any]
+IDEMPOTENCY_WINDOW_SECONDS = 24 * 60 * 60
+"""How long a key is remembered (docs/emulator.md): the payment APIs that made the header keep 24 hours."""
 
 
 def now_iso() -> str:
@@ -138,16 +141,35 @@ class StoreCore:
     def once(self, key: str, run: Callable[[], tuple[int, Any]]) -> tuple[int, Any]:
         """Run a create at most once per idempotency key; later calls replay the first status and body.
 
-        A replay changes nothing, so it only reads under the lock and does not save.
+        Keys are remembered for ``IDEMPOTENCY_WINDOW_SECONDS``. A replay whose first answer created an
+        object that has since been deleted is refused with 409 instead of returning a dead id: the
+        caller asked for an object to exist, and answering as if it did would be a lie. A replay
+        changes nothing, so it only reads under the lock and does not save.
         """
         with self._lock:
+            now = time.time()
             seen = self._idempotency.get(key)
+            if seen is not None and now - float(seen.get("at", now)) > IDEMPOTENCY_WINDOW_SECONDS:
+                seen = None  # expired: the key is free again
             if seen is not None:
+                created = _created_id(seen["body"]) if int(seen["status"]) == 200 else None
+                if created is not None and not self._exists(created):
+                    error = IdempotencyConflict(
+                        f"the object {created} created under this Idempotency-Key no longer exists; "
+                        "send a new key to create it again"
+                    )
+                    return error.status, error.body()
                 return int(seen["status"]), copy.deepcopy(seen["body"])
             with self._writing():
+                limit = now - IDEMPOTENCY_WINDOW_SECONDS
+                fresh = {k: v for k, v in self._idempotency.items() if float(v.get("at", now)) >= limit}
+                self._idempotency = fresh
                 status, body = run()
-                self._idempotency[key] = {"status": status, "body": copy.deepcopy(body)}
+                self._idempotency[key] = {"status": status, "body": copy.deepcopy(body), "at": now}
                 return status, body
+
+    def _exists(self, object_id: str) -> bool:
+        return object_id in self.assistants or object_id in self.tools or object_id in self.mcp_servers
 
     def _get(self, assistant_id: str) -> Assistant:
         assistant = self.assistants.get(assistant_id)
@@ -160,6 +182,15 @@ class StoreCore:
         if tool is None:
             raise NotFound(f"Tool {tool_id} not found")
         return tool
+
+
+def _created_id(body: Any) -> str | None:
+    """The id of the one object a create answered with (``{"id"}`` or ``{"data": {"id"}}``), if any."""
+    if isinstance(body, dict) and isinstance(body.get("data"), dict):
+        body = body["data"]
+    if isinstance(body, dict) and isinstance(body.get("id"), str):
+        return str(body["id"])
+    return None
 
 
 def _assistant_from_json(data: JSON) -> Assistant:

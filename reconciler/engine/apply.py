@@ -7,6 +7,7 @@ skipped, so a user always knows exactly where the account stands.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,7 +16,6 @@ from enum import StrEnum
 from reconciler.api.client import TelnyxClient
 from reconciler.changes.change import Change
 from reconciler.changes.refs import IdIndex
-from reconciler.engine.fingerprint import digest
 from reconciler.engine.order import waves
 from reconciler.engine.plan import Plan
 from reconciler.errors import ReconcilerError
@@ -48,15 +48,19 @@ class ApplyResult:
         return sum(1 for o in self.outcomes if o.status is status)
 
 
-def idempotency_key(change: Change) -> str:
-    """Same change, same key: a create repeated after a lost response is not a duplicate."""
-    material = [change.kind, change.name, change.step, change.action.value, repr(change.body)]
-    return "reconciler-" + digest(material).removeprefix("sha256:")[:40]
+def idempotency_key() -> str:
+    """A fresh key for one attempt at one change: its retries reuse it, the next apply does not.
+
+    A key derived from the change's content would be the same on every run, so after the object
+    was deleted (in the portal, or by --prune) the server would replay the first create with the
+    dead id and the object could never be created again.
+    """
+    return f"reconciler-{uuid.uuid4().hex}"
 
 
 def _run(client: TelnyxClient, change: Change, ids: IdIndex) -> Outcome:
     try:
-        live_id = handler_for(change.kind).execute(client, change, ids, idempotency_key(change))
+        live_id = handler_for(change.kind).execute(client, change, ids, idempotency_key())
         return Outcome(change, Status.APPLIED, live_id=live_id)
     except ReconcilerError as exc:
         return Outcome(change, Status.FAILED, message=str(exc))
