@@ -22,9 +22,17 @@ from reconciler.config import DEFAULT_PARALLELISM, LOCAL_STATE, Connection, open
 from reconciler.engine.apply import ApplyResult, Outcome, Status, apply_plan
 from reconciler.engine.drift import drift_report
 from reconciler.engine.live import fetch_live
-from reconciler.engine.ownership import Ledger, load_ledger, save_ledger, updated_ledger
-from reconciler.engine.plan import Plan, build_plan
-from reconciler.engine.safety import check_safety, safety_problems
+from reconciler.engine.ownership import (
+    Ledger,
+    journal_path,
+    load_ledger,
+    other_claims,
+    record,
+    save_ledger,
+    updated_ledger,
+)
+from reconciler.engine.plan import Action, Plan, build_plan
+from reconciler.engine.safety import check_safety, with_refusals
 from reconciler.errors import ConfigError, ManifestError, ReconcilerError
 from reconciler.export import ExportResult, adopt, export_account, name_versions
 from reconciler.manifests.environment import load_environment
@@ -118,7 +126,8 @@ def _project(config_path: Path | None, connection: Connection) -> Project:
 
 
 def _compute(client: TelnyxClient, paths: Sequence[str], connection: Connection, prune: bool,
-             config_path: Path | None, var_files: Sequence[Path] = ()) -> Computed:
+             config_path: Path | None, var_files: Sequence[Path] = (), force: bool = False,
+             fingerprint: bool = False) -> Computed:
     """Load manifests and project, read the account, and plan: what plan, apply and drift share.
 
     The API key joins the plan's secrets, so even a manifest that interpolates it never shows it.
@@ -126,11 +135,17 @@ def _compute(client: TelnyxClient, paths: Sequence[str], connection: Connection,
     project = _project(config_path, connection)
     resources = _load(paths, var_files)
     ledger = None
+    claims: dict[tuple[str, str], str] = {}
     if project.stack and project.ownership_file is not None:
-        ledger = load_ledger(project.ownership_file, project.stack)
+        ledger = load_ledger(project.ownership_file, project.stack, connection.account)
+        claims = other_claims(project.ownership_file, project.stack)
     extra = ledger.kinds() if (ledger is not None and prune) else set()
+    if extra & {"Tool", "McpServer"}:
+        extra.add("Assistant")  # a tool is pruned only once no live assistant uses it
     live = fetch_live(client, resources, connection.parallelism, prune=prune, extra_kinds=extra)
-    the_plan = build_plan(resources, live, prune=prune, project=project, ledger=ledger)
+    the_plan = build_plan(resources, live, prune=prune, project=project, ledger=ledger, claims=claims,
+                          fingerprint=fingerprint)
+    the_plan = with_refusals(the_plan, project.prune, force)
     if connection.api_key:
         the_plan = replace(the_plan, secrets=the_plan.secrets | {connection.api_key})
     return Computed(resources, the_plan, project, ledger)
@@ -173,28 +188,30 @@ def validate(paths: tuple[str, ...], var_files: tuple[Path, ...]) -> None:
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 with no changes, 2 with changes.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also save the plan to FILE, for 'apply --plan FILE'. It holds no secret value.")
+@click.option("--force", is_flag=True,
+              help="Approve the plan past the safety thresholds; a saved plan carries the approval to apply.")
 @format_option
 @prune_option
 @config_option
 @var_file_option
 @connection_options
-def plan(paths: tuple[str, ...], detailed_exitcode: bool, out: Path | None, output_format: str, prune: bool,
-         config_path: Path | None, var_files: tuple[Path, ...], base_url: str | None, api_key: str | None,
-         local: bool, parallelism: int) -> None:
+def plan(paths: tuple[str, ...], detailed_exitcode: bool, out: Path | None, force: bool, output_format: str,
+         prune: bool, config_path: Path | None, var_files: tuple[Path, ...], base_url: str | None,
+         api_key: str | None, local: bool, parallelism: int) -> None:
     """Read live state and show what apply would change."""
     connection = Connection.resolve(base_url, api_key, local, parallelism)
     try:
         with open_client(connection) as client:
-            computed = _compute(client, paths, connection, prune, config_path, var_files)
+            computed = _compute(client, paths, connection, prune, config_path, var_files, force=force,
+                                fingerprint=out is not None)
         the_plan = computed.plan
         if out is not None:
-            planfile.save(the_plan, out, paths, computed.resources, prune, [str(f) for f in var_files])
+            planfile.save(the_plan, out, paths, computed.resources, prune, [str(f) for f in var_files],
+                          account=connection.account, ledger=_ledger_digest(computed))
     except ReconcilerError as exc:
         _fail(str(exc))
         return
     _show(the_plan, output_format)
-    for problem in safety_problems(the_plan, computed.project.prune):
-        click.echo(f"Warning: apply will refuse without --force: {problem}", err=True)
     if detailed_exitcode and not the_plan.is_empty:
         sys.exit(EXIT_CHANGES)
 
@@ -228,17 +245,19 @@ def apply(paths: tuple[str, ...], plan_file: Path | None, yes: bool, force: bool
                 raise ConfigError("a saved plan uses the var files it was made with; do not pass --var-file")
             saved = planfile.load(plan_file)
             paths, prune, var_files = saved.paths, saved.prune, tuple(Path(f) for f in saved.var_files)
+        approved = bool(saved.document.get("forced")) if saved is not None else force
         with open_client(connection) as client:
-            computed = _compute(client, paths, connection, prune, config_path, var_files)
+            computed = _compute(client, paths, connection, prune, config_path, var_files, force=approved,
+                                fingerprint=saved is not None)
             the_plan = computed.plan
             if saved is not None:
-                planfile.check(saved, computed.resources, the_plan)
+                planfile.check(saved, computed.resources, the_plan, connection.account, _ledger_digest(computed))
             _show(the_plan, "text", err=as_json)
             if the_plan.is_empty:
                 _record_ownership(computed, None)
                 result = ApplyResult(())
             else:
-                check_safety(the_plan, computed.project.prune, force)
+                check_safety(the_plan, force)
                 if not yes:
                     if not sys.stdin.isatty():
                         _fail("refusing to apply: stdin is not a terminal; review the plan and pass --yes")
@@ -263,7 +282,13 @@ def _run_apply(client: TelnyxClient, computed: Computed, connection: Connection,
     done = [0]
     total = len(the_plan.changes)
 
+    ledger_file = computed.project.ownership_file if computed.ledger is not None else None
+
     def progress(outcome: Outcome) -> None:
+        change = outcome.change
+        if ledger_file is not None and outcome.status is Status.APPLIED and outcome.live_id and not change.step:
+            op = "drop" if change.action is Action.DELETE else "own"
+            record(ledger_file, op, change.kind, change.name, outcome.live_id)  # before anything else
         done[0] += 1
         for line in render_outcomes([outcome], color=color):
             click.echo(mask_text(f"[{done[0]}/{total}]{line}", the_plan.secrets), err=as_json)
@@ -378,6 +403,10 @@ def import_(provider: str, api_key_ref: str, import_ids: tuple[str, ...], out: P
         _fail(str(exc))
 
 
+def _ledger_digest(computed: Computed) -> str | None:
+    return computed.ledger.digest() if computed.ledger is not None else None
+
+
 def _record_ownership(computed: Computed, result: ApplyResult | None) -> None:
     """Write the stack's ledger: what exists now and is named by a manifest is owned."""
     project, ledger = computed.project, computed.ledger
@@ -389,7 +418,7 @@ def _record_ownership(computed: Computed, result: ApplyResult | None) -> None:
         if o.status is Status.APPLIED and not o.change.step
     ]
     new = updated_ledger(ledger, computed.resources, computed.plan.live_ids, applied, computed.plan.gone)
-    if new != ledger:
+    if new != ledger or journal_path(project.ownership_file).exists():
         save_ledger(new, project.ownership_file)
 
 

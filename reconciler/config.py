@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from reconciler.api.client import DEFAULT_BASE_URL, TelnyxClient
 
@@ -23,6 +25,21 @@ class Connection:
     api_key: str | None = field(repr=False)
     local: bool = False
     parallelism: int = DEFAULT_PARALLELISM
+
+    @property
+    def account(self) -> str:
+        """A non-secret name for the account: the API host and a short digest of the key.
+
+        Saved plans and ledgers record it so that they refuse another account. The digest is
+        one-way and cut to 12 hex digits, so it identifies a key without revealing it; a key
+        rotation therefore looks like another account (plan again).
+        """
+        if self.local:
+            return "local emulator"
+        parts = urlsplit(self.base_url)
+        host = f"{parts.hostname}:{parts.port}" if parts.port else (parts.hostname or "?")  # never userinfo
+        key = hashlib.sha256(f"reconciler-account:{self.api_key or ''}".encode()).hexdigest()[:12]
+        return f"{host} key:{key}"
 
     @classmethod
     def resolve(

@@ -1,11 +1,13 @@
 """Saved plans: ``plan --out FILE`` and ``apply --plan FILE``.
 
 A saved plan is the JSON view of the plan (docs/plan-json.md) plus a ``saved`` section: the
-manifest paths, a digest of every manifest before interpolation, and a fingerprint of every
-live object the plan was computed from. It never holds a secret value: ``apply --plan`` loads
-the manifests again (secrets come from the environment, as for any apply), refuses if any
-manifest or live object differs from what was reviewed, recomputes the plan, checks it is the
-very plan in the file, and applies that.
+manifest paths, a digest of every manifest before interpolation, a fingerprint of what the plan
+depends on in the account (per object its id and the fields the manifests state; every object
+it deletes), the account it was made against and the stack's ledger. It never holds a secret
+value: ``apply --plan`` loads the manifests again (secrets come from the environment, as for any
+apply), refuses if the account, the ledger, a manifest or a fingerprint differs from what was
+reviewed, recomputes the plan, checks it is the very plan in the file, and applies that. A plan
+made with ``--force`` carries that approval past the safety thresholds.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ class SavedPlan:
     manifests: Mapping[str, str]
     live: Mapping[str, str]
     document: Mapping[str, Any]
+    account: str | None = None
+    ledger: str | None = None
 
 
 def manifest_digests(resources: Sequence[Resource]) -> dict[str, str]:
@@ -46,7 +50,7 @@ def manifest_digests(resources: Sequence[Resource]) -> dict[str, str]:
 
 def save(
     plan: Plan, path: Path, paths: Sequence[str], resources: Sequence[Resource], prune: bool,
-    var_files: Sequence[str] = (),
+    var_files: Sequence[str] = (), account: str | None = None, ledger: str | None = None,
 ) -> None:
     document = plan_document(plan)
     document["saved"] = {
@@ -57,6 +61,8 @@ def save(
         "options": {"prune": prune},
         "manifests": manifest_digests(resources),
         "live": dict(plan.live_fingerprints),
+        "account": account,
+        "ledger": ledger,
     }
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
@@ -76,6 +82,8 @@ def load(path: Path) -> SavedPlan:
         manifests=saved.get("manifests") or {},
         live=saved.get("live") or {},
         document={k: v for k, v in document.items() if k != "saved"},
+        account=saved.get("account"),
+        ledger=saved.get("ledger"),
     )
 
 
@@ -83,8 +91,19 @@ def _differences(saved: Mapping[str, str], now: Mapping[str, str]) -> list[str]:
     return sorted(key for key in set(saved) | set(now) if saved.get(key) != now.get(key))
 
 
-def check(saved: SavedPlan, resources: Sequence[Resource], plan: Plan) -> None:
-    """Refuse, naming every object, if anything moved since the plan was saved."""
+def check(saved: SavedPlan, resources: Sequence[Resource], plan: Plan, account: str | None = None,
+          ledger: str | None = None) -> None:
+    """Refuse, naming what moved, if anything the plan depends on changed since it was saved."""
+    if saved.account is not None and saved.account != account:
+        raise PlanOutdated(
+            f"the plan was made against account {saved.account}, but this apply is connected to {account}; "
+            "plan again against this account"
+        )
+    if saved.ledger != ledger:
+        raise PlanOutdated(
+            "the stack's ownership ledger changed since the plan was saved (lost, restored or written by "
+            "another apply), so the objects it may prune differ; run plan again"
+        )
     changed = _differences(saved.manifests, manifest_digests(resources))
     if changed:
         raise PlanOutdated(

@@ -263,8 +263,11 @@ def assert_assistant(doc: Json, found: dict[str, dict[str, Json]]) -> None:
             assert live.get(key) == spec[key], f"{where}: {key}"
     if "voice_settings" in spec:
         assert live["voice_settings"]["voice"] == spec["voice_settings"]["voice"], where
+    # Every assistant of the stack carries its ownership tag (docs/pruning.md) besides the stated ones.
+    assert "reconciler-stack=prop" in (live.get("tags") or []), where
+    stated = sorted(tag for tag in live.get("tags") or [] if tag != "reconciler-stack=prop")
     if "tags" in spec:
-        assert sorted(live["tags"]) == sorted(spec["tags"]), where
+        assert stated == sorted(spec["tags"]), where
     for key, value in spec.get("dynamic_variables", {}).items():
         assert live["dynamic_variables"].get(key) == value, f"{where}: dynamic_variables.{key}"
     tools = live.get("tools") or []

@@ -125,7 +125,7 @@ class TestFromAPlan:
             change(Action.DELETE, "Tool", "old", live_id="t-9"),
         )
         report = drift_report(plan)
-        assert plan.summary == {"create": report.missing, "update": report.changed, "delete": report.extra}
+        assert plan.summary == {"create": report.missing, "update": report.changed, "delete": report.extra, "adopt": 0}
 
 
 class TestSecrets:

@@ -466,7 +466,8 @@ class TestAdopt:
         front = out / "assistants" / "Front-Desk.yaml"
         front.write_text(front.read_text().replace("- server: crm\n", f"- id: {ids['server']}\n"))
         code, output = plan(emulator, out, *config, env=SECRETS)
-        assert code == 2
-        assert "- McpServer/crm will be deleted" in output
+        # Front Desk still uses the server (by raw id now): prune keeps it and says why.
+        assert code == 0
+        assert "  ! McpServer/crm is still used by Assistant/Front Desk: kept although no manifest states it" in output
         saved = json.loads((tmp_path / ".reconciler" / "ownership-desk.json").read_text())
         assert saved["stack"] == "desk"

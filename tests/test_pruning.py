@@ -84,7 +84,10 @@ def test_an_empty_manifest_set_with_prune_never_reaches_other_stacks(two_stacks:
     _, support = two_stacks
     (support / "manifests" / "all.yaml").write_text("")
     (support / "manifests" / "keep.yaml").write_text(assistant("support-new"))
-    assert run(support, emulator, "apply", "--prune", "--yes").exit_code == 0
+    refused = run(support, emulator, "apply", "--prune", "--yes")
+    assert (refused.exit_code, refused.stderr) == (1, "Error: refusing to apply: it deletes all 2 managed objects of "
+                                                      "the stack. Review the plan and pass --force if intended\n")
+    assert run(support, emulator, "apply", "--prune", "--yes", "--force").exit_code == 0
     assert names(sdk) == (["hand-made", "sales-a", "sales-b", "support-new"], ["hand-tool", "sales-tool"])
 
 
@@ -96,8 +99,11 @@ def test_the_threshold_refuses_a_mass_delete_without_force(tmp_path: Path, emula
 
     planned = run(directory, emulator, "plan", "--prune")
     assert planned.exit_code == 0
-    assert planned.stderr == ("Warning: apply will refuse without --force: it deletes 3 of 4 managed objects, "
-                              "more than 50% (prune.max_delete_fraction)\n")
+    assert planned.stdout.splitlines()[-2:] == [
+        "Plan: 0 to create, 0 to update, 3 to delete, 1 unchanged.",
+        "Apply will refuse without --force: it deletes 3 of 4 managed objects, more than 50% "
+        "(prune.max_delete_fraction).",
+    ]
     writes = emulator.stats()["writes"]
     refused = run(directory, emulator, "apply", "--prune", "--yes")
     assert refused.exit_code == 1
@@ -116,7 +122,7 @@ def test_the_threshold_also_guards_mass_rewrites(tmp_path: Path, emulator: Any) 
     (directory / "manifests" / "all.yaml").write_text(documents.replace("Help callers.", "Help callers well."))
     refused = run(directory, emulator, "apply", "--yes")
     assert refused.exit_code == 1
-    assert "it rewrites 4 of 4 managed objects, more than 30% (prune.max_update_fraction)" in refused.stderr
+    assert "it rewrites 4 of 4 managed objects, more than 30% (updates.max_fraction)" in refused.stderr
 
 
 def test_a_protected_object_is_never_deleted(tmp_path: Path, emulator: Any, sdk: Any) -> None:

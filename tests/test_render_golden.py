@@ -231,7 +231,7 @@ class TestEndToEnd:
         document = json.loads(result.stdout)
         assert list(document)[:4] == ["format_version", "summary", "changes", "unchanged"]
         assert document["format_version"] == 1
-        assert document["summary"] == {"create": 8, "update": 0, "delete": 0}
+        assert document["summary"] == {"create": 8, "update": 0, "delete": 0, "adopt": 0}
         assert len(document["changes"]) == 10
         assert [c["step"] for c in document["changes"]].count("link") == 2
         assert _errors(document) == []
@@ -240,7 +240,7 @@ class TestEndToEnd:
         assert run_cli(["apply", str(DESK), "--yes"], emulator.base_url).exit_code == 0
         result = run_cli(["plan", str(DESK), "--format", "json"], emulator.base_url)
         document = json.loads(result.stdout)
-        assert document["summary"] == {"create": 0, "update": 0, "delete": 0}
+        assert document["summary"] == {"create": 0, "update": 0, "delete": 0, "adopt": 0}
         assert (document["changes"], len(document["unchanged"])) == ([], 7)
         assert _errors(document) == []
         markdown = run_cli(["plan", str(DESK), "--format", "markdown"], emulator.base_url)

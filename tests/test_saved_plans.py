@@ -45,7 +45,7 @@ def test_a_saved_plan_applies_unchanged_and_holds_no_secret(emulator: Any, workd
     assert SECRET not in saved
     assert SECRET not in shown.output
     document = json.loads(saved)
-    assert document["summary"] == {"create": 2, "update": 0, "delete": 0}
+    assert document["summary"] == {"create": 2, "update": 0, "delete": 0, "adopt": 0}
     header = next(f for c in document["changes"] if c["address"] == "Tool/crm-lookup" for f in c["fields"]
                   if f["path"] == "webhook.headers[0].value")
     assert header == {"path": "webhook.headers[0].value", "before": None, "after": "(sensitive)", "sensitive": True}

@@ -5,6 +5,9 @@
     update   live, request shape desired body       the object exists and ``fields`` differ; apply
                                                     sends ``body`` (only the top-level keys that differ)
     delete   live, request shape None               live, managed, and absent from the manifests
+    adopt    live, request shape desired body       the object exists but this stack does not own it
+                                                    yet; apply records it as owned (and sends
+                                                    ``body`` when fields differ, like an update)
 
 ``body`` is exactly what apply sends, except that ids of objects this plan creates are
 ``Pending`` until apply knows them. ``stage`` orders changes (lower first); changes of one stage
@@ -26,6 +29,7 @@ class Action(StrEnum):
     CREATE = "create"
     UPDATE = "update"
     DELETE = "delete"
+    ADOPT = "adopt"
 
 
 @dataclass(frozen=True)

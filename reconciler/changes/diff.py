@@ -91,3 +91,18 @@ def changed_top_level_keys(changes: list[FieldChange]) -> list[str]:
         if change.path:
             seen.setdefault(str(change.path[0]), None)
     return list(seen)
+
+
+def stated_view(desired: Any, live: Any) -> Any:
+    """The part of ``live`` that ``desired`` states: what a saved plan must find unchanged.
+
+    Keys the manifest does not state are left out at every depth, so a console edit of a field
+    no manifest mentions never makes a reviewed plan stale; lists of another length are kept whole.
+    """
+    if isinstance(desired, dict):
+        if not isinstance(live, dict):
+            return live
+        return {key: stated_view(value, live.get(key)) for key, value in desired.items()}
+    if isinstance(desired, list) and isinstance(live, list) and len(desired) == len(live):
+        return [stated_view(d, item) for d, item in zip(desired, live, strict=True)]
+    return live

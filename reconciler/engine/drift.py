@@ -136,6 +136,7 @@ def _status(change: Change) -> DriftStatus:
         Action.CREATE: DriftStatus.MISSING,
         Action.UPDATE: DriftStatus.CHANGED,
         Action.DELETE: DriftStatus.EXTRA,
+        Action.ADOPT: DriftStatus.CHANGED,
     }[change.action]
 
 
@@ -165,6 +166,8 @@ def drift_report(plan: Plan) -> DriftReport:
     owners = _owner_of_candidates(plan.changes)
     candidates: dict[str, list[DriftField]] = {}
     for change in plan.changes:
+        if change.step == "unlink" or (change.action is Action.ADOPT and not change.fields):
+            continue  # ownership bookkeeping and prune mechanics are not drift
         if change.kind == VERSION_KIND and change.ref in owners:
             candidates.setdefault(owners[change.ref], []).extend(_candidate_fields(change, plan.secrets))
             continue
@@ -186,4 +189,5 @@ def drift_report(plan: Plan) -> DriftReport:
             # Candidates come first: the rule changes that follow only point at them.
             entry.fields[:0] = fields
     objects = tuple(DriftObject(e.kind, e.name, e.status, e.id, tuple(e.fields)) for e in entries.values())
-    return DriftReport(objects=objects, matching=tuple(plan.unchanged), protected=tuple(plan.protected))
+    adopted = tuple(c.address for c in plan.changes if c.action is Action.ADOPT and not c.fields)
+    return DriftReport(objects=objects, matching=(*plan.unchanged, *adopted), protected=tuple(plan.protected))

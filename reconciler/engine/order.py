@@ -8,6 +8,7 @@
                  created without those handoffs, then linked once all of them exist
     (2, 0)       candidate versions
     (3, 0)       canary configs
+    (DELETE - 1, -1)  assistants about to be deleted together lose their handoffs to each other
     (DELETE - level, 0)   deletes, after every write, highest level first
 
 Changes of one stage do not depend on each other and may run in parallel.
@@ -25,6 +26,7 @@ from reconciler.kinds.assistant import split_create_for_cycle
 
 LINK = 1000
 DELETE = 100
+UNLINK = (DELETE - 1, -1)  # after canary and version deletes, just before assistant deletes
 
 
 def arrange(changes: Iterable[Change]) -> list[Change]:

@@ -2,10 +2,19 @@
 
 Pruning deletes only objects in this stack's ledger that no manifest states any more; objects
 made by hand, or by another stack in the same account, are never in it and so never deleted.
-An object enters the ledger when an apply of this stack creates it or finds it (by name) as the
-object a manifest describes; it leaves when this stack deletes it or it is gone from the
-account. Losing the file is safe: nothing can be pruned until the next apply re-adopts the
-objects the manifests still name.
+
+    how an object enters the ledger    a create of this stack, or a visible ``adopt`` in a plan
+    how it leaves                      a delete of this stack, or it is gone from the account
+    another stack's claim              an id in a sibling ledger (``ownership-*.json`` in the
+                                       same directory) is refused, never adopted
+    a portal rename                    the ledger knows the id: plan renames it back
+    crash safety                       each applied change is appended to ``<ledger>.journal``
+                                       at once; loading replays it, a finished apply compacts it
+    which account                      the ledger records the account it describes and refuses
+                                       another (``Connection.account``: never the key itself)
+
+Losing the file is safe: nothing can be pruned, and every manifest object shows as ``adopt``
+until an apply records it again.
 """
 
 from __future__ import annotations
@@ -18,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.changes.change import Action
+from reconciler.engine.fingerprint import digest
 from reconciler.errors import ConfigError
-from reconciler.kinds import handler_for
 from reconciler.model import Resource
 
 FORMAT = 1
@@ -41,41 +50,115 @@ class Owned:
 class Ledger:
     stack: str
     objects: tuple[Owned, ...] = field(default_factory=tuple)
+    account: str | None = None
+    """The account the ids belong to; None in a ledger written before accounts were recorded."""
 
     def kinds(self) -> set[str]:
         return {o.kind for o in self.objects}
 
+    def owns(self, kind: str, object_id: str) -> bool:
+        return any(o.kind == kind and o.id == object_id for o in self.objects)
 
-def load_ledger(path: Path, stack: str) -> Ledger:
-    """The stack's ledger; an absent file is an empty ledger."""
-    if not path.is_file():
-        return Ledger(stack)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("format") != FORMAT or data.get("stack") != stack:
-            raise ValueError(f"it belongs to stack {data.get('stack')!r}, format {data.get('format')!r}")
-        objects = tuple(Owned(o["kind"], o["name"], o["id"]) for o in data["objects"])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ConfigError(f"{path}: not this stack's ownership ledger: {exc}") from None
-    return Ledger(stack, objects)
+    def named(self, kind: str, name: str) -> Owned | None:
+        return next((o for o in self.objects if o.kind == kind and o.name == name), None)
+
+    def digest(self) -> str:
+        """What a saved plan records: the same owned ids give the same digest, in any order."""
+        return digest(sorted([o.kind, o.name, o.id] for o in self.objects))
+
+
+def journal_path(path: Path) -> Path:
+    return path.with_name(path.name + ".journal")
+
+
+def load_ledger(path: Path, stack: str, account: str | None = None) -> Ledger:
+    """The stack's ledger with its journal replayed; an absent file is an empty ledger.
+
+    A ledger recorded for another account is refused: its ids mean nothing there, and pruning
+    by them could delete another account's objects.
+    """
+    ledger = Ledger(stack, account=account)
+    if path.is_file():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("format") != FORMAT or data.get("stack") != stack:
+                raise ValueError(f"it belongs to stack {data.get('stack')!r}, format {data.get('format')!r}")
+            objects = tuple(Owned(o["kind"], o["name"], o["id"]) for o in data["objects"])
+            recorded = data.get("account")
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ConfigError(f"{path}: not this stack's ownership ledger: {exc}") from None
+        if account is not None and recorded is not None and recorded != account:
+            raise ConfigError(
+                f"{path}: this ledger describes account {recorded}, not the account connected now ({account}); "
+                "use the ledger of that account (--config with its own ownership_file)"
+            )
+        ledger = Ledger(stack, objects, account if account is not None else recorded)
+    return _replay(ledger, journal_path(path))
+
+
+def _replay(ledger: Ledger, journal: Path) -> Ledger:
+    """Apply the journal's entries (one JSON object a line); a torn last line is ignored."""
+    if not journal.is_file():
+        return ledger
+    owned = {(o.kind, o.id): o for o in ledger.objects}
+    for line in journal.read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(line)
+            key = (str(entry["kind"]), str(entry["id"]))
+            if entry["op"] == "own":
+                owned[key] = Owned(key[0], str(entry["name"]), key[1])
+            else:
+                owned.pop(key, None)
+        except (ValueError, KeyError, TypeError):
+            continue  # a crash mid-line leaves a torn entry; everything before it counts
+    return Ledger(ledger.stack, tuple(owned.values()), ledger.account)
+
+
+def record(path: Path, op: str, kind: str, name: str, object_id: str) -> None:
+    """Append one applied change to the journal at once, so a crash mid-apply loses nothing."""
+    if kind not in OWNED_KINDS:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps({"op": op, "kind": kind, "name": name, "id": object_id}) + "\n"
+    with journal_path(path).open("a", encoding="utf-8") as handle:
+        handle.write(line)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def other_claims(path: Path, stack: str) -> dict[tuple[str, str], str]:
+    """``(kind, id) -> stack`` for every object another stack's ledger beside this one owns."""
+    claims: dict[tuple[str, str], str] = {}
+    for sibling in sorted(path.parent.glob("*ownership-*.json")):
+        try:
+            data = json.loads(sibling.read_text(encoding="utf-8"))
+            other = str(data["stack"])
+            if other == stack or data.get("format") != FORMAT:
+                continue
+            entries = [(str(o["kind"]), str(o["id"])) for o in data["objects"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # not a ledger
+        for key in entries:
+            claims.setdefault(key, other)
+    return claims
 
 
 def save_ledger(ledger: Ledger, path: Path) -> None:
-    """Write atomically: a crash mid-write never leaves half a ledger."""
+    """Write atomically (a crash mid-write never leaves half a ledger), then drop the journal."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    document = {
-        "format": FORMAT,
-        "stack": ledger.stack,
-        "objects": [
-            {"kind": o.kind, "name": o.name, "id": o.id}
-            for o in sorted(ledger.objects, key=lambda o: (o.kind, o.name, o.id))
-        ],
-    }
+    document: dict[str, object] = {"format": FORMAT, "stack": ledger.stack}
+    if ledger.account is not None:
+        document["account"] = ledger.account
+    document["objects"] = [
+        {"kind": o.kind, "name": o.name, "id": o.id}
+        for o in sorted(ledger.objects, key=lambda o: (o.kind, o.name, o.id))
+    ]
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(document, handle, indent=2)
         handle.write("\n")
     os.replace(temp, path)
+    journal_path(path).unlink(missing_ok=True)
 
 
 def updated_ledger(
@@ -89,7 +172,9 @@ def updated_ledger(
 
     ``applied`` holds ``(action, kind, name, id)`` of every change that applied; ``live_ids``
     the ids the plan saw; ``gone`` the ``(kind, id)`` of owned objects no longer in the account.
-    Every manifest object that exists now is owned; deleted and vanished ones are not.
+    Created and adopted objects are owned, deleted and vanished ones are not; an owned object a
+    manifest names under a new name (a rename) is recorded under that name. Nothing is owned
+    silently: an existing object enters only through an applied ``adopt``.
     """
     owned = {(o.kind, o.id): o for o in ledger.objects}
     deleted: set[tuple[str, str]] = set(gone)
@@ -101,10 +186,8 @@ def updated_ledger(
         else:
             owned[(kind, object_id)] = Owned(kind, name, object_id)
     for resource in resources:
-        if not handler_for(resource.kind).listable:
-            continue
         object_id = live_ids.get(resource.key)
-        if object_id is not None:
+        if object_id is not None and (resource.kind, object_id) in owned:
             owned[(resource.kind, object_id)] = Owned(resource.kind, resource.name, object_id)
     kept = tuple(o for key, o in owned.items() if key not in deleted)
-    return Ledger(ledger.stack, kept)
+    return Ledger(ledger.stack, kept, ledger.account)

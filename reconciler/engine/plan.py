@@ -8,16 +8,18 @@ meaning of each action is drawn in ``reconciler.changes.change``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from reconciler.changes.change import Action, Change
+from reconciler.changes.diff import stated_differences, stated_view
 from reconciler.changes.refs import IdIndex
 from reconciler.engine.fingerprint import digest
-from reconciler.engine.order import arrange
-from reconciler.engine.ownership import Ledger
+from reconciler.engine.order import UNLINK, arrange
+from reconciler.engine.ownership import OWNED_KINDS, Ledger
 from reconciler.errors import IdentityError
 from reconciler.kinds import PlanContext, handler_for
-from reconciler.kinds.assistant import MAIN_VERSION
+from reconciler.kinds.assistant import MAIN_VERSION, marked_stacks, stack_marker
 from reconciler.kinds.canary import CanaryDeployHandler
 from reconciler.manifests.project import Project
 from reconciler.model import LiveState, Resource
@@ -41,6 +43,12 @@ class Plan:
     """``(kind, id)`` of owned objects no longer in the account (dropped from the ledger)."""
     managed: int = 0
     """How many managed objects exist live: the base of the safety thresholds."""
+    in_use: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Owned tools and MCP servers pruning keeps because live assistants still use them."""
+    refusals: tuple[str, ...] = ()
+    """Why apply would refuse without --force (the safety thresholds), shown in every format."""
+    forced: bool = False
+    """The plan was made with --force: a saved plan carries that approval to apply."""
 
     @property
     def summary(self) -> dict[str, int]:
@@ -85,14 +93,22 @@ def build_plan(
     prune: bool = False,
     project: Project | None = None,
     ledger: Ledger | None = None,
+    claims: Mapping[tuple[str, str], str] | None = None,
+    fingerprint: bool = False,
 ) -> Plan:
     """Diff every manifest against its live object, kind by kind in level order.
 
-    With ``prune``, owned objects (``ledger``) that no manifest states are deleted unless the
-    project protects them, and so are canary configs of managed assistants no manifest claims.
+    With a ``ledger`` (a stack), an existing object the stack does not own yet is planned as
+    ``adopt``, one that another stack ``claims`` is refused, and one renamed in the portal is
+    found by its id and renamed back. With ``prune``, owned objects that no manifest states are
+    deleted unless the project protects them or live assistants still use them, and so are
+    canary configs of managed assistants no manifest claims. ``fingerprint`` computes what a
+    saved plan checks (only ``plan --out`` and ``apply --plan`` pay for it).
     """
     _check_identity(resources, live)
     project = project or Project()
+    if ledger is not None:
+        live = _follow_renames(resources, live, ledger)
     known = live_ids(live)
     ctx = PlanContext(live, IdIndex.of(known), {r.key: r for r in resources}, prune, project)
     changes: list[Change] = []
@@ -103,21 +119,29 @@ def build_plan(
         ctx.changed.update(c.address for c in planned)
         if not planned:
             unchanged.append(resource.address)
+    if ledger is not None:
+        changes = _adoptions(resources, ctx, changes, ledger, claims or {})
+        adopted = {c.address for c in changes if c.action is Action.ADOPT}
+        unchanged = [address for address in unchanged if address not in adopted]
     protected: list[str] = []
     gone: list[tuple[str, str]] = []
+    in_use: dict[str, tuple[str, ...]] = {}
+    unlinks: list[Change] = []
     if prune:
         changes.extend(_prune_canaries(resources, ctx))
         if ledger is not None:
             deletes, protected, gone = _prune_owned(ledger, ctx)
+            deletes, in_use = _keep_in_use(deletes, changes, ctx)
+            deletes, unlinks = _unlink_handoffs(deletes, ctx)
             changes.extend(deletes)
-    fingerprints = live_fingerprints(resources, live)
+    fingerprints = live_fingerprints(resources, ctx) if fingerprint else {}
     for change in changes:
-        if change.action is Action.DELETE:
+        if fingerprint and change.action is Action.DELETE:
             fingerprints[f"deleted {change.address}"] = digest(change.before)
     managed = sum(1 for r in resources if live.get(r.kind, r.name) is not None)
-    managed += sum(1 for c in changes if c.action is Action.DELETE) + len(protected)
+    managed += sum(1 for c in changes if c.action is Action.DELETE) + len(protected) + len(in_use)
     return Plan(
-        changes=tuple(arrange(changes)),
+        changes=tuple(sorted([*arrange(changes), *unlinks], key=lambda c: c.stage)),
         unchanged=tuple(unchanged),
         live_fingerprints=fingerprints,
         secrets=frozenset(s for r in resources for s in r.secrets),
@@ -125,26 +149,188 @@ def build_plan(
         protected=tuple(protected),
         gone=tuple(gone),
         managed=managed,
+        in_use=in_use,
     )
+
+
+def _follow_renames(resources: Iterable[Resource], live: LiveState, ledger: Ledger) -> LiveState:
+    """A manifest whose name is gone from the account, but whose owned id lives on under another
+    name (renamed in the portal), is matched to that object: plan renames it back."""
+    objects = dict(live.objects)
+    for resource in resources:
+        if resource.kind not in OWNED_KINDS or resource.key in objects:
+            continue
+        owned = ledger.named(resource.kind, resource.name)
+        if owned is None:
+            continue
+        handler = handler_for(resource.kind)
+        renamed = next((obj for obj in live.listed(resource.kind) if handler.live_id(obj) == owned.id), None)
+        if renamed is not None and not any(r.key == (resource.kind, handler.live_name(renamed)) for r in resources):
+            objects[resource.key] = renamed
+    return replace(live, objects=objects) if objects != live.objects else live
+
+
+def _adoptions(
+    resources: Iterable[Resource], ctx: PlanContext, changes: list[Change], ledger: Ledger,
+    claims: Mapping[tuple[str, str], str],
+) -> list[Change]:
+    """Existing objects this stack does not own become visible ``adopt`` changes; others' are refused."""
+    by_address = {c.address: i for i, c in enumerate(changes) if not c.step}
+    refused: list[str] = []
+    out = list(changes)
+    for resource in resources:
+        if resource.kind not in OWNED_KINDS:
+            continue
+        current = ctx.live.get(resource.kind, resource.name)
+        if current is None:
+            continue
+        handler = handler_for(resource.kind)
+        object_id = handler.live_id(current)
+        tagged = marked_stacks(current) if resource.kind == "Assistant" else []
+        claimed_by = claims.get((resource.kind, object_id))
+        others = sorted({*(s for s in tagged if s != ledger.stack), *([claimed_by] if claimed_by else [])})
+        if others:
+            refused.append(
+                f"{resource.address} ({object_id}) is owned by stack {', '.join(map(repr, others))}; remove it from "
+                "one of the two stacks' manifests (or release it from that stack) before planning"
+            )
+            continue
+        if ledger.owns(resource.kind, object_id):
+            continue
+        index = by_address.get(resource.address)
+        change = out[index] if index is not None else Change(
+            Action.ADOPT, resource.kind, resource.name, object_id, handler.comparable(current, ctx), None, (), {},
+            resource.file, resource.line, (handler.level, 0))
+        body = dict(change.body)
+        marker = stack_marker(ledger.stack)
+        if resource.kind == "Assistant" and marker is not None and marker not in tagged:
+            tags = body.get("tags", (change.before or {}).get("tags") or [])
+            body["tags"] = sorted({*tags, marker})
+        note = ("tagged as this stack's, but the ledger did not list it" if tagged
+                else "exists, not yet owned by this stack")
+        if "tags" in body and "tags" not in change.body:
+            note += f"; apply tags it {marker}"
+        adopted = replace(change, action=Action.ADOPT, body=body, note=note)
+        if index is not None:
+            out[index] = adopted
+        else:
+            out.append(adopted)
+    if refused:
+        raise IdentityError("\n".join(refused))
+    return out
+
+
+def _keep_in_use(
+    deletes: list[Change], planned: list[Change], ctx: PlanContext
+) -> tuple[list[Change], dict[str, tuple[str, ...]]]:
+    """Delete a tool or MCP server only once every live assistant using it is deleted or detached.
+
+    A delete waits for (``requires``) the changes that detach it; a live assistant that keeps
+    using it keeps it, and the plan says which.
+    """
+    doomed = {(c.kind, str(c.live_id)): c for c in deletes if c.kind in ("Tool", "McpServer")}
+    if not doomed:
+        return deletes, {}
+    assistants = handler_for("Assistant")
+    by_id = {str(c.live_id): c for c in [*planned, *deletes] if c.kind == "Assistant" and not c.step}
+    waits: dict[tuple[str, str], list[str]] = {key: [] for key in doomed}
+    users: dict[tuple[str, str], list[str]] = {key: [] for key in doomed}
+    for live_assistant in ctx.live.listed("Assistant"):
+        assistant_id = assistants.live_id(live_assistant)
+        uses = _uses(assistants.comparable(live_assistant, ctx))
+        change = by_id.get(assistant_id)
+        after = _uses(change.after) if change is not None and change.after is not None else set()
+        for key in uses & set(doomed):
+            if change is not None and (change.action is Action.DELETE or key not in after):
+                waits[key].append(change.ref)
+            else:
+                users[key].append(f"Assistant/{assistants.live_name(live_assistant)}")
+    kept = {doomed[key].address: tuple(sorted(u)) for key, u in users.items() if u}
+    out = []
+    for change in deletes:
+        key = (change.kind, str(change.live_id))
+        if change.address in kept:
+            continue
+        if waits.get(key):
+            change = replace(change, requires=tuple(dict.fromkeys([*change.requires, *waits[key]])))
+        out.append(change)
+    return out, kept
+
+
+def _uses(body: Mapping[str, Any]) -> set[tuple[str, str]]:
+    """``(kind, id)`` of the shared tools and MCP servers an assistant body names."""
+    found = {("Tool", str(i)) for i in body.get("tool_ids") or []}
+    servers = [s for s in body.get("mcp_servers") or [] if isinstance(s, Mapping) and "id" in s]
+    found |= {("McpServer", str(s["id"])) for s in servers}
+    return found
+
+
+def _unlink_handoffs(deletes: list[Change], ctx: PlanContext) -> tuple[list[Change], list[Change]]:
+    """Assistants deleted together that hand off to each other are unlinked first.
+
+    Telnyx refuses to delete an assistant another one hands off to, so a cycle of deletes never
+    converges. Each doomed assistant that names another doomed one is first updated without
+    those handoff targets (it is deleted right after, so the version this costs is moot).
+    """
+    doomed = {str(c.live_id) for c in deletes if c.kind == "Assistant"}
+    unlinks: list[Change] = []
+    for change in deletes:
+        if change.kind != "Assistant" or change.before is None:
+            continue
+        tools = change.before.get("tools")
+        if not isinstance(tools, list):
+            continue
+        kept_tools = [_without_targets(tool, doomed) for tool in tools]
+        kept_tools = [tool for tool in kept_tools if tool is not None]
+        if kept_tools != tools:
+            body = {"tools": kept_tools}
+            unlinks.append(Change(Action.UPDATE, change.kind, change.name, change.live_id, change.before, body,
+                                  tuple(stated_differences(body, change.before)), body,
+                                  stage=UNLINK, step="unlink",
+                                  note="handoffs to assistants deleted in this plan removed first"))
+    if not unlinks:
+        return deletes, []
+    refs = tuple(u.ref for u in unlinks)
+    return [replace(c, requires=(*c.requires, *refs)) if c.kind == "Assistant" else c for c in deletes], unlinks
+
+
+def _without_targets(tool: Any, doomed: set[str]) -> Any:
+    """A handoff tool without the targets in ``doomed`` (None when none is left); others as they are."""
+    handoff = tool.get("handoff") if isinstance(tool, dict) and tool.get("type") == "handoff" else None
+    if not isinstance(handoff, dict):
+        return tool
+    targets = [t for t in handoff.get("ai_assistants") or [] if not (isinstance(t, dict) and t.get("id") in doomed)]
+    if len(targets) == len(handoff.get("ai_assistants") or []):
+        return tool
+    if not targets:
+        return None
+    return {**tool, "handoff": {**handoff, "ai_assistants": targets}}
 
 
 ABSENT = "absent"
 
 
-def live_fingerprints(resources: Iterable[Resource], live: LiveState) -> dict[str, str]:
-    """A digest of every live object the plan depends on, so a saved plan can tell if it moved.
+def live_fingerprints(resources: Iterable[Resource], ctx: PlanContext) -> dict[str, str]:
+    """A digest of what the plan depends on in the account, so a saved plan can tell if it moved.
 
-    Managed objects (``absent`` when there is none yet), and the canary config and versions of
-    every assistant that was read for them.
+    Per managed object its id and the fields its manifest states (``absent`` when there is no
+    object yet): a console edit of a field no manifest states never makes a reviewed plan stale.
+    Plus the canary config and versions of every assistant that was read for them.
     """
     found: dict[str, str] = {}
     for resource in resources:
-        if handler_for(resource.kind).listable:
-            obj = live.get(resource.kind, resource.name)
-            found[resource.address] = digest(obj) if obj is not None else ABSENT
-    for name, canary in live.canaries.items():
+        handler = handler_for(resource.kind)
+        if handler.listable:
+            obj = ctx.live.get(resource.kind, resource.name)
+            if obj is None:
+                found[resource.address] = ABSENT
+            else:
+                desired = handler.desired_body(resource, ctx)
+                stated = stated_view(desired, handler.comparable(obj, ctx))
+                found[resource.address] = digest([handler.live_id(obj), stated])
+    for name, canary in ctx.live.canaries.items():
         found[f"canary of Assistant/{name}"] = digest(canary) if canary is not None else ABSENT
-    for name, versions in live.versions.items():
+    for name, versions in ctx.live.versions.items():
         found[f"versions of Assistant/{name}"] = digest(sorted(versions, key=lambda v: str(v.get("version_id"))))
     return found
 
@@ -154,16 +340,18 @@ def _prune_owned(ledger: Ledger, ctx: PlanContext) -> tuple[list[Change], list[s
     deletes: list[Change] = []
     protected: list[str] = []
     gone: list[tuple[str, str]] = []
+    claimed = {
+        (kind, handler_for(kind).live_id(obj)) for (kind, name), obj in ctx.live.objects.items()
+        if (kind, name) in ctx.resources
+    }
     for owned in sorted(ledger.objects, key=lambda o: (o.kind, o.name)):
-        if (owned.kind, owned.name) in ctx.resources:
-            continue
+        if (owned.kind, owned.id) in claimed:
+            continue  # a manifest states it (perhaps under another name: a rename)
         handler = handler_for(owned.kind)
         current = next((obj for obj in ctx.live.listed(owned.kind) if handler.live_id(obj) == owned.id), None)
         if current is None:
             gone.append((owned.kind, owned.id))
             continue
-        if handler.live_name(current) != owned.name and (owned.kind, handler.live_name(current)) in ctx.resources:
-            continue  # renamed by hand into a name a manifest manages: that manifest now owns it
         if ctx.project.is_protected(f"{owned.kind}/{handler.live_name(current)}") or ctx.project.is_protected(
             owned.address
         ):

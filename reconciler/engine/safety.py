@@ -2,13 +2,18 @@
 
 A bad merge (a directory renamed, a template gone wrong) looks like "delete everything" or
 "rewrite everything". Like octoDNS's update/delete thresholds, apply refuses such a plan unless
-``--force`` says it is intended; small stacks (fewer than ``min_managed`` objects) are exempt,
-because there any change is a large share.
+``--force`` says it is intended; small stacks (fewer than ``min_managed`` objects) are exempt
+from the fractions, because there any change is a large share, but no stack of any size loses
+every object it manages without ``--force``. The reasons travel in the plan (``Plan.refusals``),
+so every format shows a reviewer what apply will refuse.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from reconciler.changes.change import Action
+from reconciler.engine.ownership import OWNED_KINDS
 from reconciler.engine.plan import Plan
 from reconciler.errors import ReconcilerError
 from reconciler.manifests.project import PruneSettings
@@ -20,26 +25,39 @@ class UnsafePlan(ReconcilerError):
 
 def safety_problems(plan: Plan, settings: PruneSettings) -> list[str]:
     """Why the plan is unsafe; empty when it is within the thresholds."""
-    if plan.managed < max(1, settings.min_managed):
+    if plan.managed < 1:
         return []
-    objects = [c for c in plan.changes if not c.step and c.kind in ("Tool", "McpServer", "Assistant")]
+    objects = [c for c in plan.changes if not c.step and c.kind in OWNED_KINDS]
     deletes = sum(1 for c in objects if c.action is Action.DELETE)
-    updates = sum(1 for c in objects if c.action is Action.UPDATE)
+    updates = sum(1 for c in objects if c.action is Action.UPDATE or (c.action is Action.ADOPT and c.body))
     problems = []
-    if deletes / plan.managed > settings.max_delete_fraction:
+    if deletes == plan.managed:
+        problems.append(f"it deletes all {deletes} managed {_objects(deletes)} of the stack")
+    elif plan.managed >= max(1, settings.min_managed) and deletes / plan.managed > settings.max_delete_fraction:
         problems.append(
             f"it deletes {deletes} of {plan.managed} managed objects, more than "
             f"{settings.max_delete_fraction:.0%} (prune.max_delete_fraction)"
         )
-    if updates / plan.managed > settings.max_update_fraction:
+    if plan.managed >= max(1, settings.update_min_managed) and updates / plan.managed > settings.max_update_fraction:
         problems.append(
             f"it rewrites {updates} of {plan.managed} managed objects, more than "
-            f"{settings.max_update_fraction:.0%} (prune.max_update_fraction)"
+            f"{settings.max_update_fraction:.0%} ({settings.update_setting})"
         )
     return problems
 
 
-def check_safety(plan: Plan, settings: PruneSettings, force: bool) -> None:
-    problems = safety_problems(plan, settings)
-    if problems and not force:
-        raise UnsafePlan("refusing to apply: " + "; ".join(problems) + ". Review the plan and pass --force if intended")
+def _objects(count: int) -> str:
+    return "object" if count == 1 else "objects"
+
+
+def with_refusals(plan: Plan, settings: PruneSettings, force: bool) -> Plan:
+    """The plan carrying why apply would refuse it, and whether --force approved that."""
+    return replace(plan, refusals=tuple(safety_problems(plan, settings)), forced=force)
+
+
+def check_safety(plan: Plan, force: bool) -> None:
+    """Refuse a plan with refusals unless --force is given now or approved it at plan time."""
+    if plan.refusals and not (force or plan.forced):
+        raise UnsafePlan(
+            "refusing to apply: " + "; ".join(plan.refusals) + ". Review the plan and pass --force if intended"
+        )

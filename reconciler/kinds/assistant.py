@@ -115,6 +115,29 @@ class AssistantHandler(KindHandler):
     def desired_body(self, resource: Resource, ctx: PlanContext) -> dict[str, Any]:
         return {"name": resource.name, **resolve_references(resource.spec, ctx.ids)}
 
+    def plan(self, resource: Resource, ctx: PlanContext) -> list[Change]:
+        """As for every kind, plus this stack's ownership tag on what a create or update sends.
+
+        The tag (``reconciler-stack=NAME``) is how another stack, in another repository, sees
+        that an assistant is owned: ledgers are files, tags travel with the object. It is
+        invisible to the diff; a create sends it, an update that replaces ``tags`` keeps it.
+        """
+        changes = super().plan(resource, ctx)
+        marker = stack_marker(ctx.project.stack)
+        if marker is None:
+            return changes
+        out = []
+        for change in changes:
+            if change.action is Action.CREATE:
+                body = {**change.body, "tags": sorted({*(change.body.get("tags") or []), marker})}
+                change = replace(change, body=body, after=body, fields=tuple(leaves(body)))
+            elif change.action is Action.UPDATE and "tags" in change.body:
+                current = ctx.live.get(self.kind, resource.name) or {}
+                kept = set(markers_of(current)) | {marker}
+                change = replace(change, body={**change.body, "tags": sorted({*change.body["tags"], *kept})})
+            out.append(change)
+        return out
+
     def comparable(self, live: Mapping[str, Any], ctx: PlanContext) -> dict[str, Any]:
         out = {k: v for k, v in live.items() if k not in READ_ONLY_FIELDS}
         tools = out.get("tools")
@@ -124,7 +147,7 @@ class AssistantHandler(KindHandler):
         if isinstance(out.get("conversation_flow"), dict):
             out["conversation_flow"] = _flow_without_resolved_tools(out["conversation_flow"])
         if isinstance(out.get("tags"), list):
-            out["tags"] = sorted(set(out["tags"]))
+            out["tags"] = sorted({tag for tag in out["tags"] if not is_marker(tag)})
         return out
 
     @staticmethod
@@ -170,6 +193,27 @@ class AssistantHandler(KindHandler):
 
     def delete(self, client: TelnyxClient, live_id: str) -> None:
         client.delete_assistant(live_id)
+
+
+MARKER_PREFIX = "reconciler-stack="
+
+
+def stack_marker(stack: str | None) -> str | None:
+    """The tag that says which stack owns an assistant; None without a stack."""
+    return f"{MARKER_PREFIX}{stack}" if stack else None
+
+
+def is_marker(tag: Any) -> bool:
+    return isinstance(tag, str) and tag.startswith(MARKER_PREFIX)
+
+
+def markers_of(live: Mapping[str, Any]) -> list[str]:
+    return [tag for tag in live.get("tags") or [] if is_marker(tag)]
+
+
+def marked_stacks(live: Mapping[str, Any]) -> list[str]:
+    """The stacks whose ownership tag a live assistant carries."""
+    return [tag.removeprefix(MARKER_PREFIX) for tag in markers_of(live)]
 
 
 def _tool_key(tool_type: str, payload: Any) -> tuple[str, Any]:

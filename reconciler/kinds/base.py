@@ -208,7 +208,7 @@ class KindHandler(ABC):
         if len(found) != 1:
             return None
         current = found[0]
-        if change.action is Action.UPDATE:
+        if change.action in (Action.UPDATE, Action.ADOPT):
             desired = confirm_desired(change, ids)
             if stated_differences(desired, self.comparable(current, confirm_context(client, self.kind, desired))):
                 return None
@@ -227,7 +227,9 @@ class KindHandler(ABC):
             self.after_write(change, created, ids)
             return object_id
         live_id = ids.resolve(change.live_id)
-        if change.action is Action.UPDATE:
+        if change.action is Action.ADOPT and not body:
+            return str(live_id)  # as the manifests want already: owning it is the ledger's business
+        if change.action in (Action.UPDATE, Action.ADOPT):
             updated = self.update(client, live_id, body, change)
             self.after_write(change, updated, ids)
         else:

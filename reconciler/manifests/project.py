@@ -4,8 +4,10 @@
     ownership_file: .reconciler/ownership-support-desk.json   # default shown
     prune:
       max_delete_fraction: 0.3        # refuse to delete more than this share of managed objects
-      max_update_fraction: 0.3        # ... or to rewrite more than this share, without --force
-      min_managed: 10                 # below this many managed objects the fractions do not apply
+      min_managed: 10                 # below this many managed objects the fraction does not apply
+    updates:                          # every apply, pruning or not
+      max_fraction: 0.3               # refuse to rewrite more than this share, without --force
+      min_managed: 10
     protect:                          # never deleted by --prune (Kind/name, * and ? wildcards)
       - Assistant/support-triage
     ignore:                           # fields the console owns: never a change in plan or drift
@@ -48,6 +50,14 @@ _SCHEMA: dict[str, Any] = {
                 "min_managed": {"type": "integer", "minimum": 0},
             },
         },
+        "updates": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "max_fraction": {"type": "number", "minimum": 0, "maximum": 1},
+                "min_managed": {"type": "integer", "minimum": 0},
+            },
+        },
         "protect": {"type": "array", "items": {"type": "string", "pattern": _TARGET}},
         "ignore": {
             "type": "array",
@@ -69,7 +79,11 @@ _SCHEMA: dict[str, Any] = {
 class PruneSettings:
     max_delete_fraction: float = 0.3
     max_update_fraction: float = 0.3
+    """``updates.max_fraction``; ``prune.max_update_fraction`` is its older spelling."""
     min_managed: int = 10
+    update_min_managed: int = 10
+    update_setting: str = "updates.max_fraction"
+    """Where the update threshold was read from, for the refusal message."""
 
 
 @dataclass(frozen=True)
@@ -139,7 +153,16 @@ def load_project(path: Path | None = None) -> Project:
     ownership_file = base / ownership if ownership else (
         base / ".reconciler" / f"ownership-{stack}.json" if stack else None
     )
-    prune = PruneSettings(**(data.get("prune") or {}))
+    prune_data = dict(data.get("prune") or {})
+    updates = data.get("updates") or {}
+    legacy = "max_update_fraction" in prune_data and "max_fraction" not in updates
+    prune = PruneSettings(
+        max_delete_fraction=prune_data.get("max_delete_fraction", 0.3),
+        max_update_fraction=prune_data["max_update_fraction"] if legacy else updates.get("max_fraction", 0.3),
+        min_managed=prune_data.get("min_managed", 10),
+        update_min_managed=updates["min_managed"] if "min_managed" in updates else prune_data.get("min_managed", 10),
+        update_setting="prune.max_update_fraction" if legacy else "updates.max_fraction",
+    )
     return Project(
         stack=stack,
         ownership_file=ownership_file,

@@ -66,6 +66,9 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "changes": [change_document(c, plan.secrets) for c in plan.changes],
         "unchanged": list(plan.unchanged),
         "protected": list(plan.protected),
+        "in_use": {address: list(users) for address, users in plan.in_use.items()},
+        "refusals": list(plan.refusals),
+        "forced": plan.forced,
     }
 
 

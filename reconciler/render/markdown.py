@@ -26,8 +26,8 @@ __all__ = ["CELL_LIMIT", "render_plan"]
 CELL_LIMIT = 80
 """Characters of one value in a table cell; a PR comment is about 100 columns of code wide."""
 
-SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-"}
-VERBS = {Action.CREATE: "created", Action.UPDATE: "updated", Action.DELETE: "deleted"}
+SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.ADOPT: "&"}
+VERBS = {Action.CREATE: "created", Action.UPDATE: "updated", Action.DELETE: "deleted", Action.ADOPT: "adopted"}
 _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*\[|~])|(?<![^\W_])_|_(?![^\W_])")
 """What could open code, emphasis, a link, strike-through or end a cell. ``_`` between two
 letters or digits opens nothing in GFM, so ``order_id`` stays as it is."""
@@ -94,6 +94,8 @@ class MarkdownView:
 
     def plan(self, plan: Plan) -> str:
         kept = [f"- {code_span(a)} is protected: kept although no manifest states it" for a in plan.protected]
+        kept += [f"- {code_span(a)} is still used by {', '.join(users)}: kept although no manifest states it"
+                 for a, users in plan.in_use.items()]
         if plan.is_empty:
             matched = len(plan.unchanged)
             noun = "object matches" if matched == 1 else "objects match"
@@ -110,6 +112,12 @@ class MarkdownView:
             f"| {counts['create']} | {counts['update']} | {counts['delete']} | {len(plan.unchanged)} |",
             "",
         ]
+        if counts["adopt"]:
+            adopt = counts["adopt"]
+            lines.extend([f"{adopt} existing {_objects(adopt)} will be adopted into this stack.", ""])
+        lines.extend(f"> **{line}**" for line in refusal_lines(plan))
+        if plan.refusals or plan.forced:
+            lines.append("")
         if kept:
             lines.extend([*kept, ""])
         for change in plan.changes:
@@ -186,6 +194,19 @@ class MarkdownView:
     def text_block(self, field: FieldChange, lines: list[str]) -> list[str]:
         """A long string as a labelled ``diff`` block; fenced code is literal, so no escaping inside."""
         return [code_span(field.dotted), "", *diff_block(lines), ""]
+
+
+def _objects(count: int) -> str:
+    return "object" if count == 1 else "objects"
+
+
+def refusal_lines(plan: Plan) -> list[str]:
+    """What a reviewer must know before approving: apply will refuse, or was approved past a threshold."""
+    if not plan.refusals:
+        return []
+    if plan.forced:
+        return [f"Approved with --force at plan time: {problem}." for problem in plan.refusals]
+    return [f"Apply will refuse without --force: {problem}." for problem in plan.refusals]
 
 
 def render_plan(plan: Plan) -> str:

@@ -14,10 +14,13 @@ from reconciler.changes.diff import FieldChange
 from reconciler.engine.apply import ApplyResult, Outcome, Status
 from reconciler.engine.plan import Action, Change, Plan
 from reconciler.redact import MASK, contains_secret
-from reconciler.render.markdown import VERBS
+from reconciler.render.markdown import VERBS, refusal_lines
 from reconciler.render.values import DIFF_COLOURS, is_long_text, line_diff, short
 
-SYMBOLS = {Action.CREATE: ("+", "green"), Action.UPDATE: ("~", "yellow"), Action.DELETE: ("-", "red")}
+SYMBOLS = {
+    Action.CREATE: ("+", "green"), Action.UPDATE: ("~", "yellow"), Action.DELETE: ("-", "red"),
+    Action.ADOPT: ("&", "cyan"),
+}
 CREATE_PREVIEW_LINES = 3
 
 
@@ -32,6 +35,8 @@ class TextView:
 
     def plan(self, plan: Plan) -> str:
         kept = [f"  ! {address} is protected: kept although no manifest states it" for address in plan.protected]
+        kept += [f"  ! {address} is still used by {', '.join(users)}: kept although no manifest states it"
+                 for address, users in plan.in_use.items()]
         if plan.is_empty:
             matched = len(plan.unchanged)
             noun = "object matches" if matched == 1 else "objects match"
@@ -43,6 +48,7 @@ class TextView:
         if kept:
             lines.extend([*kept, ""])
         lines.append(self._summary(plan))
+        lines.extend(refusal_lines(plan))
         return "\n".join(lines) + "\n"
 
     def _summary(self, plan: Plan) -> str:
@@ -51,6 +57,8 @@ class TextView:
             f"Plan: {counts['create']} to create, {counts['update']} to update, "
             f"{counts['delete']} to delete"
         )
+        if counts["adopt"]:
+            text += f", {counts['adopt']} to adopt"
         if plan.unchanged:
             text += f", {len(plan.unchanged)} unchanged"
         return self._style(text + ".", bold=True)
@@ -64,12 +72,14 @@ class TextView:
         if change.action is not Action.CREATE and isinstance(change.live_id, str):
             head += f" ({change.live_id})"
         lines = [head]
+        if change.action is Action.ADOPT and change.note:
+            lines.append(f"      # {change.note}")
         # A second write (link step) of an object created moments before has no before: like a
         # create, it shows what it sets.
         if change.action is Action.CREATE or (change.action is Action.UPDATE and change.before is None):
             for field in change.fields:
                 lines.extend(self._created_field(field, secrets))
-        elif change.action is Action.UPDATE:
+        elif change.action in (Action.UPDATE, Action.ADOPT):
             for field in change.fields:
                 lines.extend(self._updated_field(field, secrets))
         return lines
