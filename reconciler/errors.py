@@ -4,7 +4,9 @@
     ├── ConfigError                 bad flags or environment (no API key, bad base URL)
     ├── ManifestError               one problem in one manifest document; see ``ManifestProblem``
     │   └── ManifestErrors          several problems, all reported at once
-    ├── IdentityError               live state is ambiguous (two live objects share a managed name)
+    ├── IdentityError               live state is ambiguous (two live objects share a managed name),
+    │                               or another stack owns an object a manifest names
+    ├── ConcurrentChange            an object moved between plan and write; the write was not sent
     ├── ApiError                    the API answered with an error status
     │   ├── ApiAuthError            401 / 403
     │   ├── ApiNotFound             404
@@ -63,6 +65,10 @@ class ManifestErrors(ManifestError):
 
 class IdentityError(ReconcilerError):
     """Live state cannot be matched to manifests without guessing."""
+
+
+class ConcurrentChange(ReconcilerError):
+    """An object changed in the account between plan and write; the write was not sent."""
 
 
 class ApiError(ReconcilerError):

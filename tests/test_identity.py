@@ -16,7 +16,12 @@ from typing import Any
 
 import httpx
 
+from reconciler.api.client import TelnyxClient
 from reconciler.emulator import EmulatorServer
+from reconciler.engine.apply import apply_plan
+from reconciler.engine.live import fetch_live
+from reconciler.engine.plan import build_plan
+from reconciler.manifests.loader import load_resources
 from tests.helpers import API_KEY, run_cli
 from tests.test_pruning import assistant, names, run, stack, tool
 
@@ -336,3 +341,39 @@ class TestPruneConverges:
             "  ! Tool/lookup is still used by Assistant/hand-made: kept although no manifest states it\n"))
         assert run(desk, emulator, "apply", "--yes", "--prune").exit_code == 0
         assert names(sdk) == (["hand-made", "keeper"], ["lookup"])
+
+
+class TestOptimisticCheck:
+    """A change made between plan and write fails that change instead of being overwritten."""
+
+    def _plan(self, emulator: Any, directory: Path) -> tuple[Any, Any]:
+        client = TelnyxClient(emulator.base_url, API_KEY)
+        resources = load_resources([directory / "manifests"], {})
+        return client, build_plan(resources, fetch_live(client, resources, prune=True), prune=True)
+
+    def test_an_update_refuses_an_object_edited_since_the_plan(self, tmp_path: Path, emulator: Any,
+                                                              sdk: Any) -> None:
+        desk = stack(tmp_path, "desk", assistant("front") + assistant("back"))
+        assert run(desk, emulator, "apply", "--yes").exit_code == 0
+        (desk / "manifests" / "all.yaml").write_text(assistant("front", "New words.") + assistant("back", "Other."))
+        client, plan = self._plan(emulator, desk)
+        front = assistant_ids(sdk)["front"]
+        sdk.ai.assistants.update(front, instructions="Edited in the portal meanwhile.")
+        with client:
+            result = apply_plan(client, plan)
+        outcomes = {o.change.address: (o.status.value, o.message) for o in result.outcomes}
+        assert outcomes == {
+            "Assistant/front": ("failed", f"Assistant/front ({front}) changed in the account since the plan was "
+                                          "made (instructions); nothing was written to it; plan again"),
+            "Assistant/back": ("applied", ""),
+        }
+        assert sdk.ai.assistants.retrieve(front).instructions == "Edited in the portal meanwhile."
+
+    def test_a_field_the_change_does_not_touch_may_move(self, tmp_path: Path, emulator: Any, sdk: Any) -> None:
+        desk = stack(tmp_path, "desk", assistant("front"))
+        assert run(desk, emulator, "apply", "--yes").exit_code == 0
+        (desk / "manifests" / "all.yaml").write_text(assistant("front", "New words."))
+        client, plan = self._plan(emulator, desk)
+        sdk.ai.assistants.update(assistant_ids(sdk)["front"], greeting="Hello from the portal")
+        with client:
+            assert apply_plan(client, plan).ok

@@ -300,6 +300,9 @@ class TelnyxClient:
     def create_assistant(self, body: Mapping[str, Any], idempotency_key: str | None = None) -> dict[str, Any]:
         return _object(self.request("POST", "/ai/assistants", body=body, idempotency_key=idempotency_key))
 
+    def get_assistant(self, assistant_id: str) -> dict[str, Any]:
+        return _object(self.request("GET", f"/ai/assistants/{assistant_id}"))
+
     def update_assistant(self, assistant_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
         return _object(self.request("POST", f"/ai/assistants/{assistant_id}", body=body))
 
@@ -356,6 +359,9 @@ class TelnyxClient:
     def create_tool(self, body: Mapping[str, Any], idempotency_key: str | None = None) -> dict[str, Any]:
         return _object(self.request("POST", "/ai/tools", body=body, idempotency_key=idempotency_key))
 
+    def get_tool(self, tool_id: str) -> dict[str, Any]:
+        return _object(self.request("GET", f"/ai/tools/{tool_id}"))
+
     def update_tool(self, tool_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
         return _object(self.request("PATCH", f"/ai/tools/{tool_id}", body=body))
 
@@ -379,6 +385,9 @@ class TelnyxClient:
 
     def create_mcp_server(self, body: Mapping[str, Any], idempotency_key: str | None = None) -> dict[str, Any]:
         return _object(self.request("POST", "/ai/mcp_servers", body=body, idempotency_key=idempotency_key))
+
+    def get_mcp_server(self, server_id: str) -> dict[str, Any]:
+        return _object(self.request("GET", f"/ai/mcp_servers/{server_id}"))
 
     def replace_mcp_server(self, server_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
         return _object(self.request("PUT", f"/ai/mcp_servers/{server_id}", body=body))

@@ -291,7 +291,13 @@ def _unlink_handoffs(deletes: list[Change], ctx: PlanContext) -> tuple[list[Chan
     if not unlinks:
         return deletes, []
     refs = tuple(u.ref for u in unlinks)
-    return [replace(c, requires=(*c.requires, *refs)) if c.kind == "Assistant" else c for c in deletes], unlinks
+    unlinked = {u.name: u.body for u in unlinks}
+    # A delete expects to find the object as its unlink leaves it (the check before each write).
+    return [
+        replace(c, requires=(*c.requires, *refs), before={**(c.before or {}), **unlinked.get(c.name, {})})
+        if c.kind == "Assistant" else c
+        for c in deletes
+    ], unlinks
 
 
 def _without_targets(tool: Any, doomed: set[str]) -> Any:

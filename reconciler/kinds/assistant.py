@@ -188,6 +188,9 @@ class AssistantHandler(KindHandler):
         if live is not None and isinstance(live.get("version_id"), str):
             ids.set(MAIN_VERSION, change.name, live["version_id"])
 
+    def read(self, client: TelnyxClient, live_id: str) -> dict[str, Any]:
+        return client.get_assistant(live_id)
+
     def create(self, client: TelnyxClient, body: Mapping[str, Any], idempotency_key: str) -> dict[str, Any]:
         return client.create_assistant(body, idempotency_key=idempotency_key)
 

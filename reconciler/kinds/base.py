@@ -17,9 +17,9 @@ from typing import Any
 
 from reconciler.api.client import TelnyxClient
 from reconciler.changes.change import Action, Change
-from reconciler.changes.diff import changed_top_level_keys, leaves, removed, stated_differences
+from reconciler.changes.diff import changed_top_level_keys, leaves, removed, stated_differences, stated_view
 from reconciler.changes.refs import IdIndex, pending_in
-from reconciler.errors import ApiError, ApiNotFound, ApiUnavailable, ReconcilerError
+from reconciler.errors import ApiError, ApiNotFound, ApiUnavailable, ConcurrentChange, ReconcilerError
 from reconciler.manifests.project import Project, parse_field_path
 from reconciler.model import LiveState, Resource
 
@@ -186,6 +186,7 @@ class KindHandler(ABC):
         change wants, the change is done; otherwise send it once more. So a lost response never
         makes a duplicate, nor an extra assistant version.
         """
+        self.check_unchanged(client, change, ids)
         try:
             return self.write(client, change, ids, idempotency_key)
         except ReconcilerError as exc:
@@ -195,6 +196,42 @@ class KindHandler(ABC):
             if confirmed is not None:
                 return confirmed
             return self.write(client, change, ids, idempotency_key)
+
+    def check_unchanged(self, client: TelnyxClient, change: Change, ids: IdIndex) -> None:
+        """Re-read the object right before an update or delete; refuse if it moved since the plan.
+
+        The plan compared the manifest with what it read; a change made since (in the portal, or
+        by an apply that does not share this stack's lock) would otherwise be silently overwritten
+        or deleted. Only the fields the change is about are compared (for a delete, every field
+        plan showed), except the attached shared tools, whose ids would need the tool list read
+        again for every write.
+        """
+        if not self.listable or change.step or change.before is None or not isinstance(change.live_id, str):
+            return
+        if change.action is Action.ADOPT and not change.body:
+            return
+        if change.action not in (Action.UPDATE, Action.ADOPT, Action.DELETE):
+            return
+        try:
+            now = self.comparable(self.read(client, change.live_id), PlanContext(LiveState(), IdIndex()))
+        except ApiNotFound:
+            if change.action is Action.DELETE:
+                return  # already gone: what the delete wanted
+            raise ConcurrentChange(f"{change.address} ({change.live_id}) was deleted in the account since the plan "
+                                   "was made; nothing was written to it; plan again") from None
+        scope = change.before if change.action is Action.DELETE else change.after or {}
+        planned = {k: v for k, v in stated_view(scope, change.before).items() if k != "tool_ids"}
+        current = {k: v for k, v in stated_view(scope, now).items() if k != "tool_ids"}
+        moved = sorted(k for k in set(planned) | set(current) if planned.get(k) != current.get(k))
+        if moved:
+            raise ConcurrentChange(
+                f"{change.address} ({change.live_id}) changed in the account since the plan was made "
+                f"({', '.join(moved)}); nothing was written to it; plan again"
+            )
+
+    def read(self, client: TelnyxClient, live_id: str) -> dict[str, Any]:
+        """One live object by id."""
+        raise NotImplementedError
 
     def confirm(self, client: TelnyxClient, change: Change, ids: IdIndex) -> str | None:
         """After an ambiguous failure: the live id if the change is already in effect, else None."""

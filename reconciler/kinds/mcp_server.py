@@ -36,6 +36,9 @@ class McpServerHandler(KindHandler):
     ) -> dict[str, Any]:
         return {key: desired[key] if key in desired else before.get(key) for key in WRITABLE}
 
+    def read(self, client: TelnyxClient, live_id: str) -> dict[str, Any]:
+        return client.get_mcp_server(live_id)
+
     def create(self, client: TelnyxClient, body: Mapping[str, Any], idempotency_key: str) -> dict[str, Any]:
         return client.create_mcp_server(body, idempotency_key=idempotency_key)
 

@@ -50,6 +50,9 @@ class ToolHandler(KindHandler):
             body[tool_type] = desired.get(tool_type)
         return body
 
+    def read(self, client: TelnyxClient, live_id: str) -> dict[str, Any]:
+        return client.get_tool(live_id)
+
     def create(self, client: TelnyxClient, body: Mapping[str, Any], idempotency_key: str) -> dict[str, Any]:
         return client.create_tool(body, idempotency_key=idempotency_key)
 
