@@ -377,3 +377,27 @@ class TestOptimisticCheck:
         sdk.ai.assistants.update(assistant_ids(sdk)["front"], greeting="Hello from the portal")
         with client:
             assert apply_plan(client, plan).ok
+
+
+class TestOwnershipTag:
+    def test_adopting_many_assistants_is_not_a_mass_rewrite(self, tmp_path: Path, emulator: Any, sdk: Any) -> None:
+        """The tag goes through the tag endpoints (no version), so it is not counted as a rewrite."""
+        for i in range(12):
+            sdk.ai.assistants.create(name=f"bot-{i}", instructions="Help callers.")
+        desk = stack(tmp_path, "desk", "".join(assistant(f"bot-{i}") for i in range(12)))
+        applied = run(desk, emulator, "apply", "--yes")
+        assert applied.exit_code == 0, applied.output
+        assert "Plan: 0 to create, 0 to update, 0 to delete, 12 to adopt." in applied.stdout
+        assert {tuple(a.tags or []) for a in sdk.ai.assistants.list().data} == {("reconciler-stack=desk",)}
+
+    def test_an_update_of_tags_without_a_stack_keeps_another_stacks_tag(self, tmp_path: Path, emulator: Any,
+                                                                        sdk: Any) -> None:
+        owned = stack(tmp_path / "repo-a", "sales", assistant("bot"))
+        assert run(owned, emulator, "apply", "--yes").exit_code == 0
+        loose = tmp_path / "loose"
+        loose.mkdir()
+        (loose / "bot.yaml").write_text(assistant("bot", "Other words.").replace(
+            "spec:\n", "spec:\n  tags: [vip]\n"))
+        assert run_cli(["apply", str(loose), "--yes"], emulator.base_url).exit_code == 0
+        [bot] = sdk.ai.assistants.list().data
+        assert (sorted(bot.tags or []), bot.instructions) == (["reconciler-stack=sales", "vip"], "Other words.")

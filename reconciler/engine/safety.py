@@ -29,7 +29,10 @@ def safety_problems(plan: Plan, settings: PruneSettings) -> list[str]:
         return []
     objects = [c for c in plan.changes if not c.step and c.kind in OWNED_KINDS]
     deletes = sum(1 for c in objects if c.action is Action.DELETE)
-    updates = sum(1 for c in objects if c.action is Action.UPDATE or (c.action is Action.ADOPT and c.body))
+    # Adopting an assistant only adds its ownership tag (tag endpoints, no version): not a rewrite.
+    updates = sum(
+        1 for c in objects if c.action is Action.UPDATE or (c.action is Action.ADOPT and set(c.body) - {"tags"})
+    )
     problems = []
     if deletes == plan.managed:
         problems.append(f"it deletes all {deletes} managed {_objects(deletes)} of the stack")

@@ -122,18 +122,16 @@ class AssistantHandler(KindHandler):
         that an assistant is owned: ledgers are files, tags travel with the object. It is
         invisible to the diff; a create sends it, an update that replaces ``tags`` keeps it.
         """
-        changes = super().plan(resource, ctx)
         marker = stack_marker(ctx.project.stack)
-        if marker is None:
-            return changes
         out = []
-        for change in changes:
-            if change.action is Action.CREATE:
+        for change in super().plan(resource, ctx):
+            if change.action is Action.CREATE and marker is not None:
                 body = {**change.body, "tags": sorted({*(change.body.get("tags") or []), marker})}
                 change = replace(change, body=body, after=body, fields=tuple(leaves(body)))
             elif change.action is Action.UPDATE and "tags" in change.body:
+                # An update that sends tags replaces them: keep every stack's ownership tag.
                 current = ctx.live.get(self.kind, resource.name) or {}
-                kept = set(markers_of(current)) | {marker}
+                kept = {*markers_of(current), *([marker] if marker else [])}
                 change = replace(change, body={**change.body, "tags": sorted({*change.body["tags"], *kept})})
             out.append(change)
         return out
