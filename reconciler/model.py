@@ -97,6 +97,8 @@ class Resource:
     source: SourceMap = field(compare=False)  # follows from file and line, so not compared
     template: Mapping[str, Any] = field(default_factory=dict)
     secrets: frozenset[str] = frozenset()
+    previous_names: tuple[str, ...] = ()
+    """Names the object had before a rename in git (``previous_names:``): plan renames, never replaces."""
 
     @property
     def key(self) -> tuple[str, str]:

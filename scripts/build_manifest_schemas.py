@@ -31,6 +31,10 @@ JSON = dict[str, Any]
 ENVELOPE = {
     "apiVersion": f"Manifest format version; always {API_VERSION}.",
     "kind": "Which kind of object this document describes.",
+    "previous_names": (
+        "Names this object had before (a rename in git): plan renames the live object that still has one of "
+        "them instead of creating a new one and deleting the old."
+    ),
 }
 
 NAMES = {
@@ -336,6 +340,10 @@ def _document(kind: str, spec: JSON, defs: JSON) -> JSON:
             "apiVersion": {"const": API_VERSION, "description": ENVELOPE["apiVersion"]},
             "kind": {"const": kind, "description": ENVELOPE["kind"]},
             "name": _name_schema(NAMES[kind]),
+            **({} if kind == "CanaryDeploy" else {"previous_names": {
+                "type": "array", "description": ENVELOPE["previous_names"], "uniqueItems": True, "minItems": 1,
+                "items": _name_schema("A name this object had before."),
+            }}),
             "spec": {"description": SPECS[kind], **spec},
         },
     }

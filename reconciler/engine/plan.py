@@ -49,6 +49,8 @@ class Plan:
     """Why apply would refuse without --force (the safety thresholds), shown in every format."""
     forced: bool = False
     """The plan was made with --force: a saved plan carries that approval to apply."""
+    warnings: tuple[str, ...] = ()
+    """What a reviewer should know that is not a change, e.g. a create that looks like a rename."""
 
     @property
     def summary(self) -> dict[str, int]:
@@ -107,8 +109,7 @@ def build_plan(
     """
     _check_identity(resources, live)
     project = project or Project()
-    if ledger is not None:
-        live = _follow_renames(resources, live, ledger)
+    live, renamed = _follow_renames(resources, live, ledger)
     known = live_ids(live)
     ctx = PlanContext(live, IdIndex.of(known), {r.key: r for r in resources}, prune, project)
     changes: list[Change] = []
@@ -119,6 +120,11 @@ def build_plan(
         ctx.changed.update(c.address for c in planned)
         if not planned:
             unchanged.append(resource.address)
+    changes = [
+        replace(c, note=f"renamed from {renamed[c.address]!r}") if c.address in renamed and not c.step else c
+        for c in changes
+    ]
+    warnings = _likely_renames(changes, ctx, ledger) if ledger is not None else []
     if ledger is not None:
         changes = _adoptions(resources, ctx, changes, ledger, claims or {})
         adopted = {c.address for c in changes if c.action is Action.ADOPT}
@@ -150,24 +156,85 @@ def build_plan(
         gone=tuple(gone),
         managed=managed,
         in_use=in_use,
+        warnings=tuple(warnings),
     )
 
 
-def _follow_renames(resources: Iterable[Resource], live: LiveState, ledger: Ledger) -> LiveState:
-    """A manifest whose name is gone from the account, but whose owned id lives on under another
-    name (renamed in the portal), is matched to that object: plan renames it back."""
+def _follow_renames(
+    resources: Iterable[Resource], live: LiveState, ledger: Ledger | None
+) -> tuple[LiveState, dict[str, str]]:
+    """Match a manifest whose name is not live to the object it was renamed from.
+
+    Two ways: a ``previous_names`` entry that is still live (a rename in git), or the ledger's id
+    of the name, live under another name (a rename in the portal). Either way plan renames that
+    object instead of creating a new one. Returns the live state with those objects under their
+    manifest names, and ``address -> old name`` for the renames in git.
+    """
+    resources = list(resources)
+    stated = {r.key for r in resources}
     objects = dict(live.objects)
+    renamed: dict[str, str] = {}
+    collisions: list[str] = []
     for resource in resources:
-        if resource.kind not in OWNED_KINDS or resource.key in objects:
-            continue
-        owned = ledger.named(resource.kind, resource.name)
-        if owned is None:
+        if resource.kind not in OWNED_KINDS:
             continue
         handler = handler_for(resource.kind)
-        renamed = next((obj for obj in live.listed(resource.kind) if handler.live_id(obj) == owned.id), None)
-        if renamed is not None and not any(r.key == (resource.kind, handler.live_name(renamed)) for r in resources):
-            objects[resource.key] = renamed
-    return replace(live, objects=objects) if objects != live.objects else live
+        old = next((n for n in resource.previous_names if (resource.kind, n) in live.objects), None)
+        if old is not None:
+            if resource.key in live.objects:
+                collisions.append(
+                    f"{resource.address}: cannot rename {resource.kind}/{old} "
+                    f"({handler.live_id(live.objects[(resource.kind, old)])}) to {resource.name!r}: another live "
+                    f"object has that name ({handler.live_id(live.objects[resource.key])}); rename or delete one "
+                    "of them first"
+                )
+                continue
+            objects[resource.key] = live.objects[(resource.kind, old)]
+            renamed[resource.address] = old
+            continue
+        owned = ledger.named(resource.kind, resource.name) if ledger is not None else None
+        if resource.key in objects or owned is None:
+            continue
+        found = next((obj for obj in live.listed(resource.kind) if handler.live_id(obj) == owned.id), None)
+        if found is not None and (resource.kind, handler.live_name(found)) not in stated:
+            objects[resource.key] = found
+    if collisions:
+        raise IdentityError("\n".join(collisions))
+    return (replace(live, objects=objects) if objects != live.objects else live), renamed
+
+
+def _likely_renames(changes: list[Change], ctx: PlanContext, ledger: Ledger) -> list[str]:
+    """Creates that look like an owned object no manifest states any more, under a new name.
+
+    Without ``previous_names`` that is a create plus (with --prune) a delete: a new id, a new
+    TeXML app, lost versions. Plan cannot know it was meant as a rename, so it says how to keep
+    the object.
+    """
+    claimed = {
+        (kind, handler_for(kind).live_id(obj)) for (kind, name), obj in ctx.live.objects.items()
+        if (kind, name) in ctx.resources
+    }
+    warnings = []
+    for change in changes:
+        if change.action is not Action.CREATE or change.kind not in OWNED_KINDS or change.after is None:
+            continue
+        handler = handler_for(change.kind)
+        key = "display_name" if change.kind == "Tool" else "name"
+        wanted = {k: v for k, v in change.after.items() if k not in (key, "tags")}
+        for owned in ledger.objects:
+            if owned.kind != change.kind or (owned.kind, owned.id) in claimed:
+                continue
+            current = next((o for o in ctx.live.listed(owned.kind) if handler.live_id(o) == owned.id), None)
+            if current is None:
+                continue
+            if not stated_differences(wanted, handler.comparable(current, ctx)):
+                old = handler.live_name(current)
+                warnings.append(
+                    f"{change.address} looks like a rename of {change.kind}/{old} ({owned.id}): to keep that "
+                    f"object (its id, versions and phone setup), add 'previous_names: [{old}]' to its manifest"
+                )
+                break
+    return warnings
 
 
 def _adoptions(

@@ -62,12 +62,35 @@ def load_resources(
         # found nothing at all is a mistake the user wants to hear about.
         loader.problems.extend(_problem(file, 1, f"no documents: {why}") for file, why in loader.empty)
     loader.problems.extend(check_references(loader.resources, loader.defined))
+    loader.problems.extend(_previous_name_problems(loader.resources))
     if loader.problems:
         problems = [_one_line(p) for p in loader.problems]
         raise ManifestErrors(sorted(problems, key=lambda p: (p.file, p.line, p.path, p.message)))
     if environment is not None and environment.name_prefix:
         return [_prefixed(resource, environment) for resource in loader.resources]
     return loader.resources
+
+
+def _previous_name_problems(resources: Sequence[Resource]) -> list[ManifestProblem]:
+    """A previous name may not be a name in use now, nor the previous name of two objects."""
+    current = {r.key for r in resources}
+    claimed: dict[tuple[str, str], str] = {}
+    problems = []
+    for resource in resources:
+        for index, old in enumerate(resource.previous_names):
+            path = ("previous_names", index)
+            line = resource.source.line_of(path)
+            if (resource.kind, old) in current:
+                what = "its own name" if old == resource.name else f"the name of another {resource.kind}"
+                problems.append(_problem(resource.file, line, f"{old!r} is {what}; a previous name must be "
+                                         "free now", resource.kind, resource.name, format_path(path)))
+            elif (resource.kind, old) in claimed:
+                problems.append(_problem(resource.file, line, f"{old!r} is also a previous name of "
+                                         f"{resource.kind}/{claimed[(resource.kind, old)]}", resource.kind,
+                                         resource.name, format_path(path)))
+            else:
+                claimed[(resource.kind, old)] = resource.name
+    return problems
 
 
 def _prefixed(resource: Resource, environment: Environment) -> Resource:
@@ -81,7 +104,9 @@ def _prefixed(resource: Resource, environment: Environment) -> Resource:
     for ref in references(resource.kind, resource.spec):
         for target in (spec, template):
             _rename(target, ref.path, environment)
-    return replace(resource, name=environment.live_name(resource.name), spec=spec, template=template)
+    previous = tuple(environment.live_name(name) for name in resource.previous_names)
+    return replace(resource, name=environment.live_name(resource.name), spec=spec, template=template,
+                   previous_names=previous)
 
 
 def _rename(value: Any, path: JsonPath, environment: Environment) -> None:
@@ -272,6 +297,7 @@ class _Loader:
                 source=source.deferred(functools.partial(_document_lines, file, index)),
                 template=result.template,
                 secrets=frozenset(result.secrets),
+                previous_names=tuple(value.get("previous_names") or ()),
             )
         )
 

@@ -69,6 +69,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "in_use": {address: list(users) for address, users in plan.in_use.items()},
         "refusals": list(plan.refusals),
         "forced": plan.forced,
+        "warnings": list(plan.warnings),
     }
 
 

@@ -116,7 +116,7 @@ class MarkdownView:
             adopt = counts["adopt"]
             lines.extend([f"{adopt} existing {_objects(adopt)} will be adopted into this stack.", ""])
         lines.extend(f"> **{line}**" for line in refusal_lines(plan))
-        if plan.refusals or plan.forced:
+        if plan.refusals or plan.warnings:
             lines.append("")
         if kept:
             lines.extend([*kept, ""])
@@ -201,12 +201,11 @@ def _objects(count: int) -> str:
 
 
 def refusal_lines(plan: Plan) -> list[str]:
-    """What a reviewer must know before approving: apply will refuse, or was approved past a threshold."""
-    if not plan.refusals:
-        return []
+    """What a reviewer must know before approving: warnings, and whether apply will refuse."""
+    lines = [f"Warning: {warning}." for warning in plan.warnings]
     if plan.forced:
-        return [f"Approved with --force at plan time: {problem}." for problem in plan.refusals]
-    return [f"Apply will refuse without --force: {problem}." for problem in plan.refusals]
+        return lines + [f"Approved with --force at plan time: {problem}." for problem in plan.refusals]
+    return lines + [f"Apply will refuse without --force: {problem}." for problem in plan.refusals]
 
 
 def render_plan(plan: Plan) -> str:
