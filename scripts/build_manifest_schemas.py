@@ -40,15 +40,15 @@ ENVELOPE = {
 NAMES = {
     "Assistant": (
         "The assistant's name in Telnyx and its identity here: unique among Assistant documents, "
-        "referenced by other manifests. Renaming it means a different assistant."
+        "referenced by other manifests. To rename it, list the old name in previous_names."
     ),
     "Tool": (
         "The shared tool's display_name in Telnyx and its identity here: unique among Tool documents, "
-        "referenced from assistants' shared_tools and flow nodes. Renaming it means a different tool."
+        "referenced from assistants' shared_tools and flow nodes. To rename it, list the old name in previous_names."
     ),
     "McpServer": (
         "The MCP server's name in Telnyx and its identity here: unique among McpServer documents, "
-        "referenced from assistants' mcp_servers. Renaming it means a different server."
+        "referenced from assistants' mcp_servers. To rename it, list the old name in previous_names."
     ),
     "CanaryDeploy": (
         "Identity of this canary deploy among the manifests. Telnyx keeps one canary configuration "
