@@ -22,6 +22,7 @@ from reconciler.config import DEFAULT_PARALLELISM, LOCAL_STATE, Connection, open
 from reconciler.engine.apply import ApplyResult, Outcome, Status, apply_plan
 from reconciler.engine.drift import drift_report
 from reconciler.engine.live import fetch_live
+from reconciler.engine.lock import lock_for, parse_duration
 from reconciler.engine.ownership import Ledger, load_ledger, save_ledger, updated_ledger
 from reconciler.engine.plan import Plan, build_plan
 from reconciler.engine.safety import check_safety, safety_problems
@@ -91,6 +92,20 @@ prune_option = click.option(
 format_option = click.option(
     "--format", "output_format", type=click.Choice(["text", "markdown", "json"]), default="text",
     show_default=True, help="text for terminals, markdown for PR comments, json for programs.",
+)
+
+
+def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        _fail(f"--lock-timeout: {exc}")
+        raise
+
+
+lock_timeout_option = click.option(
+    "--lock-timeout", metavar="DURATION", default="0", callback=_duration,
+    help="Wait up to DURATION (90, 30s, 5m, 1h) for another run of this stack to finish instead of failing.",
 )
 
 
@@ -208,12 +223,13 @@ def plan(paths: tuple[str, ...], detailed_exitcode: bool, out: Path | None, outp
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json prints the result per change on stdout (the plan and progress go to stderr).")
 @prune_option
+@lock_timeout_option
 @config_option
 @var_file_option
 @connection_options
 def apply(paths: tuple[str, ...], plan_file: Path | None, yes: bool, force: bool, output_format: str,
-          prune: bool, config_path: Path | None, var_files: tuple[Path, ...], base_url: str | None,
-          api_key: str | None, local: bool, parallelism: int) -> None:
+          prune: bool, lock_timeout: float, config_path: Path | None, var_files: tuple[Path, ...],
+          base_url: str | None, api_key: str | None, local: bool, parallelism: int) -> None:
     """Plan (or load a saved plan), then apply the changes. Exit 0 when all applied, 1 otherwise."""
     connection = Connection.resolve(base_url, api_key, local, parallelism)
     as_json = output_format == "json"
@@ -228,7 +244,9 @@ def apply(paths: tuple[str, ...], plan_file: Path | None, yes: bool, force: bool
                 raise ConfigError("a saved plan uses the var files it was made with; do not pass --var-file")
             saved = planfile.load(plan_file)
             paths, prune, var_files = saved.paths, saved.prune, tuple(Path(f) for f in saved.var_files)
-        with open_client(connection) as client:
+        project = _project(config_path, connection)  # the lock is taken before live state is read
+        with lock_for(project.stack, project.ownership_file, lock_timeout, "apply"), \
+                open_client(connection) as client:
             computed = _compute(client, paths, connection, prune, config_path, var_files)
             the_plan = computed.plan
             if saved is not None:
@@ -336,15 +354,18 @@ def _write_export(client: TelnyxClient, result: ExportResult, adopt_objects: boo
 @click.option("--tag", default=None, help="Only assistants with this tag, and the tools and servers they use.")
 @click.option("--adopt", "adopt_objects", is_flag=True,
               help="Record the exported objects as owned by this stack (reconciler.yaml 'stack:').")
+@lock_timeout_option
 @config_option
 @connection_options
 def export(out: Path, kinds: tuple[str, ...], name_glob: str | None, tag: str | None, adopt_objects: bool,
-           config_path: Path | None, base_url: str | None, api_key: str | None, local: bool,
-           parallelism: int) -> None:
+           lock_timeout: float, config_path: Path | None, base_url: str | None, api_key: str | None,
+           local: bool, parallelism: int) -> None:
     """Write manifests for what is live (adoption). Exit 0, or 1 on any problem."""
     connection = Connection.resolve(base_url, api_key, local, parallelism)
     try:
-        with open_client(connection) as client:
+        project = _project(config_path, connection)  # --adopt writes the ledger: lock the stack
+        with lock_for(project.stack if adopt_objects else None, project.ownership_file, lock_timeout,
+                      "export --adopt"), open_client(connection) as client:
             result = export_account(client, out, kinds=list(kinds) or None, name_glob=name_glob, tag=tag,
                                     parallelism=connection.parallelism)
             _write_export(client, result, adopt_objects, config_path, connection)
