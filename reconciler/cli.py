@@ -28,6 +28,7 @@ from reconciler.engine.plan import Plan, build_plan
 from reconciler.engine.safety import check_safety, safety_problems
 from reconciler.errors import ConfigError, ManifestError, ReconcilerError
 from reconciler.export import ExportResult, adopt, export_account, name_versions
+from reconciler.export.importing import ledger_files, managed_refusal, owners_by_id, plan_import, render_import_plan
 from reconciler.manifests.environment import load_environment
 from reconciler.manifests.loader import load_resources
 from reconciler.manifests.project import Project, load_project
@@ -381,15 +382,38 @@ def export(out: Path, kinds: tuple[str, ...], name_glob: str | None, tag: str | 
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("manifests"),
               show_default=True, help="Directory to write the imported assistants' manifests into.")
 @click.option("--adopt", "adopt_objects", is_flag=True, help="Record them as owned by this stack.")
+@click.option("--yes", is_flag=True, help="Import without asking (needed when stdin is not a terminal).")
+@click.option("--overwrite-managed", is_flag=True,
+              help="Also overwrite assistants that a stack manages (in an ownership ledger).")
+@lock_timeout_option
 @config_option
 @connection_options
 def import_(provider: str, api_key_ref: str, import_ids: tuple[str, ...], out: Path, adopt_objects: bool,
-            config_path: Path | None, base_url: str | None, api_key: str | None, local: bool,
-            parallelism: int) -> None:
-    """Import assistants from another platform into Telnyx, then export them as manifests."""
+            yes: bool, overwrite_managed: bool, lock_timeout: float, config_path: Path | None,
+            base_url: str | None, api_key: str | None, local: bool, parallelism: int) -> None:
+    """Import assistants from another platform into Telnyx, then export them as manifests.
+
+    Shows first which agents it imports and which assistants it overwrites, then asks like apply.
+    """
     connection = Connection.resolve(base_url, api_key, local, parallelism)
     try:
-        with open_client(connection) as client:
+        project = _project(config_path, connection)
+        if adopt_objects and not project.stack:  # say so before the import writes, not after
+            raise ConfigError("--adopt needs a stack: set 'stack:' in reconciler.yaml")
+        with lock_for(project.stack if adopt_objects else None, project.ownership_file, lock_timeout,
+                      "import --adopt"), open_client(connection) as client:
+            owners = owners_by_id(ledger_files(project, LOCAL_STATE.parent if connection.local else None))
+            preview = plan_import(provider, api_key_ref, import_ids, client.list_assistants(), owners)
+            click.echo(render_import_plan(preview), nl=False)
+            refusal = managed_refusal(preview)
+            if refusal and not overwrite_managed:
+                raise ConfigError(refusal)
+            if not yes:
+                if not sys.stdin.isatty():
+                    raise ConfigError("refusing to import: stdin is not a terminal; review what it will do "
+                                      "and pass --yes")
+                if not click.confirm("Import these agents?", default=False):
+                    raise ConfigError("import cancelled; nothing was imported")
             imported = client.import_assistants(provider, api_key_ref, list(import_ids) or None)
             click.echo(f"Imported {len(imported)} assistants from {provider}.", err=True)
             ids = {str(a["id"]) for a in imported}
