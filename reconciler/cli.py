@@ -22,6 +22,7 @@ from reconciler.config import DEFAULT_PARALLELISM, LOCAL_STATE, Connection, open
 from reconciler.engine.apply import ApplyResult, Outcome, Status, apply_plan
 from reconciler.engine.drift import drift_report
 from reconciler.engine.live import fetch_live
+from reconciler.engine.lock import lock_for, parse_duration
 from reconciler.engine.ownership import (
     Ledger,
     journal_path,
@@ -35,6 +36,8 @@ from reconciler.engine.plan import Action, Plan, build_plan
 from reconciler.engine.safety import check_safety, with_refusals
 from reconciler.errors import ConfigError, ManifestError, ReconcilerError
 from reconciler.export import ExportResult, adopt, export_account, name_versions
+from reconciler.export.importing import ledger_files, managed_refusal, owners_by_id, plan_import, render_import_plan
+from reconciler.kinds.assistant import stack_marker
 from reconciler.manifests.environment import load_environment
 from reconciler.manifests.loader import load_resources
 from reconciler.manifests.project import Project, load_project
@@ -99,6 +102,20 @@ prune_option = click.option(
 format_option = click.option(
     "--format", "output_format", type=click.Choice(["text", "markdown", "json"]), default="text",
     show_default=True, help="text for terminals, markdown for PR comments, json for programs.",
+)
+
+
+def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        _fail(f"--lock-timeout: {exc}")
+        raise
+
+
+lock_timeout_option = click.option(
+    "--lock-timeout", metavar="DURATION", default="0", callback=_duration,
+    help="Wait up to DURATION (90, 30s, 5m, 1h) for another run of this stack to finish instead of failing.",
 )
 
 
@@ -225,12 +242,13 @@ def plan(paths: tuple[str, ...], detailed_exitcode: bool, out: Path | None, forc
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json prints the result per change on stdout (the plan and progress go to stderr).")
 @prune_option
+@lock_timeout_option
 @config_option
 @var_file_option
 @connection_options
 def apply(paths: tuple[str, ...], plan_file: Path | None, yes: bool, force: bool, output_format: str,
-          prune: bool, config_path: Path | None, var_files: tuple[Path, ...], base_url: str | None,
-          api_key: str | None, local: bool, parallelism: int) -> None:
+          prune: bool, lock_timeout: float, config_path: Path | None, var_files: tuple[Path, ...],
+          base_url: str | None, api_key: str | None, local: bool, parallelism: int) -> None:
     """Plan (or load a saved plan), then apply the changes. Exit 0 when all applied, 1 otherwise."""
     connection = Connection.resolve(base_url, api_key, local, parallelism)
     as_json = output_format == "json"
@@ -246,7 +264,9 @@ def apply(paths: tuple[str, ...], plan_file: Path | None, yes: bool, force: bool
             saved = planfile.load(plan_file)
             paths, prune, var_files = saved.paths, saved.prune, tuple(Path(f) for f in saved.var_files)
         approved = bool(saved.document.get("forced")) if saved is not None else force
-        with open_client(connection) as client:
+        project = _project(config_path, connection)  # the lock is taken before live state is read
+        with lock_for(project.stack, project.ownership_file, lock_timeout, "apply"), \
+                open_client(connection) as client:
             computed = _compute(client, paths, connection, prune, config_path, var_files, force=approved,
                                 fingerprint=saved is not None)
             the_plan = computed.plan
@@ -340,8 +360,17 @@ def _write_export(client: TelnyxClient, result: ExportResult, adopt_objects: boo
         project = _project(config_path, connection)
         if not project.stack or project.ownership_file is None:
             raise ConfigError("--adopt needs a stack: set 'stack:' in reconciler.yaml")
-        ledger = load_ledger(project.ownership_file, project.stack)
+        ledger = load_ledger(project.ownership_file, project.stack, connection.account)
+        claims = other_claims(project.ownership_file, project.stack)
+        taken = [o for o in result.objects if (o.kind, o.id) in claims]
+        if taken:
+            raise ConfigError("; ".join(f"{o.kind}/{o.name} ({o.id}) is owned by stack {claims[(o.kind, o.id)]!r}"
+                                        for o in taken) + "; nothing was adopted")
         save_ledger(adopt(result, ledger), project.ownership_file)
+        marker = stack_marker(project.stack)
+        for obj in result.objects:
+            if obj.kind == "Assistant" and marker is not None:
+                client.add_tag(obj.id, marker)  # the in-band ownership record (no new version)
         renamed = name_versions(client, result)
         click.echo(f"Adopted {len(result.objects)} objects into stack {project.stack!r}"
                    + (f"; named {renamed} canary versions" if renamed else "") + ".", err=True)
@@ -361,15 +390,18 @@ def _write_export(client: TelnyxClient, result: ExportResult, adopt_objects: boo
 @click.option("--tag", default=None, help="Only assistants with this tag, and the tools and servers they use.")
 @click.option("--adopt", "adopt_objects", is_flag=True,
               help="Record the exported objects as owned by this stack (reconciler.yaml 'stack:').")
+@lock_timeout_option
 @config_option
 @connection_options
 def export(out: Path, kinds: tuple[str, ...], name_glob: str | None, tag: str | None, adopt_objects: bool,
-           config_path: Path | None, base_url: str | None, api_key: str | None, local: bool,
-           parallelism: int) -> None:
+           lock_timeout: float, config_path: Path | None, base_url: str | None, api_key: str | None,
+           local: bool, parallelism: int) -> None:
     """Write manifests for what is live (adoption). Exit 0, or 1 on any problem."""
     connection = Connection.resolve(base_url, api_key, local, parallelism)
     try:
-        with open_client(connection) as client:
+        project = _project(config_path, connection)  # --adopt writes the ledger: lock the stack
+        with lock_for(project.stack if adopt_objects else None, project.ownership_file, lock_timeout,
+                      "export --adopt"), open_client(connection) as client:
             result = export_account(client, out, kinds=list(kinds) or None, name_glob=name_glob, tag=tag,
                                     parallelism=connection.parallelism)
             _write_export(client, result, adopt_objects, config_path, connection)
@@ -385,15 +417,38 @@ def export(out: Path, kinds: tuple[str, ...], name_glob: str | None, tag: str | 
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("manifests"),
               show_default=True, help="Directory to write the imported assistants' manifests into.")
 @click.option("--adopt", "adopt_objects", is_flag=True, help="Record them as owned by this stack.")
+@click.option("--yes", is_flag=True, help="Import without asking (needed when stdin is not a terminal).")
+@click.option("--overwrite-managed", is_flag=True,
+              help="Also overwrite assistants that a stack manages (in an ownership ledger).")
+@lock_timeout_option
 @config_option
 @connection_options
 def import_(provider: str, api_key_ref: str, import_ids: tuple[str, ...], out: Path, adopt_objects: bool,
-            config_path: Path | None, base_url: str | None, api_key: str | None, local: bool,
-            parallelism: int) -> None:
-    """Import assistants from another platform into Telnyx, then export them as manifests."""
+            yes: bool, overwrite_managed: bool, lock_timeout: float, config_path: Path | None,
+            base_url: str | None, api_key: str | None, local: bool, parallelism: int) -> None:
+    """Import assistants from another platform into Telnyx, then export them as manifests.
+
+    Shows first which agents it imports and which assistants it overwrites, then asks like apply.
+    """
     connection = Connection.resolve(base_url, api_key, local, parallelism)
     try:
-        with open_client(connection) as client:
+        project = _project(config_path, connection)
+        if adopt_objects and not project.stack:  # say so before the import writes, not after
+            raise ConfigError("--adopt needs a stack: set 'stack:' in reconciler.yaml")
+        with lock_for(project.stack if adopt_objects else None, project.ownership_file, lock_timeout,
+                      "import --adopt"), open_client(connection) as client:
+            owners = owners_by_id(ledger_files(project, LOCAL_STATE.parent if connection.local else None))
+            preview = plan_import(provider, api_key_ref, import_ids, client.list_assistants(), owners)
+            click.echo(render_import_plan(preview), nl=False)
+            refusal = managed_refusal(preview)
+            if refusal and not overwrite_managed:
+                raise ConfigError(refusal)
+            if not yes:
+                if not sys.stdin.isatty():
+                    raise ConfigError("refusing to import: stdin is not a terminal; review what it will do "
+                                      "and pass --yes")
+                if not click.confirm("Import these agents?", default=False):
+                    raise ConfigError("import cancelled; nothing was imported")
             imported = client.import_assistants(provider, api_key_ref, list(import_ids) or None)
             click.echo(f"Imported {len(imported)} assistants from {provider}.", err=True)
             ids = {str(a["id"]) for a in imported}

@@ -234,12 +234,33 @@ class TestExitCodeHandling:
     def test_gates_and_serialisation(self) -> None:
         """Apply waits for an approval and never runs twice at once, on both platforms."""
         apply = _load(GITHUB / "reconciler-apply.yml")
-        assert apply["concurrency"]["cancel-in-progress"] is False
+        assert apply["jobs"]["apply"]["concurrency"]["cancel-in-progress"] is False
         assert apply["jobs"]["apply"]["environment"]
         gitlab = _load(GITLAB_CI)["reconciler-apply"]
         assert gitlab["resource_group"]
         assert all(rule.get("when") == "manual" for rule in gitlab["rules"])
 
+    def test_applies_are_serialised_per_stack(self) -> None:
+        """The apply job's concurrency group (GitHub) and resource_group (GitLab) name one stack, and
+        every job that runs `reconciler apply` is in it: the stack lock cannot span CI runners."""
+        github = _load(GITHUB / "reconciler-apply.yml")
+        assert "concurrency" not in github  # per job: a workflow-wide group would also hold up the plan
+        for path in sorted(GITHUB.glob("*.yml")):
+            jobs = _load(path)["jobs"]
+            for job_id, job in jobs.items():
+                applies = [i for s in job["steps"] if "run" in s
+                           for i in invocations_in_script(s["run"], job_id) if i.subcommand == "apply"]
+                if applies:
+                    assert job["concurrency"] == {"group": "reconciler-apply-support-desk",
+                                                  "cancel-in-progress": False}, (path.name, job_id)
+        scripts = gitlab_scripts(GITLAB_CI)
+        jobs = [name for name, script in scripts.items()
+                if any(i.subcommand == "apply" for i in invocations_in_script(script, name))]
+        assert jobs == ["reconciler-apply"]
+        assert _load(GITLAB_CI)["reconciler-apply"]["resource_group"] == "reconciler-apply-support-desk"
+        for path in (GITHUB / "reconciler-apply.yml", GITLAB_CI):
+            prose = " ".join(line.strip().lstrip("#").strip() for line in path.read_text().splitlines())
+            assert "ADAPT: name it after the `stack:` of reconciler.yaml, one group per stack" in prose, path.name
 
 # --- running the GitHub steps -------------------------------------------------------------
 

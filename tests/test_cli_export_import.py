@@ -60,7 +60,8 @@ def test_import_from_each_provider_gives_manifests_that_validate_and_plan_cleanl
     provider: str, emulator: Any, sdk: Any, tmp_path: Path
 ) -> None:
     out = tmp_path / provider
-    result = run_cli(["import", provider, "--api-key-ref", f"{provider}_key", "--out", str(out)], emulator.base_url)
+    result = run_cli(["import", provider, "--api-key-ref", f"{provider}_key", "--out", str(out), "--yes"],
+                     emulator.base_url)
     assert result.exit_code == 0, result.output
     imported = [a for a in sdk.ai.assistants.list().data if a.import_metadata is not None]
     assert imported and all(a.import_metadata.import_provider == provider for a in imported)
@@ -81,7 +82,7 @@ def test_import_from_each_provider_gives_manifests_that_validate_and_plan_cleanl
 
 
 def test_import_of_an_unknown_agent_id_fails_cleanly(emulator: Any, tmp_path: Path) -> None:
-    result = run_cli(["import", "vapi", "--api-key-ref", "k", "--id", "nope", "--out", str(tmp_path)],
+    result = run_cli(["import", "vapi", "--api-key-ref", "k", "--id", "nope", "--out", str(tmp_path), "--yes"],
                      emulator.base_url)
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: POST /ai/assistants/import failed with HTTP 400")
