@@ -481,3 +481,13 @@ def test_workflow_pages_have_exit_code_tables() -> None:
         text = (ROOT / "docs" / "workflows" / name).read_text(encoding="utf-8")
         assert "## Exit codes" in text, name
         assert "| 0 | 1 | 2 |" in text or re.search(r"^\| 0 \|", text, re.MULTILINE), name
+
+
+def test_the_github_plan_job_turns_the_force_label_into_an_approval() -> None:
+    """A plan past a threshold can be approved in the PR: the label re-plans with --force."""
+    workflow = yaml.safe_load((GITHUB / "reconciler-plan.yml").read_text(encoding="utf-8"))
+    assert "labeled" in workflow[True]["pull_request"]["types"]
+    [plan_step] = [s for s in workflow["jobs"]["plan"]["steps"] if s.get("id") == "plan"]
+    assert plan_step["env"]["FORCE"] == (
+        "${{ contains(github.event.pull_request.labels.*.name, 'reconciler-force') && '--force' || '' }}")
+    assert "--detailed-exitcode $FORCE" in plan_step["run"]
