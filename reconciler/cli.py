@@ -25,6 +25,7 @@ from reconciler.engine.live import fetch_live
 from reconciler.engine.lock import lock_for, parse_duration
 from reconciler.engine.ownership import (
     Ledger,
+    bound_to,
     journal_path,
     load_ledger,
     other_claims,
@@ -160,6 +161,8 @@ def _compute(client: TelnyxClient, paths: Sequence[str], connection: Connection,
     if extra & {"Tool", "McpServer"}:
         extra.add("Assistant")  # a tool is pruned only once no live assistant uses it
     live = fetch_live(client, resources, connection.parallelism, prune=prune, extra_kinds=extra)
+    if ledger is not None and project.ownership_file is not None:
+        ledger = bound_to(ledger, connection.account, live, project.ownership_file)
     the_plan = build_plan(resources, live, prune=prune, project=project, ledger=ledger, claims=claims,
                           fingerprint=fingerprint)
     the_plan = with_refusals(the_plan, project.prune, force)

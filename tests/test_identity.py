@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from reconciler.api.client import TelnyxClient
+from reconciler.config import Connection
 from reconciler.emulator import EmulatorServer
 from reconciler.engine.apply import apply_plan
 from reconciler.engine.live import fetch_live
@@ -409,3 +410,31 @@ class TestOwnershipTag:
         assert run_cli(["apply", str(loose), "--yes"], emulator.base_url).exit_code == 0
         [bot] = sdk.ai.assistants.list().data
         assert (sorted(bot.tags or []), bot.instructions) == (["reconciler-stack=sales", "vip"], "Other words.")
+
+
+class TestLedgerAccount:
+    def test_a_ledger_of_another_account_is_refused(self, tmp_path: Path, emulator: Any) -> None:
+        desk = stack(tmp_path, "desk", assistant("front"))
+        assert run(desk, emulator, "apply", "--yes").exit_code == 0
+        with EmulatorServer() as other:
+            refused = run_cli(["plan", str(desk / "manifests"), "--config", str(desk / "reconciler.yaml"),
+                               "--prune"], other.base_url)
+        assert refused.exit_code == 1
+        ledger = desk / ".reconciler" / "ownership-desk.json"
+        assert refused.stderr.startswith(f"Error: {ledger}: this ledger describes account 127.0.0.1:")
+        assert "and none of its objects exists in the account connected now (127.0.0.1:" in refused.stderr
+
+    def test_a_rotated_key_keeps_the_ledger(self, tmp_path: Path) -> None:
+        with EmulatorServer() as server:  # accepts any key, like one account with two keys
+            desk = stack(tmp_path, "desk", assistant("front") + assistant("back"))
+            config = ["--config", str(desk / "reconciler.yaml")]
+            first = run_cli(["apply", str(desk / "manifests"), *config, "--yes"], server.base_url)
+            assert first.exit_code == 0
+            (desk / "manifests" / "all.yaml").write_text(assistant("front"))
+            rotated = run_cli(["apply", str(desk / "manifests"), *config, "--yes", "--prune", "--force"],
+                              server.base_url, env={"TELNYX_API_KEY": "rotated-key-not-secret"})
+            assert rotated.exit_code == 0, rotated.output
+            assert " delete Assistant/back" in rotated.stdout
+            saved = json.loads((desk / ".reconciler" / "ownership-desk.json").read_text())
+            assert saved["account"].endswith(
+                Connection.resolve(server.base_url, "rotated-key-not-secret", False, 1).account.split(" ")[1])

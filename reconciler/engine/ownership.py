@@ -11,7 +11,8 @@ made by hand, or by another stack in the same account, are never in it and so ne
     crash safety                       each applied change is appended to ``<ledger>.journal``
                                        at once; loading replays it, a finished apply compacts it
     which account                      the ledger records the account it describes and refuses
-                                       another (``Connection.account``: never the key itself)
+                                       one where none of its objects exists (``bound_to``); the
+                                       name is never the key itself
 
 Losing the file is safe: nothing can be pruned, and every manifest object shows as ``adopt``
 until an apply records it again.
@@ -23,13 +24,13 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from reconciler.changes.change import Action
 from reconciler.engine.fingerprint import digest
 from reconciler.errors import ConfigError
-from reconciler.model import Resource
+from reconciler.model import LiveState, Resource
 
 FORMAT = 1
 OWNED_KINDS = ("Tool", "McpServer", "Assistant")
@@ -87,13 +88,28 @@ def load_ledger(path: Path, stack: str, account: str | None = None) -> Ledger:
             recorded = data.get("account")
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ConfigError(f"{path}: not this stack's ownership ledger: {exc}") from None
-        if account is not None and recorded is not None and recorded != account:
-            raise ConfigError(
-                f"{path}: this ledger describes account {recorded}, not the account connected now ({account}); "
-                "use the ledger of that account (--config with its own ownership_file)"
-            )
-        ledger = Ledger(stack, objects, account if account is not None else recorded)
+        ledger = Ledger(stack, objects, recorded if recorded is not None else account)
     return _replay(ledger, journal_path(path))
+
+
+def bound_to(ledger: Ledger, account: str, live: LiveState, path: Path) -> Ledger:
+    """The ledger for the account connected now, or ConfigError if it describes another account.
+
+    The account name is derived from the key, so a rotated key looks like another account. The
+    ids decide: if none of the owned objects of the kinds that were read exists, the ledger
+    belongs elsewhere and pruning by it could delete another account's objects; if some do, the
+    key changed and the ledger is re-bound.
+    """
+    if ledger.account is None or ledger.account == account:
+        return replace(ledger, account=account)
+    listed = [o for o in ledger.objects if o.kind in live.lists]
+    present = {(kind, str(obj.get("id"))) for kind, items in live.lists.items() for obj in items}
+    if listed and not any((o.kind, o.id) in present for o in listed):
+        raise ConfigError(
+            f"{path}: this ledger describes account {ledger.account}, and none of its objects exists in the "
+            f"account connected now ({account}); use that account's ledger (ownership_file in reconciler.yaml)"
+        )
+    return replace(ledger, account=account)
 
 
 def _replay(ledger: Ledger, journal: Path) -> Ledger:
