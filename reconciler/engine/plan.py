@@ -214,26 +214,27 @@ def _likely_renames(changes: list[Change], ctx: PlanContext, ledger: Ledger) -> 
         (kind, handler_for(kind).live_id(obj)) for (kind, name), obj in ctx.live.objects.items()
         if (kind, name) in ctx.resources
     }
+    orphans: list[tuple[str, str, str, dict[str, Any]]] = []  # kind, id, live name, comparable; read once
+    for owned in ledger.objects:
+        if owned.kind not in OWNED_KINDS or (owned.kind, owned.id) in claimed:
+            continue
+        handler = handler_for(owned.kind)
+        current = next((o for o in ctx.live.listed(owned.kind) if handler.live_id(o) == owned.id), None)
+        if current is not None:
+            orphans.append((owned.kind, owned.id, handler.live_name(current), handler.comparable(current, ctx)))
     warnings = []
     for change in changes:
-        if change.action is not Action.CREATE or change.kind not in OWNED_KINDS or change.after is None:
+        if change.action is not Action.CREATE or change.after is None or not orphans:
             continue
-        handler = handler_for(change.kind)
         key = "display_name" if change.kind == "Tool" else "name"
         wanted = {k: v for k, v in change.after.items() if k not in (key, "tags")}
-        for owned in ledger.objects:
-            if owned.kind != change.kind or (owned.kind, owned.id) in claimed:
-                continue
-            current = next((o for o in ctx.live.listed(owned.kind) if handler.live_id(o) == owned.id), None)
-            if current is None:
-                continue
-            if not stated_differences(wanted, handler.comparable(current, ctx)):
-                old = handler.live_name(current)
-                warnings.append(
-                    f"{change.address} looks like a rename of {change.kind}/{old} ({owned.id}): to keep that "
-                    f"object (its id, versions and phone setup), add 'previous_names: [{old}]' to its manifest"
-                )
-                break
+        match = next((o for o in orphans if o[0] == change.kind and not stated_differences(wanted, o[3])), None)
+        if match is not None:
+            kind, object_id, old, _ = match
+            warnings.append(
+                f"{change.address} looks like a rename of {kind}/{old} ({object_id}): to keep that "
+                f"object (its id, versions and phone setup), add 'previous_names: [{old}]' to its manifest"
+            )
     return warnings
 
 
