@@ -142,7 +142,30 @@ def _show(the_plan: Plan, output_format: str, err: bool = False) -> None:
     click.echo(mask_text(text, the_plan.secrets), nl=False, err=err)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """The command group, with one change to click: a usage error exits 1, not 2.
+
+    Exit 2 means "changes" (``plan --detailed-exitcode``) or "drift" (``drift``): a nightly job must
+    not read a mistyped path or flag as drift. Help, version and the commands' own exits are kept.
+    """
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        standalone = kwargs.pop("standalone_mode", True)
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.ClickException as exc:  # UsageError, BadParameter, NoSuchOption, FileError, ...
+            exc.show()
+            sys.exit(EXIT_ERROR)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(EXIT_ERROR)
+        if not standalone:
+            return code
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="reconciler")
 def main() -> None:
     """Infrastructure as code for Telnyx AI assistants.
