@@ -131,6 +131,9 @@ def _compute(client: TelnyxClient, paths: Sequence[str], connection: Connection,
     extra = ledger.kinds() if (ledger is not None and prune) else set()
     live = fetch_live(client, resources, connection.parallelism, prune=prune, extra_kinds=extra)
     the_plan = build_plan(resources, live, prune=prune, project=project, ledger=ledger)
+    addresses = {r.address for r in resources} | {f"{kind}/{name}" for kind, name in live.objects}
+    for warning in project.unmatched(addresses):
+        click.echo(f"Warning: {warning}", err=True)
     if connection.api_key:
         the_plan = replace(the_plan, secrets=the_plan.secrets | {connection.api_key})
     return Computed(resources, the_plan, project, ledger)
