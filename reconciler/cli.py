@@ -18,6 +18,7 @@ import click
 
 from reconciler import __version__, planfile
 from reconciler.api.client import TelnyxClient
+from reconciler.api.limits import Limits
 from reconciler.config import DEFAULT_PARALLELISM, LOCAL_STATE, Connection, open_client
 from reconciler.engine.apply import ApplyResult, Outcome, Status, apply_plan
 from reconciler.engine.drift import drift_report
@@ -54,6 +55,25 @@ def _fail(message: str, secrets: frozenset[str] = frozenset()) -> None:
     sys.exit(EXIT_ERROR)
 
 
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Keep a limit flag for ``_connection`` without adding it to every command's signature."""
+    if value is not None and param.name:
+        ctx.meta[f"reconciler.{param.name}"] = value
+    return value
+
+
+def _connection(base_url: str | None, api_key: str | None, local: bool, parallelism: int) -> Connection:
+    meta = click.get_current_context().meta
+    try:
+        limits = Limits.from_env(
+            request_timeout=meta.get("reconciler.request_timeout"), deadline=meta.get("reconciler.deadline")
+        )
+    except ConfigError as exc:
+        _fail(str(exc))
+        raise
+    return Connection.resolve(base_url, api_key, local, parallelism, limits)
+
+
 def connection_options(func: F) -> F:
     """The flags every command that talks to the API shares."""
     options = [
@@ -65,6 +85,13 @@ def connection_options(func: F) -> F:
                      help="Use the embedded emulator, state in .reconciler/local-state.json; no key needed."),
         click.option("--parallelism", type=click.IntRange(1, 256), default=DEFAULT_PARALLELISM,
                      show_default=True, help="Most concurrent API requests."),
+        click.option("--request-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+                     metavar="SECONDS", expose_value=False, callback=_remember,
+                     help="Most time for one request: connect, headers and body "
+                          "[env RECONCILER_REQUEST_TIMEOUT; default 30]."),
+        click.option("--deadline", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+                     expose_value=False, callback=_remember,
+                     help="Most time for all requests of this command [env RECONCILER_DEADLINE; default 600]."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -208,7 +235,7 @@ def plan(paths: tuple[str, ...], detailed_exitcode: bool, out: Path | None, outp
          config_path: Path | None, var_files: tuple[Path, ...], base_url: str | None, api_key: str | None,
          local: bool, parallelism: int) -> None:
     """Read live state and show what apply would change."""
-    connection = Connection.resolve(base_url, api_key, local, parallelism)
+    connection = _connection(base_url, api_key, local, parallelism)
     try:
         with open_client(connection) as client:
             computed = _compute(client, paths, connection, prune, config_path, var_files)
@@ -241,7 +268,7 @@ def apply(paths: tuple[str, ...], plan_file: Path | None, yes: bool, force: bool
           prune: bool, config_path: Path | None, var_files: tuple[Path, ...], base_url: str | None,
           api_key: str | None, local: bool, parallelism: int) -> None:
     """Plan (or load a saved plan), then apply the changes. Exit 0 when all applied, 1 otherwise."""
-    connection = Connection.resolve(base_url, api_key, local, parallelism)
+    connection = _connection(base_url, api_key, local, parallelism)
     as_json = output_format == "json"
     human = sys.stderr if as_json else sys.stdout  # with --format json, stdout is only the result
     color = _use_color(human)
@@ -311,7 +338,7 @@ def drift(paths: tuple[str, ...], output_format: str, prune: bool, config_path: 
           var_files: tuple[Path, ...], base_url: str | None, api_key: str | None, local: bool,
           parallelism: int) -> None:
     """Compare the live account with the manifests. Exit 0 in sync, 2 drift, 1 error."""
-    connection = Connection.resolve(base_url, api_key, local, parallelism)
+    connection = _connection(base_url, api_key, local, parallelism)
     try:
         with open_client(connection) as client:
             computed = _compute(client, paths, connection, prune, config_path, var_files)
@@ -368,7 +395,7 @@ def export(out: Path, kinds: tuple[str, ...], name_glob: str | None, tag: str | 
            config_path: Path | None, base_url: str | None, api_key: str | None, local: bool,
            parallelism: int) -> None:
     """Write manifests for what is live (adoption). Exit 0, or 1 on any problem."""
-    connection = Connection.resolve(base_url, api_key, local, parallelism)
+    connection = _connection(base_url, api_key, local, parallelism)
     try:
         with open_client(connection) as client:
             result = export_account(client, out, kinds=list(kinds) or None, name_glob=name_glob, tag=tag,
@@ -392,7 +419,7 @@ def import_(provider: str, api_key_ref: str, import_ids: tuple[str, ...], out: P
             config_path: Path | None, base_url: str | None, api_key: str | None, local: bool,
             parallelism: int) -> None:
     """Import assistants from another platform into Telnyx, then export them as manifests."""
-    connection = Connection.resolve(base_url, api_key, local, parallelism)
+    connection = _connection(base_url, api_key, local, parallelism)
     try:
         with open_client(connection) as client:
             imported = client.import_assistants(provider, api_key_ref, list(import_ids) or None)

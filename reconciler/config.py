@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.api.client import DEFAULT_BASE_URL, TelnyxClient
+from reconciler.api.limits import Limits
 
 LOCAL_STATE = Path(".reconciler") / "local-state.json"
 LOCAL_API_KEY = "local-emulator-key"
@@ -23,10 +24,12 @@ class Connection:
     api_key: str | None = field(repr=False)
     local: bool = False
     parallelism: int = DEFAULT_PARALLELISM
+    limits: Limits = field(default_factory=Limits)
 
     @classmethod
     def resolve(
-        cls, base_url: str | None, api_key: str | None, local: bool, parallelism: int
+        cls, base_url: str | None, api_key: str | None, local: bool, parallelism: int,
+        limits: Limits | None = None,
     ) -> Connection:
         """Flags win over ``TELNYX_BASE_URL`` / ``TELNYX_API_KEY``, which win over defaults."""
         return cls(
@@ -34,6 +37,7 @@ class Connection:
             api_key=api_key or os.environ.get("TELNYX_API_KEY"),
             local=local,
             parallelism=max(1, parallelism),
+            limits=limits if limits is not None else Limits.from_env(),
         )
 
 
@@ -45,7 +49,7 @@ def open_client(connection: Connection) -> Iterator[TelnyxClient]:
 
         LOCAL_STATE.parent.mkdir(parents=True, exist_ok=True)
         with EmulatorServer(api_key=LOCAL_API_KEY, state_file=LOCAL_STATE) as server, TelnyxClient(
-            server.base_url, LOCAL_API_KEY, max_connections=connection.parallelism
+            server.base_url, LOCAL_API_KEY, max_connections=connection.parallelism, limits=connection.limits
         ) as client:
             yield client
         return
@@ -53,5 +57,6 @@ def open_client(connection: Connection) -> Iterator[TelnyxClient]:
         connection.base_url,
         connection.api_key or "",
         max_connections=connection.parallelism,
+        limits=connection.limits,
     ) as client:
         yield client
