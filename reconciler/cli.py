@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import click
 
@@ -32,7 +33,7 @@ from reconciler.manifests.environment import load_environment
 from reconciler.manifests.loader import load_resources
 from reconciler.manifests.project import Project, load_project
 from reconciler.model import KINDS, Resource
-from reconciler.redact import mask_text
+from reconciler.redact import forget_all, known, mask_plan, mask_text, remember, too_short
 from reconciler.render import render_plan_as
 from reconciler.render.drift import render_drift
 from reconciler.render.json import render_result as render_result_json
@@ -51,8 +52,17 @@ def _use_color(stream: Any) -> bool:
 
 
 def _fail(message: str, secrets: frozenset[str] = frozenset()) -> None:
-    click.echo(f"Error: {mask_text(message, secrets)}", err=True)
+    click.echo(f"Error: {_masked(message, secrets)}", err=True)
     sys.exit(EXIT_ERROR)
+
+
+def _masked(text: str, secrets: frozenset[str] = frozenset()) -> str:
+    """Every secret known to this command so far (the key, manifest secrets), in every encoding."""
+    return mask_text(text, secrets | known())
+
+
+def _echo(text: str, err: bool = False, nl: bool = True) -> None:
+    click.echo(_masked(text), err=err, nl=nl)
 
 
 def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
@@ -64,6 +74,11 @@ def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
 
 def _connection(base_url: str | None, api_key: str | None, local: bool, parallelism: int) -> Connection:
     meta = click.get_current_context().meta
+    key = api_key or os.environ.get("TELNYX_API_KEY")
+    password = urlsplit(base_url or os.environ.get("TELNYX_BASE_URL") or "").password if not local else None
+    remember(s for s in (key, password) if s)
+    if key and not local and too_short(key):
+        _fail("the API key is too short to mask safely in output; check --api-key / TELNYX_API_KEY")
     try:
         limits = Limits.from_env(
             request_timeout=meta.get("reconciler.request_timeout"), deadline=meta.get("reconciler.deadline")
@@ -160,7 +175,7 @@ def _compute(client: TelnyxClient, paths: Sequence[str], connection: Connection,
     the_plan = build_plan(resources, live, prune=prune, project=project, ledger=ledger)
     addresses = {r.address for r in resources} | {f"{kind}/{name}" for kind, name in live.objects}
     for warning in project.unmatched(addresses):
-        click.echo(f"Warning: {warning}", err=True)
+        _echo(f"Warning: {warning}", err=True)
     if connection.api_key:
         the_plan = replace(the_plan, secrets=the_plan.secrets | {connection.api_key})
     return Computed(resources, the_plan, project, ledger)
@@ -168,8 +183,8 @@ def _compute(client: TelnyxClient, paths: Sequence[str], connection: Connection,
 
 def _show(the_plan: Plan, output_format: str, err: bool = False) -> None:
     """Print the plan, masked, on stdout (or stderr when stdout is reserved for a JSON result)."""
-    text = render_plan_as(the_plan, output_format, color=_use_color(sys.stderr if err else sys.stdout))
-    click.echo(mask_text(text, the_plan.secrets), nl=False, err=err)
+    text = render_plan_as(mask_plan(the_plan), output_format, color=_use_color(sys.stderr if err else sys.stdout))
+    click.echo(_masked(text, the_plan.secrets), nl=False, err=err)
 
 
 class _Main(click.Group):
@@ -180,6 +195,7 @@ class _Main(click.Group):
     """
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
+        forget_all()  # a new command: secrets of an earlier one (tests run many in one process) are not known
         standalone = kwargs.pop("standalone_mode", True)
         kwargs["standalone_mode"] = False
         try:
@@ -213,7 +229,7 @@ def validate(paths: tuple[str, ...], var_files: tuple[Path, ...]) -> None:
     try:
         resources = _load(paths, var_files)
     except ManifestError as exc:
-        click.echo(str(exc), err=True)
+        _echo(str(exc), err=True)
         sys.exit(EXIT_ERROR)
     except ReconcilerError as exc:
         _fail(str(exc))
@@ -241,13 +257,13 @@ def plan(paths: tuple[str, ...], detailed_exitcode: bool, out: Path | None, outp
             computed = _compute(client, paths, connection, prune, config_path, var_files)
         the_plan = computed.plan
         if out is not None:
-            planfile.save(the_plan, out, paths, computed.resources, prune, [str(f) for f in var_files])
+            planfile.save(mask_plan(the_plan), out, paths, computed.resources, prune, [str(f) for f in var_files])
     except ReconcilerError as exc:
         _fail(str(exc))
         return
     _show(the_plan, output_format)
     for problem in safety_problems(the_plan, computed.project.prune):
-        click.echo(f"Warning: apply will refuse without --force: {problem}", err=True)
+        _echo(f"Warning: apply will refuse without --force: {problem}", err=True)
     if detailed_exitcode and not the_plan.is_empty:
         sys.exit(EXIT_CHANGES)
 
@@ -285,7 +301,7 @@ def apply(paths: tuple[str, ...], plan_file: Path | None, yes: bool, force: bool
             computed = _compute(client, paths, connection, prune, config_path, var_files)
             the_plan = computed.plan
             if saved is not None:
-                planfile.check(saved, computed.resources, the_plan)
+                planfile.check(saved, computed.resources, mask_plan(the_plan))
             _show(the_plan, "text", err=as_json)
             if the_plan.is_empty:
                 _record_ownership(computed, None)
@@ -302,9 +318,9 @@ def apply(paths: tuple[str, ...], plan_file: Path | None, yes: bool, force: bool
         _fail(str(exc))
         return
     if as_json:
-        click.echo(render_result_json(result, the_plan.secrets), nl=False)
+        click.echo(_masked(render_result_json(result, the_plan.secrets), the_plan.secrets), nl=False)
     elif result.outcomes:
-        click.echo(render_result(result, color=color).splitlines()[-1])
+        _echo(render_result(result, color=color).splitlines()[-1])
     if not result.ok:
         sys.exit(EXIT_ERROR)
 
@@ -319,7 +335,7 @@ def _run_apply(client: TelnyxClient, computed: Computed, connection: Connection,
     def progress(outcome: Outcome) -> None:
         done[0] += 1
         for line in render_outcomes([outcome], color=color):
-            click.echo(mask_text(f"[{done[0]}/{total}]{line}", the_plan.secrets), err=as_json)
+            click.echo(_masked(f"[{done[0]}/{total}]{line}", the_plan.secrets), err=as_json)
 
     click.echo("", err=as_json)
     result = apply_plan(client, the_plan, parallelism=connection.parallelism, on_outcome=progress)
@@ -345,9 +361,9 @@ def drift(paths: tuple[str, ...], output_format: str, prune: bool, config_path: 
     except ReconcilerError as exc:
         _fail(str(exc))
         return
-    report = drift_report(computed.plan)
+    report = drift_report(mask_plan(computed.plan))
     text = render_drift(report, output_format, color=_use_color(sys.stdout))
-    click.echo(mask_text(text, computed.plan.secrets), nl=False)
+    click.echo(_masked(text, computed.plan.secrets), nl=False)
     sys.exit(EXIT_OK if report.in_sync else EXIT_CHANGES)
 
 
@@ -355,13 +371,13 @@ def _write_export(client: TelnyxClient, result: ExportResult, adopt_objects: boo
                   connection: Connection) -> None:
     """Report what export wrote; with --adopt, record it in the stack's ledger and name versions."""
     for obj in result.objects:
-        click.echo(f"wrote {obj.path}  ({obj.kind}/{obj.name})")
+        _echo(f"wrote {obj.path}  ({obj.kind}/{obj.name})")
     for skipped in result.skipped:
-        click.echo(f"skipped {skipped.kind}/{skipped.name} ({skipped.id}): {skipped.reason}", err=True)
+        _echo(f"skipped {skipped.kind}/{skipped.name} ({skipped.id}): {skipped.reason}", err=True)
     for warning in result.warnings:
-        click.echo(f"Warning: {warning}", err=True)
+        _echo(f"Warning: {warning}", err=True)
     for problem in result.problems:
-        click.echo(f"Error: {problem}", err=True)
+        _echo(f"Error: {problem}", err=True)
     if result.secrets:
         click.echo(f"Set the {len(result.secrets)} variables listed in secrets.txt before planning.", err=True)
     if adopt_objects:

@@ -35,7 +35,7 @@ from reconciler.manifests.references import check_references, references
 from reconciler.manifests.schema import validate_document
 from reconciler.manifests.yaml_source import YamlDocument, read_yaml
 from reconciler.model import API_VERSION, KINDS, UNPRINTABLE, JsonPath, Resource, SourceMap, format_path
-from reconciler.redact import mask_text
+from reconciler.redact import mask_text, remember
 
 __all__ = ["load_resources", "manifest_files"]
 
@@ -253,6 +253,7 @@ class _Loader:
             variables=None if env is None else env.variables,
             var_files=() if env is None else env.files,
         )
+        remember(result.secrets)  # from now on, every message of this command masks them
         for path, message in result.problems:
             self.problems.append(_problem(file, source.line_of(path), message, kind, name, format_path(path)))
         # A missing spec stays missing, so the schema says it is required rather than "null".
