@@ -10,6 +10,7 @@ from pathlib import Path
 
 from reconciler.api.client import DEFAULT_BASE_URL, TelnyxClient
 from reconciler.api.limits import Limits
+from reconciler.errors import ConfigError
 
 LOCAL_STATE = Path(".reconciler") / "local-state.json"
 LOCAL_API_KEY = "local-emulator-key"
@@ -48,7 +49,11 @@ def open_client(connection: Connection) -> Iterator[TelnyxClient]:
         from reconciler.emulator import EmulatorServer  # only --local pays for the server import
 
         LOCAL_STATE.parent.mkdir(parents=True, exist_ok=True)
-        with EmulatorServer(api_key=LOCAL_API_KEY, state_file=LOCAL_STATE) as server, TelnyxClient(
+        try:
+            server = EmulatorServer(api_key=LOCAL_API_KEY, state_file=LOCAL_STATE)
+        except ValueError as exc:  # the state file is damaged or another --local run holds it
+            raise ConfigError(f"--local: {exc}") from None
+        with server, TelnyxClient(
             server.base_url, LOCAL_API_KEY, max_connections=connection.parallelism, limits=connection.limits
         ) as client:
             yield client
