@@ -55,7 +55,7 @@ def test_the_received_size_is_bounded_too() -> None:
 def test_fifty_million_pages_are_refused_before_page_two() -> None:
     code, out, err, requests = run("total-pages", ["plan", str(GOOD)])
     assert (code, out) == (1, "")
-    assert err == ("Error: GET /ai/tools: the list has 50000000 pages; at most 1000 are read "
+    assert err == ("Error: GET /ai/tools: the list has 50000000 pages; at most 200 are read "
                    "(RECONCILER_MAX_PAGES)\n")
     assert requests.count("GET /v2/ai/tools") == 1
 

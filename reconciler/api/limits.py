@@ -8,7 +8,7 @@
     response body, received  64 MiB      RECONCILER_MAX_DOWNLOAD_BYTES  (bytes on the wire, compressed)
     response body, decoded   64 MiB      RECONCILER_MAX_RESPONSE_BYTES  (after gzip/deflate/brotli)
     nesting depth            64          RECONCILER_MAX_DEPTH
-    pages per list           1000        RECONCILER_MAX_PAGES   (a page loop also stops when the
+    pages per list           200         RECONCILER_MAX_PAGES   (a page loop also stops when the
                                                                  server repeats a page)
 
 An account of 5000 assistants with 8 KB instructions answers with about 50 MB: the size limits
@@ -44,7 +44,7 @@ class Limits:
     max_download_bytes: int = 64 * 1024 * 1024
     max_response_bytes: int = 64 * 1024 * 1024
     max_depth: int = 64
-    max_pages: int = 1000
+    max_pages: int = 200
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: float | None) -> Limits:
