@@ -13,11 +13,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import click
 
 from reconciler import __version__, planfile
 from reconciler.api.client import TelnyxClient
+from reconciler.api.limits import Limits
 from reconciler.config import DEFAULT_PARALLELISM, LOCAL_STATE, Connection, open_client
 from reconciler.engine.apply import ApplyResult, Outcome, Status, apply_plan
 from reconciler.engine.drift import drift_report
@@ -43,7 +45,7 @@ from reconciler.manifests.environment import load_environment
 from reconciler.manifests.loader import load_resources
 from reconciler.manifests.project import Project, load_project
 from reconciler.model import KINDS, Resource
-from reconciler.redact import mask_text
+from reconciler.redact import forget_all, known, mask_plan, mask_text, remember, too_short
 from reconciler.render import render_plan_as
 from reconciler.render.drift import render_drift
 from reconciler.render.json import render_result as render_result_json
@@ -62,8 +64,41 @@ def _use_color(stream: Any) -> bool:
 
 
 def _fail(message: str, secrets: frozenset[str] = frozenset()) -> None:
-    click.echo(f"Error: {mask_text(message, secrets)}", err=True)
+    click.echo(f"Error: {_masked(message, secrets)}", err=True)
     sys.exit(EXIT_ERROR)
+
+
+def _masked(text: str, secrets: frozenset[str] = frozenset()) -> str:
+    """Every secret known to this command so far (the key, manifest secrets), in every encoding."""
+    return mask_text(text, secrets | known())
+
+
+def _echo(text: str, err: bool = False, nl: bool = True) -> None:
+    click.echo(_masked(text), err=err, nl=nl)
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Keep a limit flag for ``_connection`` without adding it to every command's signature."""
+    if value is not None and param.name:
+        ctx.meta[f"reconciler.{param.name}"] = value
+    return value
+
+
+def _connection(base_url: str | None, api_key: str | None, local: bool, parallelism: int) -> Connection:
+    meta = click.get_current_context().meta
+    key = api_key or os.environ.get("TELNYX_API_KEY")
+    password = urlsplit(base_url or os.environ.get("TELNYX_BASE_URL") or "").password if not local else None
+    remember(s for s in (key, password) if s)
+    if key and not local and too_short(key):
+        _fail("the API key is too short to mask safely in output; check --api-key / TELNYX_API_KEY")
+    try:
+        limits = Limits.from_env(
+            request_timeout=meta.get("reconciler.request_timeout"), deadline=meta.get("reconciler.deadline")
+        )
+    except ConfigError as exc:
+        _fail(str(exc))
+        raise
+    return Connection.resolve(base_url, api_key, local, parallelism, limits)
 
 
 def connection_options(func: F) -> F:
@@ -77,6 +112,13 @@ def connection_options(func: F) -> F:
                      help="Use the embedded emulator, state in .reconciler/local-state.json; no key needed."),
         click.option("--parallelism", type=click.IntRange(1, 256), default=DEFAULT_PARALLELISM,
                      show_default=True, help="Most concurrent API requests."),
+        click.option("--request-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+                     metavar="SECONDS", expose_value=False, callback=_remember,
+                     help="Most time for one request: connect, headers and body "
+                          "[env RECONCILER_REQUEST_TIMEOUT; default 30]."),
+        click.option("--deadline", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+                     expose_value=False, callback=_remember,
+                     help="Most time for all requests of this command [env RECONCILER_DEADLINE; default 600]."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -166,6 +208,9 @@ def _compute(client: TelnyxClient, paths: Sequence[str], connection: Connection,
     the_plan = build_plan(resources, live, prune=prune, project=project, ledger=ledger, claims=claims,
                           fingerprint=fingerprint)
     the_plan = with_refusals(the_plan, project.prune, force)
+    addresses = {r.address for r in resources} | {f"{kind}/{name}" for kind, name in live.objects}
+    for warning in project.unmatched(addresses):
+        _echo(f"Warning: {warning}", err=True)
     if connection.api_key:
         the_plan = replace(the_plan, secrets=the_plan.secrets | {connection.api_key})
     return Computed(resources, the_plan, project, ledger)
@@ -173,11 +218,35 @@ def _compute(client: TelnyxClient, paths: Sequence[str], connection: Connection,
 
 def _show(the_plan: Plan, output_format: str, err: bool = False) -> None:
     """Print the plan, masked, on stdout (or stderr when stdout is reserved for a JSON result)."""
-    text = render_plan_as(the_plan, output_format, color=_use_color(sys.stderr if err else sys.stdout))
-    click.echo(mask_text(text, the_plan.secrets), nl=False, err=err)
+    text = render_plan_as(mask_plan(the_plan), output_format, color=_use_color(sys.stderr if err else sys.stdout))
+    click.echo(_masked(text, the_plan.secrets), nl=False, err=err)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """The command group, with one change to click: a usage error exits 1, not 2.
+
+    Exit 2 means "changes" (``plan --detailed-exitcode``) or "drift" (``drift``): a nightly job must
+    not read a mistyped path or flag as drift. Help, version and the commands' own exits are kept.
+    """
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        forget_all()  # a new command: secrets of an earlier one (tests run many in one process) are not known
+        standalone = kwargs.pop("standalone_mode", True)
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.ClickException as exc:  # UsageError, BadParameter, NoSuchOption, FileError, ...
+            exc.show()
+            sys.exit(EXIT_ERROR)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(EXIT_ERROR)
+        if not standalone:
+            return code
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="reconciler")
 def main() -> None:
     """Infrastructure as code for Telnyx AI assistants.
@@ -195,7 +264,7 @@ def validate(paths: tuple[str, ...], var_files: tuple[Path, ...]) -> None:
     try:
         resources = _load(paths, var_files)
     except ManifestError as exc:
-        click.echo(str(exc), err=True)
+        _echo(str(exc), err=True)
         sys.exit(EXIT_ERROR)
     except ReconcilerError as exc:
         _fail(str(exc))
@@ -219,14 +288,14 @@ def plan(paths: tuple[str, ...], detailed_exitcode: bool, out: Path | None, forc
          prune: bool, config_path: Path | None, var_files: tuple[Path, ...], base_url: str | None,
          api_key: str | None, local: bool, parallelism: int) -> None:
     """Read live state and show what apply would change."""
-    connection = Connection.resolve(base_url, api_key, local, parallelism)
+    connection = _connection(base_url, api_key, local, parallelism)
     try:
         with open_client(connection) as client:
             computed = _compute(client, paths, connection, prune, config_path, var_files, force=force,
                                 fingerprint=out is not None)
         the_plan = computed.plan
         if out is not None:
-            planfile.save(the_plan, out, paths, computed.resources, prune, [str(f) for f in var_files],
+            planfile.save(mask_plan(the_plan), out, paths, computed.resources, prune, [str(f) for f in var_files],
                           account=connection.account, ledger=_ledger_digest(computed))
     except ReconcilerError as exc:
         _fail(str(exc))
@@ -253,7 +322,7 @@ def apply(paths: tuple[str, ...], plan_file: Path | None, yes: bool, force: bool
           prune: bool, lock_timeout: float, config_path: Path | None, var_files: tuple[Path, ...],
           base_url: str | None, api_key: str | None, local: bool, parallelism: int) -> None:
     """Plan (or load a saved plan), then apply the changes. Exit 0 when all applied, 1 otherwise."""
-    connection = Connection.resolve(base_url, api_key, local, parallelism)
+    connection = _connection(base_url, api_key, local, parallelism)
     as_json = output_format == "json"
     human = sys.stderr if as_json else sys.stdout  # with --format json, stdout is only the result
     color = _use_color(human)
@@ -274,7 +343,8 @@ def apply(paths: tuple[str, ...], plan_file: Path | None, yes: bool, force: bool
                                 fingerprint=saved is not None)
             the_plan = computed.plan
             if saved is not None:
-                planfile.check(saved, computed.resources, the_plan, connection.account, _ledger_digest(computed))
+                planfile.check(saved, computed.resources, mask_plan(the_plan), connection.account,
+                               _ledger_digest(computed))
             _show(the_plan, "text", err=as_json)
             if the_plan.is_empty:
                 _record_ownership(computed, None)
@@ -291,9 +361,9 @@ def apply(paths: tuple[str, ...], plan_file: Path | None, yes: bool, force: bool
         _fail(str(exc))
         return
     if as_json:
-        click.echo(render_result_json(result, the_plan.secrets), nl=False)
+        click.echo(_masked(render_result_json(result, the_plan.secrets), the_plan.secrets), nl=False)
     elif result.outcomes:
-        click.echo(render_result(result, color=color).splitlines()[-1])
+        _echo(render_result(result, color=color).splitlines()[-1])
     if not result.ok:
         sys.exit(EXIT_ERROR)
 
@@ -314,7 +384,7 @@ def _run_apply(client: TelnyxClient, computed: Computed, connection: Connection,
             record(ledger_file, op, change.kind, change.name, outcome.live_id)  # before anything else
         done[0] += 1
         for line in render_outcomes([outcome], color=color):
-            click.echo(mask_text(f"[{done[0]}/{total}]{line}", the_plan.secrets), err=as_json)
+            click.echo(_masked(f"[{done[0]}/{total}]{line}", the_plan.secrets), err=as_json)
 
     click.echo("", err=as_json)
     result = apply_plan(client, the_plan, parallelism=connection.parallelism, on_outcome=progress)
@@ -333,16 +403,16 @@ def drift(paths: tuple[str, ...], output_format: str, prune: bool, config_path: 
           var_files: tuple[Path, ...], base_url: str | None, api_key: str | None, local: bool,
           parallelism: int) -> None:
     """Compare the live account with the manifests. Exit 0 in sync, 2 drift, 1 error."""
-    connection = Connection.resolve(base_url, api_key, local, parallelism)
+    connection = _connection(base_url, api_key, local, parallelism)
     try:
         with open_client(connection) as client:
             computed = _compute(client, paths, connection, prune, config_path, var_files)
     except ReconcilerError as exc:
         _fail(str(exc))
         return
-    report = drift_report(computed.plan)
+    report = drift_report(mask_plan(computed.plan))
     text = render_drift(report, output_format, color=_use_color(sys.stdout))
-    click.echo(mask_text(text, computed.plan.secrets), nl=False)
+    click.echo(_masked(text, computed.plan.secrets), nl=False)
     sys.exit(EXIT_OK if report.in_sync else EXIT_CHANGES)
 
 
@@ -350,13 +420,13 @@ def _write_export(client: TelnyxClient, result: ExportResult, adopt_objects: boo
                   connection: Connection) -> None:
     """Report what export wrote; with --adopt, record it in the stack's ledger and name versions."""
     for obj in result.objects:
-        click.echo(f"wrote {obj.path}  ({obj.kind}/{obj.name})")
+        _echo(f"wrote {obj.path}  ({obj.kind}/{obj.name})")
     for skipped in result.skipped:
-        click.echo(f"skipped {skipped.kind}/{skipped.name} ({skipped.id}): {skipped.reason}", err=True)
+        _echo(f"skipped {skipped.kind}/{skipped.name} ({skipped.id}): {skipped.reason}", err=True)
     for warning in result.warnings:
-        click.echo(f"Warning: {warning}", err=True)
+        _echo(f"Warning: {warning}", err=True)
     for problem in result.problems:
-        click.echo(f"Error: {problem}", err=True)
+        _echo(f"Error: {problem}", err=True)
     if result.secrets:
         click.echo(f"Set the {len(result.secrets)} variables listed in secrets.txt before planning.", err=True)
     if adopt_objects:
@@ -400,7 +470,7 @@ def export(out: Path, kinds: tuple[str, ...], name_glob: str | None, tag: str | 
            lock_timeout: float, config_path: Path | None, base_url: str | None, api_key: str | None,
            local: bool, parallelism: int) -> None:
     """Write manifests for what is live (adoption). Exit 0, or 1 on any problem."""
-    connection = Connection.resolve(base_url, api_key, local, parallelism)
+    connection = _connection(base_url, api_key, local, parallelism)
     try:
         project = _project(config_path, connection)  # --adopt writes the ledger: lock the stack
         with lock_for(project.stack if adopt_objects else None, project.ownership_file, lock_timeout,
@@ -433,7 +503,7 @@ def import_(provider: str, api_key_ref: str, import_ids: tuple[str, ...], out: P
 
     Shows first which agents it imports and which assistants it overwrites, then asks like apply.
     """
-    connection = Connection.resolve(base_url, api_key, local, parallelism)
+    connection = _connection(base_url, api_key, local, parallelism)
     try:
         project = _project(config_path, connection)
         if adopt_objects and not project.stack:  # say so before the import writes, not after

@@ -11,6 +11,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from reconciler.api.client import DEFAULT_BASE_URL, TelnyxClient
+from reconciler.api.limits import Limits
+from reconciler.errors import ConfigError
 
 LOCAL_STATE = Path(".reconciler") / "local-state.json"
 LOCAL_API_KEY = "local-emulator-key"
@@ -25,6 +27,7 @@ class Connection:
     api_key: str | None = field(repr=False)
     local: bool = False
     parallelism: int = DEFAULT_PARALLELISM
+    limits: Limits = field(default_factory=Limits)
 
     @property
     def account(self) -> str:
@@ -43,7 +46,8 @@ class Connection:
 
     @classmethod
     def resolve(
-        cls, base_url: str | None, api_key: str | None, local: bool, parallelism: int
+        cls, base_url: str | None, api_key: str | None, local: bool, parallelism: int,
+        limits: Limits | None = None,
     ) -> Connection:
         """Flags win over ``TELNYX_BASE_URL`` / ``TELNYX_API_KEY``, which win over defaults."""
         return cls(
@@ -51,6 +55,7 @@ class Connection:
             api_key=api_key or os.environ.get("TELNYX_API_KEY"),
             local=local,
             parallelism=max(1, parallelism),
+            limits=limits if limits is not None else Limits.from_env(),
         )
 
 
@@ -61,8 +66,12 @@ def open_client(connection: Connection) -> Iterator[TelnyxClient]:
         from reconciler.emulator import EmulatorServer  # only --local pays for the server import
 
         LOCAL_STATE.parent.mkdir(parents=True, exist_ok=True)
-        with EmulatorServer(api_key=LOCAL_API_KEY, state_file=LOCAL_STATE) as server, TelnyxClient(
-            server.base_url, LOCAL_API_KEY, max_connections=connection.parallelism
+        try:
+            server = EmulatorServer(api_key=LOCAL_API_KEY, state_file=LOCAL_STATE)
+        except ValueError as exc:  # the state file is damaged or another --local run holds it
+            raise ConfigError(f"--local: {exc}") from None
+        with server, TelnyxClient(
+            server.base_url, LOCAL_API_KEY, max_connections=connection.parallelism, limits=connection.limits
         ) as client:
             yield client
         return
@@ -70,5 +79,6 @@ def open_client(connection: Connection) -> Iterator[TelnyxClient]:
         connection.base_url,
         connection.api_key or "",
         max_connections=connection.parallelism,
+        limits=connection.limits,
     ) as client:
         yield client

@@ -23,6 +23,7 @@ from reconciler import __version__
 from reconciler.engine.fingerprint import digest
 from reconciler.engine.plan import Plan
 from reconciler.errors import ConfigError, ReconcilerError
+from reconciler.manifests.files import FileRefused, read_json
 from reconciler.model import Resource
 from reconciler.render.json import FORMAT_VERSION, plan_document
 
@@ -68,13 +69,11 @@ def save(
 
 
 def load(path: Path) -> SavedPlan:
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{path}: not a saved plan: {exc}") from None
-    saved = document.get("saved") if isinstance(document, dict) else None
+    document = read_plan_file(path)
+    saved = document.get("saved")
     if not isinstance(saved, dict) or document.get("format_version") != FORMAT_VERSION:
         raise ConfigError(f"{path}: not a saved plan (write one with 'reconciler plan --out {path}')")
+    check_saved_section(path, saved)
     return SavedPlan(
         paths=tuple(saved.get("paths") or ()),
         prune=bool((saved.get("options") or {}).get("prune")),
@@ -85,6 +84,44 @@ def load(path: Path) -> SavedPlan:
         account=saved.get("account"),
         ledger=saved.get("ledger"),
     )
+
+
+MAX_PLAN_BYTES = 64 * 1024 * 1024
+"""Largest saved plan read (64 MiB)."""
+
+
+def read_plan_file(path: Path) -> dict[str, Any]:
+    """The saved plan's JSON object: a regular file, bounded in size and depth, no key twice."""
+    try:
+        document = read_json(path, MAX_PLAN_BYTES)
+    except FileRefused as err:
+        text = str(err)
+        where = f"{path}:{text}" if text[:1].isdigit() else f"{path}: {text}"
+        raise ConfigError(f"{where} (not a saved plan)") from None
+    if not isinstance(document, dict):
+        raise ConfigError(f"{path}: not a saved plan (write one with 'reconciler plan --out {path}')")
+    return document
+
+
+def check_saved_section(path: Path, saved: Mapping[str, Any]) -> None:
+    """Refuse a ``saved`` section of the wrong shape with the field's name, not a traceback later."""
+
+    def strings(value: Any) -> bool:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+    def string_map(value: Any) -> bool:
+        return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+
+    rules: list[tuple[str, Any, str]] = [
+        ("paths", strings, "a list of paths"),
+        ("var_files", strings, "a list of paths"),
+        ("options", lambda v: isinstance(v, dict) and isinstance(v.get("prune", False), bool), "{prune: bool}"),
+        ("manifests", string_map, "a mapping of address to digest"),
+        ("live", string_map, "a mapping of id to fingerprint"),
+    ]
+    for key, ok, what in rules:
+        if key in saved and saved[key] is not None and not ok(saved[key]):
+            raise ConfigError(f"{path}: saved.{key} must be {what} (not a saved plan written by reconciler)")
 
 
 def _differences(saved: Mapping[str, str], now: Mapping[str, str]) -> list[str]:

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.api.client import TelnyxClient
-from reconciler.api.json_body import STREAMING, NotJson, StreamRefused, decode_json, loads_json
+from reconciler.api.json_body import STREAMING, NotJson, StreamRefused, TooDeep, decode_json, loads_json
 from reconciler.errors import ApiError
 
 json_values = st.recursive(
@@ -165,3 +165,42 @@ def _pieces(body: bytes, size: int) -> Iterator[bytes]:
 def test_a_large_list_decodes_from_small_pieces() -> None:
     body = json.dumps(ASSISTANTS).encode()
     assert decode_json(_pieces(body, 1000)) == ASSISTANTS
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=json_values, cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=6))
+def test_the_depth_guard_counts_nesting_like_the_value_has_whatever_the_chunking(
+    value: Any, cuts: list[int]
+) -> None:
+    """Brackets and escaped quotes inside strings never count; a limit equal to the depth passes."""
+    body = json.dumps(value, ensure_ascii=False).encode()
+    depth = _depth(value)
+    assert decode_json(chunked(body, cuts), max_depth=depth) == json.loads(body)
+    if depth:
+        with pytest.raises(TooDeep, match=rf"^nesting is deeper than {depth - 1} levels$"):
+            decode_json(chunked(body, cuts), max_depth=depth - 1)
+
+
+@pytest.mark.parametrize("text", ['"[[[["', '"\\\\"', '"\\"[["', '"a\\\\\\"{"'])
+def test_brackets_in_strings_and_escapes_do_not_count(text: str) -> None:
+    body = f'[{text}, {{"k{text[1:-1]}": [{text}]}}]'.encode()  # three levels
+    for size in range(1, 6):
+        pieces = [body[i : i + size] for i in range(0, len(body), size)]
+        assert decode_json(pieces, max_depth=3) == json.loads(body)
+        with pytest.raises(TooDeep):
+            decode_json(pieces, max_depth=2)
+
+
+def test_four_hundred_thousand_brackets_stop_at_the_limit() -> None:
+    with pytest.raises(TooDeep, match=r"^nesting is deeper than 64 levels$"):
+        decode_json([b"[" * 400_000])
+    with pytest.raises(TooDeep):
+        loads_json(b"[" * 400_000)

@@ -202,6 +202,6 @@ class TestIgnoreRules:
         result = run(directory, emulator, "plan")
         assert result.exit_code == 1
         assert result.stderr == (
-            f"Error: {directory / 'reconciler.yaml'}: ignore.0.target: 'Widget/x' is not Kind/name "
+            f"Error: {directory / 'reconciler.yaml'}:3: ignore.0.target: 'Widget/x' is not Kind/name "
             "(Kind: Assistant, Tool, McpServer, CanaryDeploy or *; name may use * and ?)\n"
         )

@@ -143,7 +143,7 @@ class TestValidation:
         """Voice, transcription, telephony, dynamic variables and four kinds of tools: no complaints."""
         from reconciler.manifests.loader import load_resources
 
-        (resource,) = load_resources([str(GOOD / "support.yaml")], {"ORDERS_TOKEN": "t"})
+        (resource,) = load_resources([str(GOOD / "support.yaml")], {"ORDERS_TOKEN": "t0ken"})
         document = {
             "apiVersion": "reconciler/v1",
             "kind": "Assistant",
@@ -259,7 +259,7 @@ def test_reference_page_examples_validate_together(tmp_path: Path) -> None:
     }
     for filename, example in examples.items():
         (tmp_path / filename).write_text(example, encoding="utf-8")
-    environ = {"ORDERS_HOST": "api.example.com", "ORDERS_TOKEN": "t"}
+    environ = {"ORDERS_HOST": "api.example.com", "ORDERS_TOKEN": "t0ken"}
     loaded = load_resources([str(tmp_path)], environ)
     assert [r.address for r in loaded] == [
         "Assistant/support-triage",

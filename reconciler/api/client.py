@@ -25,12 +25,13 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
 from reconciler import __version__
-from reconciler.api.json_body import NotJson, StreamRefused, decode_json, loads_json
+from reconciler.api.json_body import NotJson, StreamRefused, TooDeep, decode_json, loads_json
+from reconciler.api.limits import Limits
 from reconciler.api.throttle import AdaptiveLimit
 from reconciler.errors import (
     ApiAuthError,
@@ -45,6 +46,30 @@ DEFAULT_BASE_URL = "https://api.telnyx.com/v2"
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 SAFE_POST_RETRY_STATUS = frozenset({408, 429})
 MAX_RETRY_AFTER_SECONDS = 60.0
+MAX_ERROR_BODY = 1024 * 1024
+"""Most of an error body read; the message needs its first lines, not megabytes."""
+
+
+class ResponseRefused(ApiUnavailable):
+    """The server's answer broke a limit (size, depth, pages, time): it is not used, and not retried."""
+
+
+class _AttemptTimedOut(httpx.TimeoutException):
+    """One attempt took longer than the time per request; retried like any timeout."""
+
+
+def shown_url(url: str) -> str:
+    """The URL without ``user:password@``, for messages."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(an invalid URL)"
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 def _unwrap(payload: Any) -> Any:
@@ -123,7 +148,8 @@ class TelnyxClient:
         base_url: str,
         api_key: str,
         *,
-        timeout: float = 30.0,
+        timeout: float | None = None,
+        limits: Limits | None = None,
         max_retries: int = 4,
         backoff_base: float = 0.25,
         backoff_cap: float = 8.0,
@@ -132,9 +158,17 @@ class TelnyxClient:
     ) -> None:
         if not api_key:
             raise ConfigError("no API key: pass --api-key or set TELNYX_API_KEY (or use --local)")
+        if not (api_key.isascii() and api_key.isprintable()) or any(c.isspace() for c in api_key):
+            raise ConfigError("the API key has a character an HTTP header cannot carry (non-ASCII, a space or "
+                              "a control character); check --api-key / TELNYX_API_KEY")
         if not base_url.startswith(("http://", "https://")):
-            raise ConfigError(f"base URL must start with http:// or https://, got {base_url!r}")
+            raise ConfigError(f"base URL must start with http:// or https://, got {shown_url(base_url)!r}")
         self.base_url = base_url.rstrip("/")
+        self.shown_url = shown_url(self.base_url)
+        self.limits = limits if limits is not None else Limits()
+        if timeout is not None:
+            self.limits = Limits(**{**self.limits.__dict__, "request_timeout": timeout})
+        self._deadline = time.monotonic() + self.limits.deadline
         self.max_retries = max_retries
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
@@ -146,7 +180,7 @@ class TelnyxClient:
                 "Accept": "application/json",
                 "User-Agent": f"telnyx-reconciler/{__version__}",
             },
-            timeout=httpx.Timeout(timeout, connect=5.0),
+            timeout=httpx.Timeout(self.limits.request_timeout, connect=min(5.0, self.limits.request_timeout)),
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
         )
         self.request_count = 0
@@ -191,25 +225,29 @@ class TelnyxClient:
             headers["Content-Type"] = "application/json"
         attempt = 0
         while True:
+            self._check_deadline(method, path)
             try:
                 self.request_count += 1
                 with self.limit:
                     response, payload = self._send(method, path, content, params, headers)
             except httpx.ConnectError as exc:
-                failure = f"cannot connect to {self.base_url}: {type(exc).__name__}"
+                failure = f"cannot connect to {self.shown_url}: {type(exc).__name__}"
                 if attempt < self.max_retries:
-                    self._sleep(self._backoff(attempt))
+                    self._pause(self._backoff(attempt), method, path)
                     attempt += 1
                     continue
                 raise ApiUnavailable(f"{method} {path}: {failure}") from None
             except httpx.TransportError as exc:
                 # The request may have reached the server: only repeat what is safe to repeat.
-                failure = f"{type(exc).__name__} talking to {self.base_url}"
+                failure = f"{type(exc).__name__} talking to {self.shown_url}"
+                if isinstance(exc, _AttemptTimedOut):
+                    failure = f"no complete answer within {self.limits.request_timeout:g} s (--request-timeout)"
                 if may_repeat and attempt < self.max_retries:
-                    self._sleep(self._backoff(attempt))
+                    self._pause(self._backoff(attempt), method, path)
                     attempt += 1
                     continue
-                raise ApiUnavailable(f"{method} {path}: {failure} (outcome unknown)") from None
+                outcome = "" if method == "GET" else " (outcome unknown)"
+                raise ApiUnavailable(f"{method} {path}: {failure}{outcome}") from None
             status = response.status_code
             if status == 429:
                 self.limit.throttled()
@@ -219,10 +257,28 @@ class TelnyxClient:
             retryable = status in RETRYABLE_STATUS if may_repeat else status in SAFE_POST_RETRY_STATUS
             if retryable and attempt < self.max_retries:
                 wait = retry_after_seconds(response.headers)
-                self._sleep(wait if wait is not None else self._backoff(attempt))
+                self._pause(wait if wait is not None else self._backoff(attempt), method, path)
                 attempt += 1
                 continue
             raise self._error(method, path, response)
+
+    def _remaining(self) -> float:
+        return max(0.0, self._deadline - time.monotonic())
+
+    def _check_deadline(self, method: str, path: str) -> None:
+        if self._remaining() <= 0:
+            raise self._past_deadline(method, path)
+
+    def _past_deadline(self, method: str, path: str) -> ResponseRefused:
+        return ResponseRefused(
+            f"{method} {path}: the command reached its deadline of {self.limits.deadline:g} s (--deadline)"
+        )
+
+    def _pause(self, delay: float, method: str, path: str) -> None:
+        """Wait before a retry, unless the wait would reach the command's deadline."""
+        if delay >= self._remaining():
+            raise self._past_deadline(method, path)
+        self._sleep(delay)
 
     def _send(
         self, method: str, path: str, content: bytes | None, params: Mapping[str, str | int] | None,
@@ -232,51 +288,102 @@ class TelnyxClient:
 
         A successful read is decoded while it arrives (``json_body``): list bodies can be tens of
         megabytes. Anything else is read whole; a write's non-JSON answer comes back as text.
+        Every body is read through ``_chunks``, which enforces the limits (``api/limits.py``).
         """
+        until = min(time.monotonic() + self.limits.request_timeout, self._deadline)
+        wait = max(0.001, until - time.monotonic())
         request = self._http.build_request(method, path, content=content, params=params, headers=headers)
+        request.extensions["timeout"] = httpx.Timeout(wait, connect=min(5.0, wait)).as_dict()
         response = self._http.send(request, stream=True)
         try:
             if response.status_code >= 400:
-                response.read()
+                response.error_body = b"".join(self._chunks(response, method, path, until, MAX_ERROR_BODY))  # type: ignore[attr-defined]
                 return response, None
             if method == "GET":
-                return self._read(response, path, params, headers)
-            response.read()
-            if not response.content:
+                return self._read(response, path, params, headers, until)
+            body = b"".join(self._chunks(response, method, path, until))
+            if not body.strip():
                 return response, None
             try:
-                return response, response.json()
-            except ValueError:
-                return response, response.text
+                return response, loads_json(body, self.limits.max_depth)
+            except TooDeep:
+                raise self._refused(method, path, "depth") from None
+            except NotJson:
+                return response, body.decode("utf-8", "replace")
         finally:
             response.close()
 
+    def _refused(self, method: str, path: str, what: str) -> ResponseRefused:
+        limits = self.limits
+        reasons = {
+            "decoded": f"the response is larger than {limits.max_response_bytes} bytes once decoded "
+                       "(RECONCILER_MAX_RESPONSE_BYTES)",
+            "received": f"more than {limits.max_download_bytes} bytes received (RECONCILER_MAX_DOWNLOAD_BYTES)",
+            "depth": f"the response nests deeper than {limits.max_depth} levels (RECONCILER_MAX_DEPTH)",
+        }
+        return ResponseRefused(f"{method} {path}: {reasons[what]}")
+
+    def _chunks(
+        self, response: httpx.Response, method: str, path: str, until: float, truncate: int | None = None
+    ) -> Iterator[bytes]:
+        """The decoded body, chunk by chunk, within the limits of size and time.
+
+        With ``truncate`` (error bodies) a body past that size is cut rather than refused.
+        """
+        decoded = 0
+        try:
+            for chunk in response.iter_bytes():
+                decoded += len(chunk)
+                if truncate is not None and decoded > truncate:
+                    yield chunk[: len(chunk) - (decoded - truncate)]
+                    return
+                if decoded > self.limits.max_response_bytes:
+                    raise self._refused(method, path, "decoded")
+                if response.num_bytes_downloaded > self.limits.max_download_bytes:
+                    raise self._refused(method, path, "received")
+                if time.monotonic() > until:
+                    raise _AttemptTimedOut("the answer took longer than the time per request")
+                yield chunk
+        except httpx.DecodingError:
+            raise ApiError(method, path, response.status_code, "the response's Content-Encoding is corrupt") from None
+
     def _read(
         self, response: httpx.Response, path: str, params: Mapping[str, str | int] | None,
-        headers: Mapping[str, str],
+        headers: Mapping[str, str], until: float,
     ) -> tuple[httpx.Response, Any]:
         """A read's body, decoded as it arrives; asked for again and decoded whole in the rare case
         only the streaming parser refuses it (an integer beyond 64 bits). A GET is safe to repeat."""
         try:
-            return response, decode_json(response.iter_bytes())
+            return response, decode_json(self._chunks(response, "GET", path, until), self.limits.max_depth)
+        except TooDeep:
+            raise self._refused("GET", path, "depth") from None
         except StreamRefused:
             response.close()
         except NotJson as exc:
             raise ApiError("GET", path, response.status_code, f"the response is not JSON: {exc}") from None
         self.request_count += 1
-        again = self._http.request("GET", path, params=params, headers=headers)
-        if again.status_code >= 400:
-            return again, None
+        request = self._http.build_request("GET", path, params=params, headers=headers)
+        again = self._http.send(request, stream=True)
         try:
-            return again, loads_json(again.content)
+            if again.status_code >= 400:
+                again.error_body = b"".join(self._chunks(again, "GET", path, until, MAX_ERROR_BODY))  # type: ignore[attr-defined]
+                return again, None
+            body = b"".join(self._chunks(again, "GET", path, until))
+        finally:
+            again.close()
+        try:
+            return again, loads_json(body, self.limits.max_depth)
+        except TooDeep:
+            raise self._refused("GET", path, "depth") from None
         except NotJson as exc:
             raise ApiError("GET", path, again.status_code, f"the response is not JSON: {exc}") from None
 
     def _error(self, method: str, path: str, response: httpx.Response) -> ApiError:
+        raw: bytes = getattr(response, "error_body", b"")
         try:
-            body: Any = response.json()
-        except ValueError:
-            body = response.text
+            body: Any = loads_json(raw, self.limits.max_depth)
+        except NotJson:
+            body = raw.decode("utf-8", "replace")
         status = response.status_code
         message = error_message(body, response.reason_phrase or "error")
         cls: type[ApiError]
@@ -295,7 +402,7 @@ class TelnyxClient:
     def list_assistants(self) -> list[dict[str, Any]]:
         """All assistants as full objects (the list is unpaginated)."""
         payload = self.request("GET", "/ai/assistants")
-        return _list_items(payload)
+        return _list_items(payload, "/ai/assistants")
 
     def create_assistant(self, body: Mapping[str, Any], idempotency_key: str | None = None) -> dict[str, Any]:
         return _object(self.request("POST", "/ai/assistants", body=body, idempotency_key=idempotency_key))
@@ -371,17 +478,36 @@ class TelnyxClient:
     # -- MCP servers -----------------------------------------------------------------------
 
     def list_mcp_servers(self, page_size: int = 100) -> list[dict[str, Any]]:
-        """A bare array per page with no totals: read until a short or empty page."""
+        """A bare array per page with no totals: read until a short or empty page.
+
+        Bounded: at most ``max_pages`` pages, and a page that repeats the previous one (a server
+        that ignores ``page[number]``) stops the loop with an error instead of looping forever.
+        """
+        path = "/ai/mcp_servers"
         items: list[dict[str, Any]] = []
+        previous: list[Any] | None = None
         number = 1
         while True:
             page = _list_items(
-                self.request("GET", "/ai/mcp_servers", params={"page[number]": number, "page[size]": page_size})
+                self.request("GET", path, params={"page[number]": number, "page[size]": page_size}), path
             )
+            ids = [item.get("id") for item in page]
+            if ids and ids == previous:
+                raise ResponseRefused(
+                    f"GET {path}: page {number} repeats page {number - 1}; the server ignores page[number]"
+                )
             items.extend(page)
             if len(page) < page_size:
                 return items
+            if number >= self.limits.max_pages:
+                raise self._too_many_pages(path, f"more than {number}")
+            previous = ids
             number += 1
+
+    def _too_many_pages(self, path: str, count: str) -> ResponseRefused:
+        return ResponseRefused(
+            f"GET {path}: the list has {count} pages; at most {self.limits.max_pages} are read (RECONCILER_MAX_PAGES)"
+        )
 
     def create_mcp_server(self, body: Mapping[str, Any], idempotency_key: str | None = None) -> dict[str, Any]:
         return _object(self.request("POST", "/ai/mcp_servers", body=body, idempotency_key=idempotency_key))
@@ -396,20 +522,30 @@ class TelnyxClient:
         self.request("DELETE", f"/ai/mcp_servers/{server_id}")
 
     def iter_pages(self, path: str, page_size: int = 100) -> Iterator[dict[str, Any]]:
-        """Items of a ``{data, meta}`` page-number list: page 1, then every other page at once."""
+        """Items of a ``{data, meta}`` page-number list: page 1, then every other page at once.
+
+        ``meta.total_pages`` is checked against ``max_pages`` before any other page is asked for,
+        and a page that repeats page 1 stops the list with an error.
+        """
 
         def page(number: int) -> Any:
             return self.request("GET", path, params={"page[number]": number, "page[size]": page_size})
 
         first = page(1)
-        items = _list_items(first)
+        items = _list_items(first, path)
         yield from items
         meta = first.get("meta", {}) if isinstance(first, dict) else {}
-        total = meta.get("total_pages")
-        if not items or not isinstance(total, int) or total <= 1:
+        total = meta.get("total_pages") if isinstance(meta, dict) else None
+        if not items or not isinstance(total, int) or isinstance(total, bool) or total <= 1:
             return
-        for payload in self._pages.map(page, range(2, total + 1)):
-            yield from _list_items(payload)
+        if total > self.limits.max_pages:
+            raise self._too_many_pages(path, str(total))
+        first_ids = [item.get("id") for item in items]
+        for number, payload in enumerate(self._pages.map(page, range(2, total + 1)), start=2):
+            more = _list_items(payload, path)
+            if more and [item.get("id") for item in more] == first_ids:
+                raise ResponseRefused(f"GET {path}: page {number} repeats page 1; the server ignores page[number]")
+            yield from more
 
 
 def _object(payload: Any) -> dict[str, Any]:
@@ -419,10 +555,20 @@ def _object(payload: Any) -> dict[str, Any]:
     return value
 
 
-def _list_items(payload: Any) -> list[dict[str, Any]]:
-    """Items of a list response in any of the three envelopes (data list, bare array)."""
+def _list_items(payload: Any, path: str = "?") -> list[dict[str, Any]]:
+    """Items of a list response in any of the three envelopes (data list, bare array).
+
+    Every item must be an object with a text ``id``: the engine matches and writes by id, so an
+    item without one is the server's fault, reported as such rather than met later as a KeyError.
+    """
     if isinstance(payload, list):
-        return [item for item in payload if isinstance(item, dict)]
-    if isinstance(payload, dict) and isinstance(payload.get("data"), list):
-        return [item for item in payload["data"] if isinstance(item, dict)]
-    raise ApiError("GET", "?", 200, "expected a list response")
+        found = payload
+    elif isinstance(payload, dict) and isinstance(payload.get("data"), list):
+        found = payload["data"]
+    else:
+        raise ApiError("GET", path, 200, "expected a list response")
+    items = [item for item in found if isinstance(item, dict)]
+    for index, item in enumerate(items):
+        if not isinstance(item.get("id"), str) or not item["id"]:
+            raise ApiError("GET", path, 200, f"list item {index} has no id")
+    return items

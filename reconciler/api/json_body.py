@@ -13,6 +13,7 @@ slower than ``json.loads``, so the body is then read whole and decoded the usual
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from itertools import chain
 from typing import Any
@@ -35,14 +36,76 @@ class StreamRefused(NotJson):
     """
 
 
-def decode_json(chunks: Iterable[bytes]) -> Any:
+class TooDeep(NotJson):
+    """The body nests arrays and objects deeper than allowed."""
+
+
+DEFAULT_MAX_DEPTH = 64
+
+_STRUCTURE = re.compile(rb'[\[\]{}"]')
+
+
+class DepthGuard:
+    """Counts nesting across chunks, skipping strings, and stops past ``max_depth``.
+
+    Why: ijson builds a prefix string per level for every event, so 400 KB of ``[`` costs
+    gigabytes before a value exists, and ``json.loads`` overflows the stack. The scan is two
+    searches per string or bracket (``bytes.find``), so a normal body costs little next to decoding.
+    """
+
+    def __init__(self, max_depth: int) -> None:
+        self.max_depth = max_depth
+        self.depth = 0
+        self.in_string = False
+        self.escaped = False  # a backslash ended the previous chunk inside a string
+
+    def feed(self, chunk: bytes) -> None:
+        pos, end = 0, len(chunk)
+        if self.escaped and end:
+            pos, self.escaped = 1, False
+        while pos < end:
+            if self.in_string:
+                quote = chunk.find(b'"', pos)
+                backslash = chunk.find(b"\\", pos, quote if quote >= 0 else end)
+                if backslash >= 0:  # skip the escaped byte, which may be the next chunk's first
+                    pos = backslash + 2
+                    if pos > end:
+                        self.escaped = True
+                        return
+                elif quote >= 0:
+                    self.in_string = False
+                    pos = quote + 1
+                else:
+                    return
+                continue
+            found = _STRUCTURE.search(chunk, pos)
+            if found is None:
+                return
+            pos = found.end()
+            char = chunk[found.start()]
+            if char == 0x22:
+                self.in_string = True
+            elif char in (0x5B, 0x7B):
+                self.depth += 1
+                if self.depth > self.max_depth:
+                    raise TooDeep(f"nesting is deeper than {self.max_depth} levels")
+            else:
+                self.depth -= 1
+
+    def guarded(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        for chunk in chunks:
+            self.feed(chunk)
+            yield chunk
+
+
+def decode_json(chunks: Iterable[bytes], max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
     """The JSON value of a body given as chunks; ``None`` for an empty body.
 
     Raises ``NotJson`` for anything else than exactly one JSON value (``StreamRefused`` when
-    the streaming parser refused it). Errors of the transport that delivers the chunks pass
-    through unchanged, so the caller can retry the request.
+    the streaming parser refused it, ``TooDeep`` past ``max_depth``). Errors of the transport
+    that delivers the chunks pass through unchanged, so the caller can retry the request.
     """
-    stream = iter(chunks)
+    stream = DepthGuard(max_depth).guarded(chunks)
     first = _first_nonblank(stream)
     if first is None:
         return None
@@ -51,6 +114,8 @@ def decode_json(chunks: Iterable[bytes]) -> Any:
     values = ijson.items(ijson.from_iter(chain((first,), stream)), "", use_float=True)
     try:
         value = next(values)
+    except TooDeep:
+        raise
     except ijson.JSONError as err:
         raise StreamRefused(str(err).splitlines()[0]) from None
     except StopIteration:
@@ -58,6 +123,8 @@ def decode_json(chunks: Iterable[bytes]) -> Any:
     try:
         for _extra in values:
             raise NotJson("more than one JSON value")
+    except TooDeep:
+        raise
     except ijson.JSONError as err:
         raise NotJson(str(err).splitlines()[0]) from None
     return value
@@ -71,8 +138,9 @@ def _first_nonblank(stream: Iterator[bytes]) -> bytes | None:
     return None
 
 
-def loads_json(body: bytes) -> Any:
-    """A whole body's JSON value (``json.loads``), or ``NotJson``."""
+def loads_json(body: bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
+    """A whole body's JSON value (``json.loads``), or ``NotJson`` (``TooDeep`` past ``max_depth``)."""
+    DepthGuard(max_depth).feed(body)
     try:
         return json.loads(body)
     except ValueError as err:

@@ -31,6 +31,9 @@ from reconciler.emulator.routes import API_PREFIX, API_ROUTES
 from reconciler.emulator.stats import RequestStats
 from reconciler.emulator.store import Store
 
+MAX_BODY_BYTES = 2 * 1024 * 1024
+"""Largest request body accepted (2 MiB); a larger one is answered 413 before it is read whole."""
+
 STATS_PATH = "/_emulator/stats"
 FAULTS_PATH = "/_emulator/faults"
 FAULT_SETTINGS = frozenset({"rate", "seed", "latency_ms", "kinds", "retry_after_s"})
@@ -105,6 +108,33 @@ def route_template(scope: Scope) -> str:
     return path
 
 
+class PayloadTooLarge(EmulatorHTTPError):
+    status = 413
+    code = "10013"
+    title = "Payload Too Large"
+
+
+def _too_large() -> PayloadTooLarge:
+    return PayloadTooLarge(f"the request body is larger than {MAX_BODY_BYTES} bytes")
+
+
+def _limited(receive: Receive, limit: int) -> Receive:
+    """``receive`` that stops a streamed body as soon as it passes ``limit``: the handler reading it
+    meets ``PayloadTooLarge``, which the app answers like any refusal (413)."""
+    seen = 0
+
+    async def limited() -> Any:
+        nonlocal seen
+        message = await receive()
+        if message.get("type") == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise _too_large()
+        return message
+
+    return limited
+
+
 class ApiGate:
     """For /v2 requests: count, draw the fault decision, delay, play the fault, then check the bearer key.
 
@@ -135,7 +165,11 @@ class ApiGate:
         if refusal is not None:
             await error_response(refusal)(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        length = dict(scope["headers"]).get(b"content-length", b"0")
+        if not length.isdigit() or int(length) > MAX_BODY_BYTES:
+            await error_response(_too_large())(scope, receive, send)
+            return
+        await self.app(scope, _limited(receive, MAX_BODY_BYTES), send)
 
     def _refusal(self, scope: Scope) -> Unauthorized | None:
         headers = dict(scope["headers"])

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from reconciler.api.api_schema import validate_request
+from reconciler.api.json_body import DepthGuard, TooDeep
 from reconciler.emulator.errors import EmulatorHTTPError, Unprocessable
 from reconciler.emulator.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from reconciler.emulator.store import Store
@@ -31,9 +32,17 @@ async def json_body(request: Request, component: str) -> JSON:
     return parse_body(await request.body(), component)
 
 
+MAX_BODY_DEPTH = 64
+"""Deepest nesting of a request body; deeper is a 422, not a RecursionError and a 500."""
+
+
 def parse_body(raw: bytes, component: str) -> JSON:
     try:
+        DepthGuard(MAX_BODY_DEPTH).feed(raw)
         body = json.loads(raw) if raw.strip() else None
+    except TooDeep:
+        msg = f"JSON nesting is deeper than {MAX_BODY_DEPTH} levels"
+        raise Unprocessable([{"loc": ["body"], "msg": msg, "type": "json_invalid"}]) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         pos = err.pos if isinstance(err, json.JSONDecodeError) else err.start
         raise Unprocessable([{"loc": ["body", pos], "msg": "JSON decode error", "type": "json_invalid"}]) from err

@@ -42,15 +42,19 @@ class EmulatorServer:
         self.host = host
         self._requested_port = port
         self.store = Store(Path(state_file) if state_file is not None else None)
-        self.app: ApiGate = create_app(
-            api_key=api_key,
-            store=self.store,
-            latency_ms=latency_ms,
-            fault_rate=fault_rate,
-            seed=seed,
-            fault_kinds=fault_kinds,
-            retry_after_s=retry_after_s,
-        )
+        try:
+            self.app: ApiGate = create_app(
+                api_key=api_key,
+                store=self.store,
+                latency_ms=latency_ms,
+                fault_rate=fault_rate,
+                seed=seed,
+                fault_kinds=fault_kinds,
+                retry_after_s=retry_after_s,
+            )
+        except BaseException:
+            self.store.close()
+            raise
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self.port = 0
@@ -95,6 +99,7 @@ class EmulatorServer:
         """Ask uvicorn to exit and wait for its thread; safe to call twice."""
         server, thread = self._server, self._thread
         if server is None or thread is None:
+            self.store.close()
             return
         server.should_exit = True
         thread.join(timeout=STARTUP_TIMEOUT_S)
@@ -102,6 +107,7 @@ class EmulatorServer:
             server.force_exit = True
             thread.join(timeout=STARTUP_TIMEOUT_S)
         self._server = self._thread = None
+        self.store.close()
 
     def stats(self) -> dict[str, Any]:
         """Request counts: {"total", "writes", "by_route": {"METHOD /v2/template": n}}."""

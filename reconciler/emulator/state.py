@@ -8,6 +8,7 @@ plain JSON document, one top-level key per collection, so a `--state` file survi
 from __future__ import annotations
 
 import copy
+import fcntl
 import json
 import os
 import tempfile
@@ -26,6 +27,10 @@ STATE_FORMAT = 1
 JSON = dict[str, Any]
 IDEMPOTENCY_WINDOW_SECONDS = 24 * 60 * 60
 """How long a key is remembered (docs/emulator.md): the payment APIs that made the header keep 24 hours."""
+
+
+class StateFileError(ValueError):
+    """The state file cannot be used: another emulator holds it, or it is not a state file."""
 
 
 def now_iso() -> str:
@@ -86,8 +91,41 @@ class StoreCore:
         self.mcp_servers: dict[str, JSON] = {}  # MCP servers in their read shape, creation order
         self._idempotency: dict[str, JSON] = {}
         self.saves = 0  # times the state file was written (whole): one per write request, none per read
-        if state_file is not None and state_file.exists():
-            self._load(state_file)
+        self._lock_fd: int | None = None
+        if state_file is not None:
+            self._lock_state(state_file)
+            try:
+                if state_file.exists():
+                    self._load(state_file)
+            except BaseException:
+                self.close()
+                raise
+
+    def _lock_state(self, path: Path) -> None:
+        """An exclusive lock beside the state file for the store's lifetime.
+
+        Why: two emulators on one file each rewrite it from their own memory, so one silently loses
+        the other's writes. The lock file (``STATE.lock``) is locked, not the state file, because
+        saving replaces the state file with a new one.
+        """
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = path.with_name(path.name + ".lock")
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise StateFileError(f"{path} is in use by another emulator (locked through {lock.name})") from None
+        self._lock_fd = fd
+        self._lock_path: Path | None = lock
+
+    def close(self) -> None:
+        """Release the state file for another emulator and remove the lock file; safe to call twice."""
+        if self._lock_fd is not None:
+            if self._lock_path is not None:
+                self._lock_path.unlink(missing_ok=True)  # while still held, so no one else's lock is removed
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
@@ -129,14 +167,26 @@ class StoreCore:
             raise
 
     def _load(self, path: Path) -> None:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        if document.get("format") != STATE_FORMAT:
-            raise ValueError(f"{path}: unsupported emulator state format {document.get('format')!r}")
-        self.assistants = {a["id"]: _assistant_from_json(a) for a in document.get("assistants", [])}
-        self.deleted_assistants = {a["id"]: _assistant_from_json(a) for a in document.get("deleted_assistants", [])}
-        self.tools = {t["id"]: t for t in document.get("tools", [])}
-        self.mcp_servers = {m["id"]: m for m in document.get("mcp_servers", [])}
-        self._idempotency = dict(document.get("idempotency", {}))
+        """Read a state file; anything but one this emulator wrote is a ``StateFileError`` with a message."""
+        try:
+            document = json.loads(path.read_bytes())
+        except (OSError, ValueError, RecursionError) as err:
+            raise StateFileError(f"{path}: not an emulator state file ({type(err).__name__}); "
+                                 "move it away to start empty") from None
+        if not isinstance(document, dict) or document.get("format") != STATE_FORMAT:
+            found = document.get("format") if isinstance(document, dict) else type(document).__name__
+            raise StateFileError(f"{path}: unsupported emulator state format {found!r}")
+        try:
+            self.assistants = {a["id"]: _assistant_from_json(a) for a in document.get("assistants", [])}
+            self.deleted_assistants = {
+                a["id"]: _assistant_from_json(a) for a in document.get("deleted_assistants", [])
+            }
+            self.tools = {t["id"]: t for t in document.get("tools", [])}
+            self.mcp_servers = {m["id"]: m for m in document.get("mcp_servers", [])}
+            self._idempotency = dict(document.get("idempotency", {}))
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            raise StateFileError(f"{path}: a damaged emulator state file ({type(err).__name__}: {err}); "
+                                 "move it away to start empty") from None
 
     def once(self, key: str, run: Callable[[], tuple[int, Any]]) -> tuple[int, Any]:
         """Run a create at most once per idempotency key; later calls replay the first status and body.

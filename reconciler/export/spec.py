@@ -24,6 +24,7 @@ from reconciler.kinds.assistant import AssistantHandler
 from reconciler.kinds.base import PlanContext
 from reconciler.kinds.mcp_server import WRITABLE as MCP_WRITABLE
 from reconciler.kinds.tool import ToolHandler
+from reconciler.redact import sensitive_key
 
 INTEGRATION_SECRET = "{{#integration_secret}}"
 """Header values using Telnyx's integration-secret template are references, not secrets."""
@@ -106,10 +107,18 @@ def _is_literal_secret(value: Any) -> bool:
     return isinstance(value, str) and value != "" and INTEGRATION_SECRET not in value
 
 
+_SECRET_HEADER = re.compile(r"auth|token|key|secret|passw|cookie|signature|credential|session|bearer", re.IGNORECASE)
+"""Header names whose value is a credential; ``X-Source: voice-agent`` stays a literal in the manifest."""
+
+
 def _secret_headers(headers: Any, namer: SecretNamer, *prefix: Any) -> None:
     for header in headers if isinstance(headers, list) else []:
-        if isinstance(header, dict) and _is_literal_secret(header.get("value")):
-            header["value"] = namer.placeholder(*prefix, header.get("name"))
+        if not isinstance(header, dict) or not _is_literal_secret(header.get("value")):
+            continue
+        name = header.get("name")
+        if isinstance(name, str) and not _SECRET_HEADER.search(name):
+            continue
+        header["value"] = namer.placeholder(*prefix, name)
 
 
 def _secret_targets(targets: Any, namer: SecretNamer, *prefix: Any) -> None:
@@ -141,6 +150,11 @@ def secret_assistant_spec(spec: dict[str, Any], namer: SecretNamer, *prefix: Any
     for agent in out.get("a2a_agents") or []:
         if isinstance(agent, dict):
             _secret_headers(agent.get("headers"), namer, *prefix, "a2a", agent.get("name"))
+    variables = out.get("dynamic_variables")
+    if isinstance(variables, dict):
+        for key, value in variables.items():
+            if sensitive_key(key) and _is_literal_secret(value):  # crm_token: a credential, not configuration
+                variables[key] = namer.placeholder(*prefix, key)
     return out
 
 

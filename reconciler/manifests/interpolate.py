@@ -30,6 +30,7 @@ from typing import Any
 
 from reconciler.manifests.yaml_source import MAX_STRING
 from reconciler.model import JsonPath
+from reconciler.redact import MIN_SECRET_LENGTH, too_short
 
 PREFIXES = ("env", "secret", "var")
 _TOKEN = re.compile(r"\$\$\{|\$\{([^{}]*)\}|\$\{")
@@ -168,6 +169,10 @@ def _resolve(token: str, body: str, context: _Context, path: JsonPath, out: Inte
     resolved = context.environ[name]
     if prefix == "secret" and resolved:
         out.secrets.add(resolved)
+        if too_short(resolved):
+            out.problems.append((path, f"secret {name} is shorter than {MIN_SECRET_LENGTH} characters: "
+                                       f"too short to mask safely in output (needed by '{token}')"))
+            return token, False
     return resolved, False
 
 

@@ -29,12 +29,13 @@ from typing import Any
 
 from reconciler.errors import ManifestErrors, ManifestProblem
 from reconciler.manifests.environment import Environment
+from reconciler.manifests.files import FileRefused, line_at, read_regular
 from reconciler.manifests.interpolate import interpolate
 from reconciler.manifests.references import check_references, references
 from reconciler.manifests.schema import validate_document
 from reconciler.manifests.yaml_source import YamlDocument, read_yaml
 from reconciler.model import API_VERSION, KINDS, UNPRINTABLE, JsonPath, Resource, SourceMap, format_path
-from reconciler.redact import mask_text
+from reconciler.redact import mask_text, remember
 
 __all__ = ["load_resources", "manifest_files"]
 
@@ -140,17 +141,24 @@ def manifest_files(paths: Sequence[str | Path], problems: list[ManifestProblem])
             found = sorted(_walk(text), key=lambda f: Path(f).parts)
             if not found:
                 problems.append(_problem(text, 0, "no *.yaml or *.yml files in this directory"))
-        elif os.path.isfile(text):
-            found = [text]
+        elif os.path.lexists(text):
+            found = [text]  # a FIFO, a device or a link loop: reading it says which
         else:
             problems.append(_problem(text, 0, "no such file or directory"))
             continue
         for file in found:
-            real = Path(file).resolve()
+            real = Path(os.path.realpath(file))  # never raises, even on a symbolic link loop
             if real not in seen:
                 seen.add(real)
                 files.append(file)
     return files
+
+
+def _size(file: str) -> int:
+    try:
+        return os.stat(file).st_size
+    except OSError:
+        return 0
 
 
 def _walk(directory: str) -> Iterator[str]:
@@ -180,9 +188,8 @@ def _one_line(problem: ManifestProblem) -> ManifestProblem:
 def _document_lines(file: str, index: int) -> dict[JsonPath, int]:
     """The line map of a file's ``index``-th document, read again (empty if the file changed since)."""
     try:
-        with open(file, encoding="utf-8-sig") as stream:
-            documents = read_yaml(stream.read()).documents
-    except (OSError, UnicodeDecodeError):
+        documents = read_yaml(read_regular(file, MAX_FILE_BYTES).decode("utf-8-sig")).documents
+    except (FileRefused, UnicodeDecodeError):
         return {}
     return documents[index].lines if index < len(documents) else {}
 
@@ -205,28 +212,26 @@ class _Loader:
 
     def load_file(self, file: str) -> None:
         try:
-            with open(file, "rb") as stream:
-                data = stream.read(MAX_FILE_BYTES + 1)
-                size = os.fstat(stream.fileno()).st_size
-        except OSError as err:
-            self.problems.append(_problem(file, 0, f"cannot read: {err.strerror or err}"))
+            data = read_regular(file, MAX_FILE_BYTES)
+        except FileRefused as err:
+            self.problems.append(_problem(file, 0, f"cannot read: {err}"))
             return
         if len(data) > MAX_FILE_BYTES:
-            line = data.count(b"\n", 0, MAX_FILE_BYTES) + 1
+            line = line_at(data, MAX_FILE_BYTES)
             message = (
-                f"file is larger than {MAX_FILE_BYTES // 2**20} MiB ({max(size, len(data))} bytes; "
+                f"file is larger than {MAX_FILE_BYTES // 2**20} MiB ({max(_size(file), len(data))} bytes; "
                 "the limit is passed on this line); split it up"
             )
             self.problems.append(_problem(file, line, message))
             return
         if b"\0" in data:
-            line = data.count(b"\n", 0, data.index(b"\0")) + 1
+            line = line_at(data, data.index(b"\0"))
             self.problems.append(_problem(file, line, "binary data (a NUL byte), not YAML text"))
             return
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as err:
-            line = data.count(b"\n", 0, err.start) + 1
+            line = line_at(data, err.start)
             self.problems.append(_problem(file, line, f"not UTF-8 text (byte 0x{data[err.start]:02x})"))
             return
         parsed = read_yaml(text)
@@ -273,6 +278,7 @@ class _Loader:
             variables=None if env is None else env.variables,
             var_files=() if env is None else env.files,
         )
+        remember(result.secrets)  # from now on, every message of this command masks them
         for path, message in result.problems:
             self.problems.append(_problem(file, source.line_of(path), message, kind, name, format_path(path)))
         # A missing spec stays missing, so the schema says it is required rather than "null".

@@ -20,16 +20,23 @@ defaults apply (no stack: nothing is ever pruned except canary configs of manage
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
+import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from reconciler.errors import ConfigError
+from reconciler.manifests.files import FileRefused, line_at, read_regular
 from reconciler.manifests.jsonschema_ext import SchemaValidator
+from reconciler.manifests.yaml_source import read_yaml
+from reconciler.model import UNPRINTABLE, JsonPath
+
+MAX_PROJECT_BYTES = 1024 * 1024
+"""Largest project file read (1 MiB); it holds a stack name and a few rules."""
 
 DEFAULT_FILE = Path("reconciler.yaml")
 
@@ -103,12 +110,29 @@ class Project:
     protect: tuple[str, ...] = ()
     ignore: tuple[IgnoreRule, ...] = ()
     source: Path | None = None
+    lines: dict[JsonPath, int] = field(default_factory=dict, compare=False, repr=False)
+    """Line of every key and item of the project file, for messages."""
 
     def is_protected(self, address: str) -> bool:
         return any(fnmatch.fnmatchcase(address, pattern) for pattern in self.protect)
 
     def ignored_fields(self, address: str) -> list[str]:
         return [f for rule in self.ignore if rule.applies_to(address) for f in rule.fields]
+
+    def unmatched(self, addresses: Iterable[str]) -> list[str]:
+        """A warning for each protect or ignore pattern that matches none of ``addresses``: a typo
+        there would otherwise protect (or ignore) nothing without a word."""
+        known = list(addresses)
+        patterns: list[tuple[JsonPath, str]] = [(("protect", i), p) for i, p in enumerate(self.protect)]
+        patterns += [(("ignore", i, "target"), r.target) for i, r in enumerate(self.ignore)]
+        warnings = []
+        for where, pattern in patterns:
+            if not any(fnmatch.fnmatchcase(a, pattern) for a in known):
+                line = self.lines.get(where, 1)
+                warnings.append(
+                    f"{self.source}:{line}: {_where(where)}: {pattern!r} matches no manifest and no live object"
+                )
+        return warnings
 
 
 _SEGMENT = re.compile(r"([^.\[\]]+)|\[(\*|\d+)\]")
@@ -126,27 +150,16 @@ def parse_field_path(text: str) -> tuple[str | int, ...]:
 
 
 def load_project(path: Path | None = None) -> Project:
-    """Read the project file; an explicit path must exist, the default one may not."""
+    """Read the project file; an explicit path must exist, the default one may not.
+
+    It is read like a manifest (``yaml_source``): bounded, duplicate keys refused, every problem
+    as ``FILE:LINE: field: message``.
+    """
     if path is None:
-        if not DEFAULT_FILE.is_file():
+        if not DEFAULT_FILE.exists() and not DEFAULT_FILE.is_symlink():
             return Project()
         path = DEFAULT_FILE
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the project file: {exc}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
-    errors = sorted(SchemaValidator(_SCHEMA).iter_errors(data), key=lambda e: list(e.absolute_path))
-    if errors:
-        lines = []
-        for error in errors:
-            where = ".".join(str(p) for p in error.absolute_path) or "$"
-            message = error.message
-            if error.validator == "pattern" and error.schema.get("pattern") == _TARGET:
-                message = f"{error.instance!r} is not Kind/name {_TARGET_HELP}"
-            lines.append(f"{path}: {where}: {message}")
-        raise ConfigError("\n".join(lines))
+    data, lines = _read(path)
     stack = data.get("stack")
     ownership = data.get("ownership_file")
     base = path.parent
@@ -170,4 +183,73 @@ def load_project(path: Path | None = None) -> Project:
         protect=tuple(data.get("protect") or ()),
         ignore=tuple(IgnoreRule(r["target"], tuple(r["fields"])) for r in data.get("ignore") or ()),
         source=path,
+        lines=lines,
     )
+
+
+def _read(path: Path) -> tuple[dict[str, Any], dict[JsonPath, int]]:
+    """The checked mapping of the project file, or ``ConfigError`` listing every problem with its line."""
+    try:
+        raw = read_regular(path, MAX_PROJECT_BYTES)
+    except FileRefused as err:
+        raise ConfigError(f"{path}: cannot read the project file: {err}") from None
+    if len(raw) > MAX_PROJECT_BYTES:
+        raise ConfigError(f"{path}: the project file is larger than {MAX_PROJECT_BYTES // 2**20} MiB")
+    nul = raw.find(b"\0")
+    if nul >= 0:
+        raise ConfigError(f"{path}:{line_at(raw, nul)}: binary data (a NUL byte), not YAML text")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}:{line_at(raw, err.start)}: not UTF-8 text (byte 0x{raw[err.start]:02x})") from None
+    parsed = read_yaml(text)
+    issues = [*parsed.issues, *(i for d in parsed.documents for i in d.issues)]
+    if issues:
+        raise ConfigError("\n".join(_line(path, i.line, _where(i.path), i.message) for i in issues))
+    if len(parsed.documents) > 1:
+        raise ConfigError(_line(path, parsed.documents[1].line, "$", "a project file holds one document"))
+    if not parsed.documents:
+        return {}, {}
+    document = parsed.documents[0]
+    data = document.value
+    if not isinstance(data, dict):
+        raise ConfigError(_line(path, document.line, "$", "the project file must be a mapping (stack, prune, ...)"))
+
+    def line_of(where: JsonPath) -> int:
+        while where and where not in document.lines:
+            where = where[:-1]
+        return document.lines.get(where, document.line)
+
+    errors = sorted(SchemaValidator(_SCHEMA).iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    lines = []
+    for error in errors:
+        at = tuple(error.absolute_path)
+        message = error.message
+        if error.validator == "pattern" and error.schema.get("pattern") == _TARGET:
+            message = f"{error.instance!r} is not Kind/name {_TARGET_HELP}"
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            known = list(error.schema.get("properties", {}))
+            for key in error.instance:
+                if key not in known:
+                    close = difflib.get_close_matches(str(key), known, n=1)
+                    hint = f" (did you mean {close[0]!r}?)" if close else ""
+                    at_key = (*at, key)
+                    lines.append(_line(path, line_of(at_key), _where(at_key), f"unknown key{hint}"))
+            continue
+        lines.append(_line(path, line_of(at), _where(at), message))
+    for key, value in (data.get("prune") or {}).items() if isinstance(data.get("prune"), dict) else ():
+        if isinstance(value, float) and not math.isfinite(value):
+            lines.append(_line(path, line_of(("prune", key)), f"prune.{key}", f"{value} is not a finite number"))
+    if lines:
+        raise ConfigError("\n".join(lines))
+    return data, document.lines
+
+
+def _where(path: JsonPath) -> str:
+    return ".".join(str(p) for p in path) or "$"
+
+
+def _line(path: Path, line: int, where: str, message: str) -> str:
+    """One problem on one line: control characters in a quoted value are escaped."""
+    text = f"{path}:{line}: {where}: {message}"
+    return UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], text)

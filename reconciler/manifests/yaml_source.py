@@ -25,6 +25,7 @@ from yaml.constructor import SafeConstructor
 from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from reconciler.manifests.files import line_at
 from reconciler.model import JsonPath
 
 MAX_VALUES = 100_000
@@ -183,7 +184,7 @@ def _read(text: str, loader_class: Any) -> YamlFile:
     except yaml.MarkedYAMLError as err:
         result.issues.append(_syntax_issue(err))
     except yaml.reader.ReaderError as err:
-        line = text.count("\n", 0, err.position) + 1
+        line = line_at(text, err.position)
         code = err.character if isinstance(err.character, int) else ord(err.character)
         result.issues.append(YamlIssue(line, f"invalid YAML: character U+{code:04X} is not allowed"))
     except Exception:  # libyaml refuses some input differently; the Python reader decides then
@@ -355,6 +356,14 @@ class _Builder:
         if len(node.value) > MAX_STRING:
             message = f"a string of {len(node.value)} characters; the limit is {MAX_STRING}"
             self.issues.append(YamlIssue(_line(node), message, path))
+        text = str(node.value)
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as err:
+                code = ord(text[err.start])
+                message = f"\\u{code:04x} is a lone surrogate, not a character; it cannot be sent as UTF-8"
+                self.issues.append(YamlIssue(_line(node), message, path))
 
     def _scalar(self, node: ScalarNode, path: JsonPath) -> Any:
         kind = node.tag.removeprefix(_TAG)

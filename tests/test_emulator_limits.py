@@ -1,0 +1,89 @@
+"""The emulator's own edges: a body limit, depth-safe parsing, one emulator per state file, and a
+damaged state file refused with a message (by ``reconciler emulator`` and by ``--local``)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from reconciler.emulator import EmulatorServer
+from reconciler.emulator.app import MAX_BODY_BYTES
+from reconciler.emulator.state import StateFileError
+from tests.conftest import AUTH
+from tests.helpers import QUICKSTART, run_cli
+
+SCRIPT = Path(sys.executable).parent / "reconciler"
+
+
+class TestBodies:
+    def test_a_body_over_the_limit_is_413_and_changes_nothing(self, tmp_path: Path) -> None:
+        state = tmp_path / "state.json"
+        with EmulatorServer(state_file=state) as server, httpx.Client(base_url=server.base_url,
+                                                                       headers=AUTH) as client:
+            body = b'{"name": "big", "instructions": "' + b"x" * (MAX_BODY_BYTES + 10) + b'"}'
+            response = client.post("/ai/assistants", content=body, headers={"Content-Type": "application/json"})
+            assert response.status_code == 413
+            assert response.json() == {"errors": [{"code": "10013", "title": "Payload Too Large",
+                                                   "detail": "the request body is larger than 2097152 bytes"}]}
+            assert client.get("/ai/assistants").json()["data"] == []
+            assert server.store.saves == 0
+
+    def test_a_streamed_body_over_the_limit_is_413(self, emulator: EmulatorServer) -> None:
+        def chunks() -> Iterator[bytes]:
+            yield b'{"name": "big", "instructions": "'
+            for _ in range(MAX_BODY_BYTES // 65536 + 2):
+                yield b"x" * 65536
+            yield b'"}'
+
+        with httpx.Client(base_url=emulator.base_url, headers=AUTH) as client:
+            response = client.post("/ai/assistants", content=chunks(), headers={"Content-Type": "application/json"})
+        assert response.status_code == 413
+
+    def test_a_100k_deep_body_is_422_not_500(self, emulator: EmulatorServer) -> None:
+        body = b'{"name": "deep", "instructions": "x", "dynamic_variables": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+        with httpx.Client(base_url=emulator.base_url, headers=AUTH) as client:
+            response = client.post("/ai/assistants", content=body, headers={"Content-Type": "application/json"})
+        assert response.status_code == 422
+        assert response.json() == {"detail": [{"loc": ["body"], "msg": "JSON nesting is deeper than 64 levels",
+                                               "type": "json_invalid"}]}
+
+
+class TestStateFile:
+    def test_a_second_emulator_on_one_state_file_fails_at_start(self, tmp_path: Path) -> None:
+        state = tmp_path / "state.json"
+        with EmulatorServer(state_file=state), pytest.raises(StateFileError, match=r"in use by another emulator"):
+            EmulatorServer(state_file=state)
+        with EmulatorServer(state_file=state):  # released on stop
+            pass
+
+    def test_the_emulator_command_refuses_a_state_file_in_use(self, tmp_path: Path) -> None:
+        state = tmp_path / "state.json"
+        with EmulatorServer(state_file=state):
+            result = subprocess.run([str(SCRIPT), "emulator", "--port", "0", "--state", str(state)],
+                                    capture_output=True, text=True, timeout=60, check=False)
+        assert result.returncode == 1
+        assert result.stderr == (f"Error: {state} is in use by another emulator (locked through state.json.lock)\n")
+
+    @pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"format": 1, "assistants": [{"no": "id"}]}'])
+    def test_a_damaged_state_file_is_a_message(self, content: str, tmp_path: Path) -> None:
+        state = tmp_path / "state.json"
+        state.write_text(content)
+        result = subprocess.run([str(SCRIPT), "emulator", "--port", "0", "--state", str(state)],
+                                capture_output=True, text=True, timeout=60, check=False)
+        assert result.returncode == 1
+        assert result.stderr.startswith(f"Error: {state}: ")
+        assert "Traceback" not in result.stderr
+
+    def test_a_damaged_local_state_is_a_message(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.chdir(tmp_path)
+        (tmp_path / ".reconciler").mkdir()
+        (tmp_path / ".reconciler" / "local-state.json").write_text("{not json")
+        result = run_cli(["plan", str(QUICKSTART), "--local"])
+        assert result.exit_code == 1
+        assert result.stderr == ("Error: --local: .reconciler/local-state.json: not an emulator state file "
+                                 "(JSONDecodeError); move it away to start empty\n")
