@@ -19,7 +19,7 @@ from typing import Any
 from jsonschema import FormatChecker
 from jsonschema.exceptions import ValidationError
 
-from reconciler.manifests.jsonschema_ext import SchemaValidator
+from reconciler.api.jsonschema_ext import SchemaValidator
 
 __all__ = ["component", "validate_request"]
 

@@ -10,8 +10,9 @@ import copy
 import uuid
 from typing import Any
 
+from reconciler.api.write_rules import Violation, assistant_violations
 from reconciler.emulator import defaults
-from reconciler.emulator.errors import BadRequest
+from reconciler.emulator.errors import BadRequest, Unprocessable
 from reconciler.emulator.merge import merge_patch
 from reconciler.emulator.state import Assistant, StoreCore, Version, now_iso
 from reconciler.emulator.toolset import check_single_instance, read_view
@@ -87,8 +88,14 @@ class AssistantOps(StoreCore):
             self._tool(tool_id)
         return wanted
 
+    def _tool_type(self, tool_id: str) -> str | None:
+        tool = self.tools.get(tool_id)
+        return str(tool["type"]) if tool is not None else None
+
     def _configure(self, assistant: Assistant, version: Version, config: JSON, tool_ids: list[str]) -> None:
-        """Store config (with write-time defaults) and tool ids on version, after the cardinality check."""
+        """Store config (with write-time defaults) and tool ids on version, after the write rules and
+        the cardinality check. The rules judge the whole resulting configuration, not only the body."""
+        enforce(assistant_violations({**config, "tool_ids": tool_ids}, self._tool_type))
         check_single_instance(config.get("tools"), self._shared(tool_ids))
         version.config = defaults.fill_write_defaults(config, assistant.texml_app_id, assistant.messaging_profile_id)
         version.tool_ids = tool_ids
@@ -185,6 +192,21 @@ class AssistantOps(StoreCore):
             assistant.main_version_id = version_id
             assistant.canary = None
             return self._render(assistant, version)
+
+
+def enforce(violations: list[Violation]) -> None:
+    """Refuse a write that breaks API rules: 422 (FastAPI `value_error`) for all of those, else the first 400."""
+    unprocessable = [v for v in violations if v.status == 422]
+    if unprocessable:
+        raise Unprocessable(
+            [
+                {"loc": ["body", *v.path], "msg": f"Value error, {v.message}", "type": "value_error"}
+                for v in unprocessable
+            ]
+        )
+    if violations:
+        first = violations[0]
+        raise BadRequest(f"{'.'.join(str(p) for p in first.path)}: {first.message}")
 
 
 def _refers_to(config: JSON, assistant_id: str) -> bool:

@@ -14,7 +14,8 @@ from itertools import chain
 from typing import Any
 
 from reconciler.api.api_schema import validate_request
-from reconciler.emulator.assistants import AssistantOps
+from reconciler.api.write_rules import assistant_violations, tool_violations
+from reconciler.emulator.assistants import AssistantOps, enforce
 from reconciler.emulator.errors import NotFound, Unprocessable
 from reconciler.emulator.paging import Page
 from reconciler.emulator.state import Version, now_iso
@@ -32,6 +33,7 @@ def _checked(tool: JSON) -> JSON:
         problem["loc"] = ["body", *loc[2:]] if loc[:2] == ["body", 0] else loc
     if problems:
         raise Unprocessable(problems)
+    enforce(tool_violations(tool["type"], tool["tool_definition"]))
     return tool
 
 
@@ -116,6 +118,7 @@ class SharedToolOps(AssistantOps):
             main = assistant.main
             if tool_id not in main.tool_ids:
                 tool_ids = [*main.tool_ids, tool_id]
+                enforce(assistant_violations({**main.config, "tool_ids": tool_ids}, self._tool_type))
                 check_single_instance(main.config.get("tools"), self._shared(tool_ids))
                 main.tool_ids = tool_ids
             return self._render(assistant, main)

@@ -17,6 +17,7 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError, best_match
 
+from reconciler.api.write_rules import Violation, assistant_violations, tool_violations
 from reconciler.errors import ManifestProblem
 from reconciler.manifests.jsonschema_ext import SchemaValidator
 from reconciler.model import KINDS, JsonPath, SourceMap, format_path
@@ -83,7 +84,46 @@ def _fast_check(kind: str) -> Callable[[Any], bool] | None:
 def validate_document(
     document: Mapping[str, Any], kind: str, source: SourceMap, name: str | None = None
 ) -> list[ManifestProblem]:
-    """Every schema error of one document, located at the nearest line the source map knows."""
+    """Every schema error of one document, located at the nearest line the source map knows.
+
+    A document the schema accepts is then held to the API's write rules (``reconciler.api.write_rules``),
+    the checks Telnyx makes on write that a schema cannot state.
+    """
+    problems = _schema_problems(document, kind, source, name)
+    if problems:
+        return problems
+    return _rule_problems(document, kind, source, name)
+
+
+def _rule_problems(
+    document: Mapping[str, Any], kind: str, source: SourceMap, name: str | None
+) -> list[ManifestProblem]:
+    spec = document.get("spec")
+    if not isinstance(spec, Mapping):
+        return []
+    violations: list[Violation] = []
+    if kind == "Assistant":
+        violations = assistant_violations(spec)
+    elif kind == "Tool" and isinstance(spec.get("type"), str):
+        payload = spec.get(spec["type"])
+        violations = tool_violations(spec["type"], payload if isinstance(payload, Mapping) else {})
+    problems = {
+        ManifestProblem(
+            file=source.file,
+            line=source.line_of(("spec", *v.path)),
+            message=v.message,
+            kind=kind,
+            name=name,
+            path=format_path(("spec", *v.path)),
+        )
+        for v in violations
+    }
+    return sorted(problems, key=lambda p: (p.line, p.path, p.message))
+
+
+def _schema_problems(
+    document: Mapping[str, Any], kind: str, source: SourceMap, name: str | None
+) -> list[ManifestProblem]:
     fast = _fast_check(kind)
     if fast is not None:
         try:
