@@ -164,6 +164,8 @@ def validate(paths: tuple[str, ...], var_files: tuple[Path, ...]) -> None:
         sys.exit(EXIT_ERROR)
     except ReconcilerError as exc:
         _fail(str(exc))
+    for warning in (w for resource in resources for w in resource.warnings):
+        click.echo(f"Warning: {warning}", err=True)
     noun = "manifest" if len(resources) == 1 else "manifests"
     click.echo(f"{len(resources)} {noun} valid.")
 

@@ -97,6 +97,7 @@ class Resource:
     source: SourceMap = field(compare=False)  # follows from file and line, so not compared
     template: Mapping[str, Any] = field(default_factory=dict)
     secrets: frozenset[str] = frozenset()
+    warnings: tuple[str, ...] = field(default=(), compare=False)  # e.g. fields sent through x-passthrough
 
     @property
     def key(self) -> tuple[str, str]:
