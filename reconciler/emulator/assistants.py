@@ -10,6 +10,7 @@ import copy
 import uuid
 from typing import Any
 
+from reconciler.api.api_schema import known_only
 from reconciler.api.write_rules import Violation, assistant_violations
 from reconciler.emulator import defaults
 from reconciler.emulator.errors import BadRequest, Unprocessable
@@ -34,6 +35,17 @@ def canary_version_ids(canary: JSON | None) -> set[str]:
 
 class AssistantOps(StoreCore):
     """Create, read, update and delete assistants and their versions."""
+
+    unknown_fields = "keep"
+    """"keep": store keys the request schema does not declare (the default, as the open schema
+    allows); "drop": leave them out, as a server with strict models would, so clients can see
+    which of the fields they sent did not stick."""
+
+    def _kept(self, body: JSON, component: str) -> JSON:
+        if self.unknown_fields != "drop":
+            return body
+        kept: JSON = known_only(component, body)
+        return kept
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -107,6 +119,7 @@ class AssistantOps(StoreCore):
         return version
 
     def create_assistant(self, body: JSON) -> JSON:
+        body = self._kept(body, "CreateAssistantRequest")
         with self._writing():
             assistant = Assistant(
                 id=f"assistant-{uuid.uuid4()}",
@@ -124,6 +137,7 @@ class AssistantOps(StoreCore):
 
     def update_assistant(self, assistant_id: str, body: JSON) -> JSON:
         """Every update writes a new version on top of main; promote_to_main (default true) makes it main."""
+        body = self._kept(body, "UpdateAssistantRequestWithPromotion")
         with self._writing():
             assistant = self._get(assistant_id)
             main = assistant.main
@@ -162,6 +176,7 @@ class AssistantOps(StoreCore):
 
     def update_version(self, assistant_id: str, version_id: str, body: JSON) -> JSON:
         """Edit a non-main version in place (same id); main can only change through an assistant update."""
+        body = self._kept(body, "UpdateAssistantRequest")
         with self._writing():
             assistant = self._get(assistant_id)
             version = assistant.version(version_id)

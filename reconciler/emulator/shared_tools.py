@@ -46,6 +46,7 @@ class SharedToolOps(AssistantOps):
     """CRUD of shared tools, the paginated list, and attach/detach on assistants (no new version)."""
 
     def create_tool(self, body: JSON) -> JSON:
+        body = self._kept_tool(body)
         with self._writing():
             kind = body["type"]
             tool = _checked(
@@ -61,12 +62,21 @@ class SharedToolOps(AssistantOps):
             self.tools[tool["id"]] = tool
             return dict(tool)
 
+    def _kept_tool(self, body: JSON) -> JSON:
+        """In "drop" mode, the payload without keys its inline tool type does not declare."""
+        kind = body.get("type")
+        if self.unknown_fields != "drop" or not isinstance(kind, str) or not isinstance(body.get(kind), dict):
+            return body
+        (tool,) = self._kept({"tools": [{"type": kind, kind: body[kind]}]}, "CreateAssistantRequest")["tools"]
+        return {**body, kind: tool.get(kind, {})}
+
     def get_tool(self, tool_id: str) -> JSON:
         with self._lock:
             return dict(self._tool(tool_id))
 
     def update_tool(self, tool_id: str, body: JSON) -> JSON:
         """Partial update: sent fields replace, the payload under the (new) type replaces the definition."""
+        body = self._kept_tool(body)
         with self._writing():
             current = self._tool(tool_id)
             kind: str = body.get("type") or current["type"]
