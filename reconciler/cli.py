@@ -268,6 +268,8 @@ def validate(paths: tuple[str, ...], var_files: tuple[Path, ...]) -> None:
         sys.exit(EXIT_ERROR)
     except ReconcilerError as exc:
         _fail(str(exc))
+    for warning in (w for resource in resources for w in resource.warnings):
+        click.echo(f"Warning: {warning}", err=True)
     noun = "manifest" if len(resources) == 1 else "manifests"
     click.echo(f"{len(resources)} {noun} valid.")
 
@@ -575,8 +577,10 @@ def schema(kind: str | None) -> None:
 @click.option("--fault-rate", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True,
               help="Share of requests that fail on purpose.")
 @click.option("--seed", type=int, default=None, help="Seed for reproducible faults.")
+@click.option("--unknown-fields", type=click.Choice(["keep", "drop"]), default="keep", show_default=True,
+              help="Store keys the request schema does not know, or drop them like a strict server.")
 def emulator(host: str, port: int, api_key: str | None, state_file: Path | None, latency_ms: int,
-             fault_rate: float, seed: int | None) -> None:
+             fault_rate: float, seed: int | None, unknown_fields: str) -> None:
     """Run the local Telnyx-compatible API at http://HOST:PORT/v2 until stopped."""
     from reconciler.emulator import run_emulator
 
@@ -585,6 +589,6 @@ def emulator(host: str, port: int, api_key: str | None, state_file: Path | None,
 
     try:
         run_emulator(host=host, port=port, api_key=api_key, state_file=state_file, latency_ms=latency_ms,
-                     fault_rate=fault_rate, seed=seed, on_ready=ready)
+                     fault_rate=fault_rate, seed=seed, on_ready=ready, unknown_fields=unknown_fields)
     except ValueError as exc:
         _fail(str(exc))

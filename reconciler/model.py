@@ -99,6 +99,7 @@ class Resource:
     secrets: frozenset[str] = frozenset()
     previous_names: tuple[str, ...] = ()
     """Names the object had before a rename in git (``previous_names:``): plan renames, never replaces."""
+    warnings: tuple[str, ...] = field(default=(), compare=False)  # e.g. fields sent through x-passthrough
 
     @property
     def key(self) -> tuple[str, str]:

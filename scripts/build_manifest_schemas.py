@@ -270,7 +270,7 @@ def _add_assistant_references(spec_props: JSON, defs: JSON) -> None:
     )
 
     handoff = defs["HandoffToolParams"]
-    target = _without_required(handoff["properties"]["ai_assistants"]["items"], "name")
+    target = _without_required(_resolve(handoff["properties"]["ai_assistants"]["items"], defs), "name")
     target = _by_name_or_id(target, "assistant", "id", "Assistant", "The assistant to hand off to")
     target["allOf"] = [
         *target["allOf"],
@@ -329,6 +329,53 @@ def _assistant_spec(request: JSON) -> tuple[JSON, JSON]:
     return dict(sorted(spec_props.items())), defs
 
 
+_SCHEMA_MAPS = ("properties", "$defs", "patternProperties", "dependentSchemas")
+_NOT_CLOSED = ("if", "then", "else", "not", "propertyNames")
+
+
+def _discriminated_union(node: JSON) -> bool:
+    """An object whose fields are given by ``if type == X then <X>`` branches (closed in each branch)."""
+    rules = any(isinstance(rule, dict) and "if" in rule for rule in node.get("allOf", []))
+    return rules and set(node.get("properties", {})) == {"type"}
+
+
+def closed(node: Any) -> Any:
+    """``node`` with every object schema that lists its properties refusing any other key.
+
+    The API's own schema stays open (the emulator must accept what Telnyx accepts), but a manifest
+    key the API does not know is almost always a typo: ``voice_settings.voicee`` would be sent and
+    ignored. Conditions (``if``, ``not``, ``propertyNames``) keep their meaning and stay open, and a
+    discriminated union is closed by its branches. A free-form object (no ``properties``) stays open.
+    """
+    if isinstance(node, list):
+        return [closed(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: JSON = {}
+    for key, value in node.items():
+        if key in _SCHEMA_MAPS and isinstance(value, dict):
+            out[key] = {name: closed(sub) for name, sub in value.items()}
+        elif key in _NOT_CLOSED:
+            out[key] = value
+        else:
+            out[key] = closed(value)
+    if "properties" in out and "additionalProperties" not in out and not _discriminated_union(out):
+        out["additionalProperties"] = False
+    if out.get("additionalProperties") is False and "patternProperties" not in out:
+        out["patternProperties"] = {f"^{PASSTHROUGH}$": {"$ref": "#/$defs/Passthrough"}}
+    return out
+
+
+PASSTHROUGH = "x-passthrough"
+PASSTHROUGH_SCHEMA = {
+    "type": "object",
+    "description": (
+        "Escape hatch: fields Telnyx accepts that this schema does not know yet. They are sent in the "
+        "enclosing object as written, unchecked, and validate warns about each one."
+    ),
+}
+
+
 def _document(kind: str, spec: JSON, defs: JSON) -> JSON:
     root: JSON = {
         "$schema": DRAFT,
@@ -348,6 +395,9 @@ def _document(kind: str, spec: JSON, defs: JSON) -> JSON:
         },
     }
     root["$defs"] = _reachable(root, defs)
+    root = dict(closed(root))
+    del root["patternProperties"]  # the envelope has no escape hatch, only spec and what is inside it
+    root["$defs"]["Passthrough"] = PASSTHROUGH_SCHEMA
     return root
 
 
@@ -457,7 +507,8 @@ def build_canary_schema(assistant_request: JSON, canary_request: JSON) -> JSON:
     }
     vendor_defs = canary_request.get("$defs", {})
     for name in ("Clause", "Operator"):
-        defs[name] = vendor_defs[name]
+        if name in vendor_defs:
+            defs[name] = vendor_defs[name]
     version_text = f"A candidate version's name, or {MAIN_VERSION} for the main version."
     slot = _by_version_name(vendor_defs["RolloutSlot"], version_text)
     weight = {k: v for k, v in slot["properties"]["weight"].items() if k != "minimum"}
@@ -538,10 +589,44 @@ def _name_schema(description: str) -> JSON:
     }
 
 
+NOT_IN_SDK = "x-not-in-sdk"
+
+
+def sdk_only(node: Any) -> Any:
+    """``node`` without the properties marked as absent from the installed SDK (older API surface).
+
+    The API schema keeps them so the emulator types them as Telnyx once did; a manifest follows
+    the SDK, so there they are unknown fields (``webhook.timeout_ms`` moved to the tool).
+    """
+    if isinstance(node, list):
+        return [sdk_only(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: JSON = {}
+    for key, value in node.items():
+        if key == "properties" and isinstance(value, dict):
+            out[key] = {
+                name: sdk_only(sub)
+                for name, sub in value.items()
+                if not (isinstance(sub, dict) and sub.get(NOT_IN_SDK))
+            }
+            dropped = set(value) - set(out[key])
+            if dropped and "required" in node:
+                out["required"] = [r for r in node["required"] if r not in dropped]
+        elif key == "required" and "properties" in node:
+            out.setdefault(key, value)
+        else:
+            out[key] = sdk_only(value)
+    return out
+
+
 def build_all(component: Callable[[str], JSON] | None = None) -> dict[str, JSON]:
     """Every manifest schema by file name."""
     if component is None:
-        from reconciler.api.api_schema import component
+        from reconciler.api.api_schema import component as api_component
+
+        def component(name: str) -> JSON:
+            return dict(sdk_only(api_component(name)))
     assistant = component("CreateAssistantRequest")
     return {
         "assistant.schema.json": build_assistant_schema(assistant),
@@ -569,7 +654,7 @@ def main(argv: list[str]) -> int:
             target.write_text(text, encoding="utf-8")
             print(f"wrote {target.relative_to(ROOT)}")
     if stale:
-        print(f"stale, run scripts/build_manifest_schemas.py: {', '.join(stale)}", file=sys.stderr)
+        print(f"stale, run scripts/derive_api_schema.py: {', '.join(stale)}", file=sys.stderr)
         return 1
     return 0
 

@@ -306,6 +306,7 @@ class TestToolSchema:
         assert check_kind("Tool", spec) == [
             "m.yaml:1: Tool/x: spec.handoff.ai_assistants[0]: 'id' is a required property",
             "m.yaml:1: Tool/x: spec.handoff.ai_assistants[0]: 'name' is a required property",
+            "m.yaml:1: Tool/x: spec.handoff.ai_assistants[0]: unknown field 'assistant'",
         ]
 
     def test_every_type_validates_with_its_payload(self) -> None:

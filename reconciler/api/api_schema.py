@@ -19,9 +19,9 @@ from typing import Any
 from jsonschema import FormatChecker
 from jsonschema.exceptions import ValidationError
 
-from reconciler.manifests.jsonschema_ext import SchemaValidator
+from reconciler.api.jsonschema_ext import SchemaValidator
 
-__all__ = ["component", "validate_request"]
+__all__ = ["component", "known_only", "validate_request"]
 
 SCHEMA_FILE = Path(__file__).with_name("api_schema.json")
 _COMPONENT_PREFIX = "#/components/schemas/"
@@ -262,3 +262,56 @@ def _describe(error: ValidationError) -> tuple[str, str]:
             return "union_invalid", "Input does not match any of the accepted shapes"
         case _:
             return "value_error", error.message
+
+
+def known_only(name: str, body: Any) -> Any:
+    """``body`` without the keys the component does not declare, at any depth (a strict server's view).
+
+    The API schema is open, so the emulator normally stores unknown keys; a server built on strict
+    models drops them instead. Free-form objects (no ``properties``) keep every key; a union follows
+    the branch the value meant (its ``type`` tag, else the first branch of its JSON type).
+    """
+    schema = _bundled(name)
+    return _prune(body, schema, schema.get("$defs", {}))
+
+
+def _prune(value: Any, schema: Any, defs: dict[str, JSON]) -> Any:
+    while isinstance(schema, dict) and "$ref" in schema:
+        schema = defs.get(str(schema["$ref"]).removeprefix(_DEFS_PREFIX), {})
+    if not isinstance(schema, dict):
+        return value
+    branches = schema.get("oneOf") or schema.get("anyOf")
+    if isinstance(branches, list):
+        return _prune(value, _branch_for(value, branches, defs), defs)
+    if isinstance(value, dict) and isinstance(schema.get("properties"), dict):
+        props: dict[str, Any] = schema["properties"]
+        extra = schema.get("additionalProperties")
+        out: JSON = {}
+        for key, sub in value.items():
+            if key in props:
+                out[key] = _prune(sub, props[key], defs)
+            elif isinstance(extra, dict):
+                out[key] = _prune(sub, extra, defs)
+        return out
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [_prune(item, schema["items"], defs) for item in value]
+    return value
+
+
+def _branch_for(value: Any, branches: list[Any], defs: dict[str, JSON]) -> Any:
+    def resolved(branch: Any) -> Any:
+        while isinstance(branch, dict) and "$ref" in branch:
+            branch = defs.get(str(branch["$ref"]).removeprefix(_DEFS_PREFIX), {})
+        return branch
+
+    if isinstance(value, dict) and "type" in value:
+        for branch in branches:
+            prop = (resolved(branch).get("properties") or {}).get("type", {})
+            if value["type"] == prop.get("const") or value["type"] in (prop.get("enum") or []):
+                return branch
+    wanted = "object" if isinstance(value, dict) else "array" if isinstance(value, list) else None
+    for branch in branches:
+        kind = resolved(branch).get("type")
+        if wanted is not None and (kind == wanted or (isinstance(kind, list) and wanted in kind)):
+            return branch
+    return {}

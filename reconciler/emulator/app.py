@@ -213,8 +213,11 @@ def create_app(
     seed: int | None = None,
     fault_kinds: Sequence[str] | None = None,
     retry_after_s: float = 1.0,
+    unknown_fields: str = "keep",
 ) -> ApiGate:
     """Build the ASGI app: the gate in front of the routes, with `.stats` and `.faults` on it.
+
+    ``unknown_fields="drop"`` makes the store leave out keys the request schema does not declare.
 
     Raises ValueError for settings out of range (a rate outside 0..1, negative latency, unknown kinds).
     """
@@ -229,7 +232,10 @@ def create_app(
             405: _method_not_allowed,
         },
     )
+    if unknown_fields not in ("keep", "drop"):
+        raise ValueError(f"unknown_fields must be 'keep' or 'drop', not {unknown_fields!r}")
     app.state.store = store if store is not None else Store()
+    app.state.store.unknown_fields = unknown_fields
     app.state.stats = stats
     app.state.faults = faults
     return ApiGate(app, stats, api_key, faults)

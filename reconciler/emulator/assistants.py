@@ -10,8 +10,10 @@ import copy
 import uuid
 from typing import Any
 
+from reconciler.api.api_schema import known_only
+from reconciler.api.write_rules import Violation, assistant_violations
 from reconciler.emulator import defaults
-from reconciler.emulator.errors import BadRequest
+from reconciler.emulator.errors import BadRequest, Unprocessable
 from reconciler.emulator.merge import merge_patch
 from reconciler.emulator.state import Assistant, StoreCore, Version, now_iso
 from reconciler.emulator.toolset import check_single_instance, read_view
@@ -33,6 +35,17 @@ def canary_version_ids(canary: JSON | None) -> set[str]:
 
 class AssistantOps(StoreCore):
     """Create, read, update and delete assistants and their versions."""
+
+    unknown_fields = "keep"
+    """"keep": store keys the request schema does not declare (the default, as the open schema
+    allows); "drop": leave them out, as a server with strict models would, so clients can see
+    which of the fields they sent did not stick."""
+
+    def _kept(self, body: JSON, component: str) -> JSON:
+        if self.unknown_fields != "drop":
+            return body
+        kept: JSON = known_only(component, body)
+        return kept
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -87,8 +100,14 @@ class AssistantOps(StoreCore):
             self._tool(tool_id)
         return wanted
 
+    def _tool_type(self, tool_id: str) -> str | None:
+        tool = self.tools.get(tool_id)
+        return str(tool["type"]) if tool is not None else None
+
     def _configure(self, assistant: Assistant, version: Version, config: JSON, tool_ids: list[str]) -> None:
-        """Store config (with write-time defaults) and tool ids on version, after the cardinality check."""
+        """Store config (with write-time defaults) and tool ids on version, after the write rules and
+        the cardinality check. The rules judge the whole resulting configuration, not only the body."""
+        enforce(assistant_violations({**config, "tool_ids": tool_ids}, self._tool_type))
         check_single_instance(config.get("tools"), self._shared(tool_ids))
         version.config = defaults.fill_write_defaults(config, assistant.texml_app_id, assistant.messaging_profile_id)
         version.tool_ids = tool_ids
@@ -100,6 +119,7 @@ class AssistantOps(StoreCore):
         return version
 
     def create_assistant(self, body: JSON) -> JSON:
+        body = self._kept(body, "CreateAssistantRequest")
         with self._writing():
             assistant = Assistant(
                 id=f"assistant-{uuid.uuid4()}",
@@ -117,6 +137,7 @@ class AssistantOps(StoreCore):
 
     def update_assistant(self, assistant_id: str, body: JSON) -> JSON:
         """Every update writes a new version on top of main; promote_to_main (default true) makes it main."""
+        body = self._kept(body, "UpdateAssistantRequestWithPromotion")
         with self._writing():
             assistant = self._get(assistant_id)
             main = assistant.main
@@ -155,6 +176,7 @@ class AssistantOps(StoreCore):
 
     def update_version(self, assistant_id: str, version_id: str, body: JSON) -> JSON:
         """Edit a non-main version in place (same id); main can only change through an assistant update."""
+        body = self._kept(body, "UpdateAssistantRequest")
         with self._writing():
             assistant = self._get(assistant_id)
             version = assistant.version(version_id)
@@ -185,6 +207,21 @@ class AssistantOps(StoreCore):
             assistant.main_version_id = version_id
             assistant.canary = None
             return self._render(assistant, version)
+
+
+def enforce(violations: list[Violation]) -> None:
+    """Refuse a write that breaks API rules: 422 (FastAPI `value_error`) for all of those, else the first 400."""
+    unprocessable = [v for v in violations if v.status == 422]
+    if unprocessable:
+        raise Unprocessable(
+            [
+                {"loc": ["body", *v.path], "msg": f"Value error, {v.message}", "type": "value_error"}
+                for v in unprocessable
+            ]
+        )
+    if violations:
+        first = violations[0]
+        raise BadRequest(f"{'.'.join(str(p) for p in first.path)}: {first.message}")
 
 
 def _refers_to(config: JSON, assistant_id: str) -> bool:

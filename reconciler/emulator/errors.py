@@ -78,6 +78,17 @@ class IdempotencyConflict(EmulatorHTTPError):
     title = "Idempotency key already used"
 
 
+class NotEmulated(EmulatorHTTPError):
+    """501: a Telnyx route the emulator does not serve (a missing route is not a missing object).
+
+    The code and title are the emulator's own; Telnyx documents no code for this case.
+    """
+
+    status = 501
+    code = "10007"
+    title = "Not implemented by the emulator"
+
+
 class DuplicateToolType(BadRequest):
     """400 with code 10015: a single-instance tool type would appear twice on one assistant."""
 

@@ -7,10 +7,13 @@ come before the `{assistant_id}` routes they would otherwise be taken for (`/ai/
 from __future__ import annotations
 
 from starlette.convertors import Convertor, register_url_convertor
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 
 from reconciler.emulator import handlers as h
 from reconciler.emulator import library as lib
+from reconciler.emulator.errors import NotEmulated
 
 API_PREFIX = "/v2"
 # Static segments under /ai/assistants that are never an assistant id.
@@ -70,3 +73,43 @@ API_ROUTES = [
     Route(_api("/ai/mcp_servers/{mcp_server_id}"), lib.replace_mcp_server, methods=["PUT"]),
     Route(_api("/ai/mcp_servers/{mcp_server_id}"), lib.delete_mcp_server, methods=["DELETE"]),
 ]
+
+
+# Telnyx AI routes (from the official SDK's resources) that the emulator does not serve. They answer
+# 501 naming the route, so a client never mistakes "not emulated" for "no such object" (a 404).
+UNEMULATED_ASSISTANT_PATHS = (
+    "/ai/assistants/deleted",
+    "/ai/assistants/tests",
+    "/ai/assistants/tests/{rest:path}",
+    ASSISTANT + "/chat",
+    ASSISTANT + "/chat/sms",
+    ASSISTANT + "/chat/whatsapp",
+    ASSISTANT + "/clone",
+    ASSISTANT + "/deleted",
+    ASSISTANT + "/instructions/enhance",
+    ASSISTANT + "/restore",
+    ASSISTANT + "/scheduled_events",
+    ASSISTANT + "/scheduled_events/{event_id}",
+    ASSISTANT + "/texml",
+    ASSISTANT + "/tools/{tool_id}/test",
+)
+UNEMULATED_FAMILIES = (
+    "anthropic", "audio", "avatars", "clusters", "collections", "conversation_histories", "conversations",
+    "embeddings", "fine_tuning", "integrations", "knowledge", "memory", "missions", "openai", "summarize",
+    "typesafe",
+)  # fmt: skip
+ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+async def not_emulated(request: Request) -> Response:
+    """501 naming the method and path: Telnyx serves it, the emulator does not."""
+    raise NotEmulated(
+        f"{request.method} {request.url.path} is a Telnyx API route that the emulator does not emulate"
+    )
+
+
+UNEMULATED_PATHS = (
+    *UNEMULATED_ASSISTANT_PATHS,
+    *(path for family in UNEMULATED_FAMILIES for path in (f"/ai/{family}", f"/ai/{family}/{{rest:path}}")),
+)
+API_ROUTES += [Route(_api(path), not_emulated, methods=ANY_METHOD) for path in UNEMULATED_PATHS]

@@ -38,6 +38,7 @@ class EmulatorServer:
         seed: int | None = None,
         fault_kinds: Sequence[str] | None = None,
         retry_after_s: float = 1.0,
+        unknown_fields: str = "keep",
     ) -> None:
         self.host = host
         self._requested_port = port
@@ -51,6 +52,7 @@ class EmulatorServer:
                 seed=seed,
                 fault_kinds=fault_kinds,
                 retry_after_s=retry_after_s,
+                unknown_fields=unknown_fields,
             )
         except BaseException:
             self.store.close()
@@ -156,6 +158,7 @@ def run_emulator(
     seed: int | None = None,
     *,
     on_ready: Callable[[str], None] | None = None,
+    unknown_fields: str = "keep",
 ) -> None:
     """Serve until Ctrl-C or SIGTERM. on_ready receives the base URL once the port is bound.
 
@@ -176,6 +179,7 @@ def run_emulator(
             latency_ms=latency_ms,
             fault_rate=fault_rate,
             seed=seed,
+            unknown_fields=unknown_fields,
         ) as server:
             if on_ready is not None:
                 on_ready(server.base_url)

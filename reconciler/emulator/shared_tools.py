@@ -14,7 +14,8 @@ from itertools import chain
 from typing import Any
 
 from reconciler.api.api_schema import validate_request
-from reconciler.emulator.assistants import AssistantOps
+from reconciler.api.write_rules import assistant_violations, tool_violations
+from reconciler.emulator.assistants import AssistantOps, enforce
 from reconciler.emulator.errors import NotFound, Unprocessable
 from reconciler.emulator.paging import Page
 from reconciler.emulator.state import Version, now_iso
@@ -32,6 +33,7 @@ def _checked(tool: JSON) -> JSON:
         problem["loc"] = ["body", *loc[2:]] if loc[:2] == ["body", 0] else loc
     if problems:
         raise Unprocessable(problems)
+    enforce(tool_violations(tool["type"], tool["tool_definition"]))
     return tool
 
 
@@ -44,6 +46,7 @@ class SharedToolOps(AssistantOps):
     """CRUD of shared tools, the paginated list, and attach/detach on assistants (no new version)."""
 
     def create_tool(self, body: JSON) -> JSON:
+        body = self._kept_tool(body)
         with self._writing():
             kind = body["type"]
             tool = _checked(
@@ -59,12 +62,21 @@ class SharedToolOps(AssistantOps):
             self.tools[tool["id"]] = tool
             return dict(tool)
 
+    def _kept_tool(self, body: JSON) -> JSON:
+        """In "drop" mode, the payload without keys its inline tool type does not declare."""
+        kind = body.get("type")
+        if self.unknown_fields != "drop" or not isinstance(kind, str) or not isinstance(body.get(kind), dict):
+            return body
+        (tool,) = self._kept({"tools": [{"type": kind, kind: body[kind]}]}, "CreateAssistantRequest")["tools"]
+        return {**body, kind: tool.get(kind, {})}
+
     def get_tool(self, tool_id: str) -> JSON:
         with self._lock:
             return dict(self._tool(tool_id))
 
     def update_tool(self, tool_id: str, body: JSON) -> JSON:
         """Partial update: sent fields replace, the payload under the (new) type replaces the definition."""
+        body = self._kept_tool(body)
         with self._writing():
             current = self._tool(tool_id)
             kind: str = body.get("type") or current["type"]
@@ -116,6 +128,7 @@ class SharedToolOps(AssistantOps):
             main = assistant.main
             if tool_id not in main.tool_ids:
                 tool_ids = [*main.tool_ids, tool_id]
+                enforce(assistant_violations({**main.config, "tool_ids": tool_ids}, self._tool_type))
                 check_single_instance(main.config.get("tools"), self._shared(tool_ids))
                 main.tool_ids = tool_ids
             return self._render(assistant, main)

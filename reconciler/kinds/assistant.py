@@ -26,6 +26,7 @@ from typing import Any
 from reconciler.api.client import TelnyxClient
 from reconciler.changes.change import Action, Change
 from reconciler.changes.diff import leaves, stated_differences
+from reconciler.changes.readback import NotKeptLedger, report_not_kept, without_paths
 from reconciler.changes.refs import IdIndex, Pending, pending_in
 from reconciler.kinds.base import KindHandler, PlanContext, requires_of
 from reconciler.model import Resource
@@ -113,7 +114,10 @@ class AssistantHandler(KindHandler):
         return client.list_assistants()
 
     def desired_body(self, resource: Resource, ctx: PlanContext) -> dict[str, Any]:
-        return {"name": resource.name, **resolve_references(resource.spec, ctx.ids)}
+        body = {"name": resource.name, **resolve_references(resource.spec, ctx.ids)}
+        known = NotKeptLedger().known(resource.address, body)
+        # Fields an earlier apply found the API does not keep: reported then, not planned again.
+        return without_paths(body, known) if known else body
 
     def plan(self, resource: Resource, ctx: PlanContext) -> list[Change]:
         """As for every kind, plus this stack's ownership tag on what a create or update sends.
@@ -185,6 +189,8 @@ class AssistantHandler(KindHandler):
     def after_write(self, change: Change, live: Mapping[str, Any] | None, ids: IdIndex) -> None:
         if live is not None and isinstance(live.get("version_id"), str):
             ids.set(MAIN_VERSION, change.name, live["version_id"])
+        if live is not None:
+            report_not_kept(f"{self.kind}/{change.name}", change.body, live)
 
     def read(self, client: TelnyxClient, live_id: str) -> dict[str, Any]:
         return client.get_assistant(live_id)

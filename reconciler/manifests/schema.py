@@ -17,11 +17,21 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError, best_match
 
+from reconciler.api.write_rules import Violation, assistant_violations, tool_violations
 from reconciler.errors import ManifestProblem
 from reconciler.manifests.jsonschema_ext import SchemaValidator
 from reconciler.model import KINDS, JsonPath, SourceMap, format_path
 
-__all__ = ["SCHEMA_FILES", "all_schemas", "manifest_kinds", "manifest_schema", "validate_document"]
+__all__ = [
+    "PASSTHROUGH",
+    "SCHEMA_FILES",
+    "all_schemas",
+    "lift_passthrough",
+    "manifest_kinds",
+    "manifest_schema",
+    "passthrough_warnings",
+    "validate_document",
+]
 
 SCHEMA_FILES: dict[str, str] = {
     "Assistant": "assistant.schema.json",
@@ -32,6 +42,8 @@ SCHEMA_FILES: dict[str, str] = {
 """Kinds that have a schema, and its file under ``reconciler/schemas``."""
 
 _ENUM_SHOWN = 6
+MOVED = {("webhook", "timeout_ms"): " (the API moved it to the tool: set timeout_ms next to type)"}
+"""(parent key, field): the hint for a field the API moved elsewhere, instead of a spelling guess."""
 
 
 def manifest_kinds() -> list[str]:
@@ -83,7 +95,120 @@ def _fast_check(kind: str) -> Callable[[Any], bool] | None:
 def validate_document(
     document: Mapping[str, Any], kind: str, source: SourceMap, name: str | None = None
 ) -> list[ManifestProblem]:
-    """Every schema error of one document, located at the nearest line the source map knows."""
+    """Every schema error of one document, located at the nearest line the source map knows.
+
+    A document the schema accepts is then held to the API's write rules (``reconciler.api.write_rules``),
+    the checks Telnyx makes on write that a schema cannot state.
+    """
+    problems = _schema_problems(document, kind, source, name)
+    if problems:
+        return problems
+    return _rule_problems(document, kind, source, name)
+
+
+PASSTHROUGH = "x-passthrough"
+"""The key of an escape hatch: inside any spec object, a mapping of fields the schema does not know
+yet (Telnyx added them after our SDK release). They are sent in the enclosing object as written,
+and ``validate`` warns about each instead of refusing it."""
+
+
+def _passthrough_fields(node: Any, path: JsonPath = ()) -> Iterator[tuple[JsonPath, Mapping[str, Any], Any]]:
+    """(path of the enclosing object, the x-passthrough mapping, the enclosing object) at every depth."""
+    if isinstance(node, Mapping):
+        extra = node.get(PASSTHROUGH)
+        if isinstance(extra, Mapping):
+            yield path, extra, node
+        for key, value in node.items():
+            if key != PASSTHROUGH:
+                yield from _passthrough_fields(value, (*path, key))
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _passthrough_fields(item, (*path, index))
+
+
+def lift_passthrough(spec: Any) -> Any:
+    """``spec`` with every ``x-passthrough`` mapping merged into the object that holds it (what is sent)."""
+    if isinstance(spec, Mapping):
+        lifted = {k: lift_passthrough(v) for k, v in spec.items() if k != PASSTHROUGH}
+        extra = spec.get(PASSTHROUGH)
+        if isinstance(extra, Mapping):
+            lifted.update({k: v for k, v in extra.items() if k not in lifted})
+        return lifted
+    if isinstance(spec, list):
+        return [lift_passthrough(item) for item in spec]
+    return spec
+
+
+def passthrough_warnings(
+    document: Mapping[str, Any], kind: str, source: SourceMap, name: str | None = None
+) -> list[ManifestProblem]:
+    """One warning per field sent through ``x-passthrough``: it is sent unchecked."""
+    warnings = []
+    for path, extra, _ in _passthrough_fields(document.get("spec"), ("spec",)):
+        for key in extra:
+            warnings.append(
+                ManifestProblem(
+                    file=source.file,
+                    line=source.line_of((*path, PASSTHROUGH, key)),
+                    message=f"not in the {kind} schema; sent as written because it is under {PASSTHROUGH}",
+                    kind=kind,
+                    name=name,
+                    path=format_path((*path, key)),
+                )
+            )
+    return sorted(warnings, key=lambda w: (w.line, w.path))
+
+
+def _passthrough_problems(
+    document: Mapping[str, Any], kind: str, source: SourceMap, name: str | None
+) -> Iterator[ManifestProblem]:
+    """A passthrough field may not shadow a field set beside it."""
+    for path, extra, holder in _passthrough_fields(document.get("spec"), ("spec",)):
+        for key in extra:
+            if key in holder:
+                yield ManifestProblem(
+                    file=source.file,
+                    line=source.line_of((*path, PASSTHROUGH, key)),
+                    message=f"'{key}' is set both here and under {PASSTHROUGH}; keep one",
+                    kind=kind,
+                    name=name,
+                    path=format_path((*path, key)),
+                )
+
+
+def _rule_problems(
+    document: Mapping[str, Any], kind: str, source: SourceMap, name: str | None
+) -> list[ManifestProblem]:
+    spec = document.get("spec")
+    if not isinstance(spec, Mapping):
+        return []
+    clashes = sorted(set(_passthrough_problems(document, kind, source, name)), key=lambda p: (p.line, p.path))
+    if clashes:
+        return clashes
+    spec = lift_passthrough(spec)
+    violations: list[Violation] = []
+    if kind == "Assistant":
+        violations = assistant_violations(spec)
+    elif kind == "Tool" and isinstance(spec.get("type"), str):
+        payload = spec.get(spec["type"])
+        violations = tool_violations(spec["type"], payload if isinstance(payload, Mapping) else {})
+    problems = {
+        ManifestProblem(
+            file=source.file,
+            line=source.line_of(("spec", *v.path)),
+            message=v.message,
+            kind=kind,
+            name=name,
+            path=format_path(("spec", *v.path)),
+        )
+        for v in violations
+    }
+    return sorted(problems, key=lambda p: (p.line, p.path, p.message))
+
+
+def _schema_problems(
+    document: Mapping[str, Any], kind: str, source: SourceMap, name: str | None
+) -> list[ManifestProblem]:
     fast = _fast_check(kind)
     if fast is not None:
         try:
@@ -119,8 +244,10 @@ def _explain(error: ValidationError) -> Iterator[tuple[JsonPath, JsonPath, str]]
         yield from _explain_union(error, path)
     elif validator == "additionalProperties" and isinstance(error.instance, dict):
         known = sorted(schema.get("properties", {}))
-        for extra in sorted(set(error.instance) - set(known)):
-            yield path, (*path, extra), f"unknown field '{extra}'{_suggest(extra, known)}"
+        hatch = {PASSTHROUGH} if schema.get("patternProperties") else set()
+        for extra in sorted(set(error.instance) - set(known) - hatch):
+            hint = MOVED.get((str(path[-1]) if path else "", extra)) or _suggest(extra, known)
+            yield path, (*path, extra), f"unknown field '{extra}'{hint}"
     elif validator in ("not", "pattern") and "errorMessage" in schema:
         yield path, path, str(schema["errorMessage"])
     elif validator == "type":
