@@ -117,7 +117,7 @@ class TestNewFieldsEndToEnd:
         self, tmp_path: Path, emulator: EmulatorServer, sdk: telnyx.Telnyx
     ) -> None:
         (tmp_path / "seven.yaml").write_text(SEVEN_FIELDS, encoding="utf-8")
-        (resource,) = load_resources([tmp_path], {"SIP_PASSWORD": "pw"})
+        (resource,) = load_resources([tmp_path], {"SIP_PASSWORD": "sip-pass-not-secret"})
         created = sdk.ai.assistants.create(name=resource.name, **resource.spec)
         read = sdk.ai.assistants.retrieve(created.id).to_dict()
         assert read["interruption_settings"] == {"interrupt_prediction_threshold": 0.4}
