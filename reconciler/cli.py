@@ -194,6 +194,8 @@ def _compute(client: TelnyxClient, paths: Sequence[str], connection: Connection,
     """
     project = _project(config_path, connection)
     resources = _load(paths, var_files)
+    for warning in (w for resource in resources for w in resource.warnings):
+        _echo(f"Warning: {warning}", err=True)  # fields sent through x-passthrough, as validate says
     ledger = None
     claims: dict[tuple[str, str], str] = {}
     if project.stack and project.ownership_file is not None:
@@ -269,7 +271,7 @@ def validate(paths: tuple[str, ...], var_files: tuple[Path, ...]) -> None:
     except ReconcilerError as exc:
         _fail(str(exc))
     for warning in (w for resource in resources for w in resource.warnings):
-        click.echo(f"Warning: {warning}", err=True)
+        _echo(f"Warning: {warning}", err=True)
     noun = "manifest" if len(resources) == 1 else "manifests"
     click.echo(f"{len(resources)} {noun} valid.")
 

@@ -90,6 +90,13 @@ def test_apply_sends_the_passthrough_fields(tmp_path: Path, emulator: EmulatorSe
     (tmp_path / "a.yaml").write_text(MANIFEST, encoding="utf-8")
     result = run_cli(["apply", "--yes", str(tmp_path)], emulator.base_url)
     assert result.exit_code == 0, result.output
+    # plan and apply say what validate says: these fields go out unchecked.
+    assert [line.split(": ", 2)[2] for line in result.stderr.splitlines() if line.startswith("Warning: ")] == [
+        "Assistant/early-adopter: spec.voice_settings.warmth: not in the Assistant schema; sent as written "
+        "because it is under x-passthrough",
+        "Assistant/early-adopter: spec.brand_new_setting: not in the Assistant schema; sent as written because "
+        "it is under x-passthrough",
+    ]
     (stored,) = emulator.store.assistants.values()
     assert stored.main.config["voice_settings"]["warmth"] == 0.7
     assert stored.main.config["brand_new_setting"] == {"enabled": True}
