@@ -29,6 +29,7 @@ from reconciler.engine.ownership import (
     Ledger,
     bound_to,
     journal_path,
+    ledger_files,
     load_ledger,
     other_claims,
     record,
@@ -39,7 +40,7 @@ from reconciler.engine.plan import Action, Plan, build_plan
 from reconciler.engine.safety import check_safety, with_refusals
 from reconciler.errors import ConfigError, ManifestError, ReconcilerError
 from reconciler.export import ExportResult, adopt, export_account, name_versions
-from reconciler.export.importing import ledger_files, managed_refusal, owners_by_id, plan_import, render_import_plan
+from reconciler.export.importing import managed_refusal, owners_by_id, plan_import, render_import_plan
 from reconciler.kinds.assistant import stack_marker
 from reconciler.manifests.environment import load_environment
 from reconciler.manifests.loader import load_resources
@@ -200,7 +201,8 @@ def _compute(client: TelnyxClient, paths: Sequence[str], connection: Connection,
     claims: dict[tuple[str, str], str] = {}
     if project.stack and project.ownership_file is not None:
         ledger = load_ledger(project.ownership_file, project.stack, connection.account)
-        claims = other_claims(project.ownership_file, project.stack)
+        claims = other_claims(ledger_files(project, LOCAL_STATE.parent if connection.local else None),
+                              project.stack)
     extra = ledger.kinds() if (ledger is not None and prune) else set()
     if extra & {"Tool", "McpServer"}:
         extra.add("Assistant")  # a tool is pruned only once no live assistant uses it
@@ -438,7 +440,8 @@ def _write_export(client: TelnyxClient, result: ExportResult, adopt_objects: boo
         if not project.stack or project.ownership_file is None:
             raise ConfigError("--adopt needs a stack: set 'stack:' in reconciler.yaml")
         ledger = load_ledger(project.ownership_file, project.stack, connection.account)
-        claims = other_claims(project.ownership_file, project.stack)
+        claims = other_claims(ledger_files(project, LOCAL_STATE.parent if connection.local else None),
+                              project.stack)
         taken = [o for o in result.objects if (o.kind, o.id) in claims]
         if taken:
             raise ConfigError("; ".join(f"{o.kind}/{o.name} ({o.id}) is owned by stack {claims[(o.kind, o.id)]!r}"

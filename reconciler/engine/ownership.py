@@ -30,6 +30,7 @@ from pathlib import Path
 from reconciler.changes.change import Action
 from reconciler.engine.fingerprint import digest
 from reconciler.errors import ConfigError
+from reconciler.manifests.project import Project
 from reconciler.model import LiveState, Resource
 
 FORMAT = 1
@@ -142,20 +143,46 @@ def record(path: Path, op: str, kind: str, name: str, object_id: str) -> None:
         os.fsync(handle.fileno())
 
 
-def other_claims(path: Path, stack: str) -> dict[tuple[str, str], str]:
-    """``(kind, id) -> stack`` for every object another stack's ledger beside this one owns."""
-    claims: dict[tuple[str, str], str] = {}
-    for sibling in sorted(path.parent.glob("*ownership-*.json")):
+def ledger_files(project: Project, local_dir: Path | None) -> list[Path]:
+    """This stack's ledger and its siblings: ``ownership-*.json`` (``local-ownership-*`` with --local).
+
+    Without a stack, the directory a stack's ledger would be in (``.reconciler`` beside the
+    project file, or the local state's directory with --local). The prefix keeps the embedded
+    emulator's ledgers and a real account's apart.
+    """
+    prefix = "local-ownership-" if local_dir is not None else "ownership-"
+    if project.ownership_file is not None:
+        directory = project.ownership_file.parent
+    elif local_dir is not None:
+        directory = local_dir
+    else:
+        directory = (project.source.parent if project.source is not None else Path(".")) / ".reconciler"
+    files = set(directory.glob(f"{prefix}*.json"))
+    if project.ownership_file is not None and project.ownership_file.is_file():
+        files.add(project.ownership_file)
+    return sorted(files)
+
+
+def owners(paths: Iterable[Path]) -> dict[tuple[str, str], tuple[str, ...]]:
+    """``(kind, id) -> the stacks`` whose ledgers (``paths``, journals replayed) own the object."""
+    found: dict[tuple[str, str], set[str]] = {}
+    for path in paths:
         try:
-            data = json.loads(sibling.read_text(encoding="utf-8"))
-            other = str(data["stack"])
-            if other == stack or data.get("format") != FORMAT:
-                continue
-            entries = [(str(o["kind"]), str(o["id"])) for o in data["objects"]]
-        except (OSError, ValueError, KeyError, TypeError):
-            continue  # not a ledger
-        for key in entries:
-            claims.setdefault(key, other)
+            stack = str(json.loads(path.read_text(encoding="utf-8"))["stack"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f"{path}: not an ownership ledger: {exc}") from None
+        for owned in load_ledger(path, stack).objects:
+            found.setdefault((owned.kind, owned.id), set()).add(stack)
+    return {key: tuple(sorted(stacks)) for key, stacks in found.items()}
+
+
+def other_claims(paths: Iterable[Path], stack: str) -> dict[tuple[str, str], str]:
+    """``(kind, id) -> stack`` for every object another stack's ledger owns."""
+    claims = {}
+    for key, stacks in owners(paths).items():
+        others = [s for s in stacks if s != stack]
+        if others:
+            claims[key] = others[0]
     return claims
 
 

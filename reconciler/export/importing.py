@@ -9,15 +9,12 @@ beside this stack's) is overwritten only when asked for explicitly.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reconciler.engine.ownership import load_ledger
-from reconciler.errors import ConfigError
-from reconciler.manifests.project import Project
+from reconciler.engine.ownership import owners
 
 PROVIDER_TITLES = {"elevenlabs": "ElevenLabs", "vapi": "Vapi", "retell": "Retell"}
 
@@ -57,37 +54,9 @@ class ImportPlan:
         return tuple(o for o in self.overwrites if o.stacks)
 
 
-def ledger_files(project: Project, local_dir: Path | None) -> list[Path]:
-    """This stack's ledger and its siblings: ``ownership-*.json`` (``local-ownership-*`` with --local).
-
-    Without a stack, the directory a stack's ledger would be in (``.reconciler`` beside the
-    project file, or the local state's directory with --local).
-    """
-    prefix = "local-ownership-" if local_dir is not None else "ownership-"
-    if project.ownership_file is not None:
-        directory = project.ownership_file.parent
-    elif local_dir is not None:
-        directory = local_dir
-    else:
-        directory = (project.source.parent if project.source is not None else Path(".")) / ".reconciler"
-    files = set(directory.glob(f"{prefix}*.json"))
-    if project.ownership_file is not None and project.ownership_file.is_file():
-        files.add(project.ownership_file)
-    return sorted(files)
-
-
 def owners_by_id(paths: Iterable[Path]) -> dict[str, tuple[str, ...]]:
     """Assistant id -> the stacks whose ledgers (``paths``) own it."""
-    owners: dict[str, list[str]] = {}
-    for path in paths:
-        try:
-            stack = json.loads(path.read_text(encoding="utf-8"))["stack"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ConfigError(f"{path}: not an ownership ledger: {exc}") from None
-        for owned in load_ledger(path, str(stack)).objects:
-            if owned.kind == "Assistant" and stack not in owners.get(owned.id, []):
-                owners.setdefault(owned.id, []).append(str(stack))
-    return {object_id: tuple(sorted(stacks)) for object_id, stacks in owners.items()}
+    return {object_id: stacks for (kind, object_id), stacks in owners(paths).items() if kind == "Assistant"}
 
 
 def plan_import(provider: str, api_key_ref: str, import_ids: Sequence[str] | None,
