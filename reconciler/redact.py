@@ -112,6 +112,8 @@ _BEFORE = (
     r"|(?<=\\x[0-9A-Fa-f]{2})|(?<=\\U[0-9A-Fa-f]{8})|(?<=&[a-z]{2};)|(?<=&[a-z]{3};)|(?<=&[a-z]{4};))"
 )
 _AFTER = r"(?!\w)"
+WHOLE_WORD_BELOW = 8
+"""Secret forms shorter than this are masked only as whole words; longer ones wherever they occur."""
 
 
 @lru_cache(maxsize=64)
@@ -120,8 +122,11 @@ def _pattern(secrets: frozenset[str]) -> re.Pattern[str]:
     forms = sorted({form for secret in secrets for form in encodings(secret)}, key=len, reverse=True)
     alternatives = []
     for form in forms:
-        before = _BEFORE if re.match(r"\w", form) else ""
-        after = _AFTER if re.search(r"\w$", form) else ""
+        # Short forms only as whole words (a 4-letter key must not eat into "lookup-order"); long
+        # ones anywhere, so "sk_" + secret or a secret glued to other text is still masked.
+        whole = len(form) < WHOLE_WORD_BELOW
+        before = _BEFORE if whole and re.match(r"\w", form) else ""
+        after = _AFTER if whole and re.search(r"\w$", form) else ""
         alternatives.append(f"{before}{re.escape(form)}{after}")
     return re.compile("|".join(alternatives))
 
@@ -145,8 +150,8 @@ def mask_fields(value: Any, path: tuple[Any, ...] = ()) -> Any:
     if value is None:
         return None
     last = path[-1] if path else None
-    if sensitive_key(last) and not isinstance(value, dict | list):
-        return MASK
+    if sensitive_key(last):
+        return MASK  # a list or object under a secret-named key is as secret as a string
     if len(path) >= 3 and path[-3] == "headers" and last == "value":
         return MASK
     if isinstance(value, dict):

@@ -142,6 +142,14 @@ class TestMaskingRules:
             f"Tool/lookup-order uses {MASK} and lookup"
         )
 
+    def test_a_long_secret_glued_to_other_text_is_masked(self) -> None:
+        """Only short secrets need whole-word matching; a long one inside a token is still a leak."""
+        assert mask_text("auth sk_s3cr3tValue and s3cr3tValue_v2", {"s3cr3tValue"}) == f"auth sk_{MASK} and {MASK}_v2"
+
+    def test_a_list_or_object_under_a_secret_named_key_is_masked_whole(self) -> None:
+        assert mask_fields({"api_key": ["k1longvalue"], "credentials": {"pass": "p4ssword"}, "name": "x"}) == {
+            "api_key": MASK, "credentials": MASK, "name": "x"}
+
     def test_every_encoding_is_masked(self) -> None:
         secret = "a\tb\"c\\d-é"
         text = " | ".join(forms(secret).values())
