@@ -11,6 +11,7 @@ value in the manifest sends it again (and checks again); removing it ends the ma
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from collections.abc import Iterator, Mapping
@@ -62,7 +63,7 @@ def value_at(node: Any, path: JsonPath) -> Any:
 
 def without_paths(body: Mapping[str, Any], paths: list[JsonPath]) -> dict[str, Any]:
     """A copy of ``body`` without the given paths (what to plan once they are known not to stick)."""
-    out: Any = json.loads(json.dumps(body))
+    out: Any = copy.deepcopy(dict(body))  # may hold Pending ids of objects this plan creates
     for path in paths:
         node = out
         for part in path[:-1]:
