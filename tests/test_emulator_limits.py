@@ -61,6 +61,17 @@ class TestStateFile:
         with EmulatorServer(state_file=state):  # released on stop
             pass
 
+    def test_a_closed_emulator_leaves_the_lock_file_so_two_later_ones_still_exclude_each_other(
+        self, tmp_path: Path
+    ) -> None:
+        """Deleting the lock file on close let a third emulator lock a new file while a second held the old one."""
+        state = tmp_path / "state.json"
+        with EmulatorServer(state_file=state):
+            pass
+        assert (tmp_path / "state.json.lock").exists()
+        with EmulatorServer(state_file=state), pytest.raises(StateFileError, match=r"in use by another emulator"):
+            EmulatorServer(state_file=state)
+
     def test_the_emulator_command_refuses_a_state_file_in_use(self, tmp_path: Path) -> None:
         state = tmp_path / "state.json"
         with EmulatorServer(state_file=state):

@@ -117,13 +117,14 @@ class StoreCore:
             os.close(fd)
             raise StateFileError(f"{path} is in use by another emulator (locked through {lock.name})") from None
         self._lock_fd = fd
-        self._lock_path: Path | None = lock
 
     def close(self) -> None:
-        """Release the state file for another emulator and remove the lock file; safe to call twice."""
+        """Release the state file for another emulator; safe to call twice.
+
+        The lock file stays: deleting it would let an emulator that already opened it lock the
+        deleted file while a third one locks a new file of the same name, two on one state.
+        """
         if self._lock_fd is not None:
-            if self._lock_path is not None:
-                self._lock_path.unlink(missing_ok=True)  # while still held, so no one else's lock is removed
             os.close(self._lock_fd)
             self._lock_fd = None
 
