@@ -86,15 +86,19 @@ class NotKeptLedger:
 
     def __init__(self, path: Path = LEDGER_FILE) -> None:
         self.path = path
+        self._data: dict[str, dict[str, str]] | None = None
 
     def _load(self) -> dict[str, dict[str, str]]:
-        if not self.path.is_file():
-            return {}
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
+        """The file's content, read once per instance (a plan asks once per assistant, several times)."""
+        if self._data is None:
+            self._data = {}
+            if self.path.is_file():
+                try:
+                    data = json.loads(self.path.read_text(encoding="utf-8"))
+                except (OSError, ValueError):
+                    data = {}
+                self._data = data if isinstance(data, dict) else {}
+        return self._data
 
     def record(self, address: str, sent: Mapping[str, Any], paths: list[JsonPath]) -> None:
         data = self._load()

@@ -115,7 +115,10 @@ class AssistantHandler(KindHandler):
 
     def desired_body(self, resource: Resource, ctx: PlanContext) -> dict[str, Any]:
         body = {"name": resource.name, **resolve_references(resource.spec, ctx.ids)}
-        known = NotKeptLedger().known(resource.address, body)
+        ledger = ctx.memo.get("not_kept")
+        if not isinstance(ledger, NotKeptLedger):
+            ledger = ctx.memo["not_kept"] = NotKeptLedger()  # one read of the file per plan
+        known = ledger.known(resource.address, body)
         # Fields an earlier apply found the API does not keep: reported then, not planned again.
         return without_paths(body, known) if known else body
 
