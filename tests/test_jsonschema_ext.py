@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.manifests.jsonschema_ext import SchemaValidator
+from reconciler.api.jsonschema_ext import SchemaValidator
 
 
 @pytest.mark.parametrize(("value", "ok"), [(0.3, True), (0.7, True), (1, True), (0.35, False), (0.05, False)])

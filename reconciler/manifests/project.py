@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reconciler.api.jsonschema_ext import SchemaValidator
 from reconciler.errors import ConfigError
 from reconciler.manifests.files import FileRefused, line_at, read_regular
-from reconciler.manifests.jsonschema_ext import SchemaValidator
 from reconciler.manifests.yaml_source import read_yaml
 from reconciler.model import UNPRINTABLE, JsonPath
 

@@ -17,9 +17,9 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError, best_match
 
+from reconciler.api.jsonschema_ext import SchemaValidator
 from reconciler.api.write_rules import Violation, assistant_violations, tool_violations
 from reconciler.errors import ManifestProblem
-from reconciler.manifests.jsonschema_ext import SchemaValidator
 from reconciler.model import KINDS, JsonPath, SourceMap, format_path
 
 __all__ = [
