@@ -345,9 +345,9 @@ def _tools(tools: list[Any], here: Path) -> Iterator[Violation]:
         kind = tool.get("type")
         if not isinstance(kind, str):
             continue
-        yield from _tool_payload(kind, _obj(tool.get(kind)), (*here, index, kind))
         payload = _obj(tool.get(kind))
-        name = payload.get("name") if kind != "function" else _obj(payload).get("name")
+        yield from _tool_payload(kind, payload, (*here, index, kind))
+        name = payload.get("name")
         if kind in FUNCTION_NAMED_TOOLS and isinstance(name, str):
             if name in names:
                 yield Violation(
