@@ -3,6 +3,7 @@ damaged state file refused with a message (by ``reconciler emulator`` and by ``-
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -70,6 +71,12 @@ class TestStateFile:
             pass
         assert (tmp_path / "state.json.lock").exists()
         with EmulatorServer(state_file=state), pytest.raises(StateFileError, match=r"in use by another emulator"):
+            EmulatorServer(state_file=state)
+
+    def test_a_fifo_as_state_file_is_a_message_not_a_hang(self, tmp_path: Path) -> None:
+        state = tmp_path / "state.json"
+        os.mkfifo(state)
+        with pytest.raises(StateFileError, match=r"cannot read the state file: not a regular file: it is a named pipe"):
             EmulatorServer(state_file=state)
 
     def test_the_emulator_command_refuses_a_state_file_in_use(self, tmp_path: Path) -> None:

@@ -22,11 +22,16 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.emulator.errors import IdempotencyConflict, NotFound
+from reconciler.manifests.files import FileRefused, read_regular
 
 STATE_FORMAT = 1
 JSON = dict[str, Any]
 IDEMPOTENCY_WINDOW_SECONDS = 24 * 60 * 60
 """How long a key is remembered (docs/emulator.md): the payment APIs that made the header keep 24 hours."""
+
+
+MAX_STATE_BYTES = 1 << 30
+"""Largest state file read (1 GiB): far above any account the emulator serves well."""
 
 
 class StateFileError(ValueError):
@@ -170,8 +175,14 @@ class StoreCore:
     def _load(self, path: Path) -> None:
         """Read a state file; anything but one this emulator wrote is a ``StateFileError`` with a message."""
         try:
-            document = json.loads(path.read_bytes())
-        except (OSError, ValueError, RecursionError) as err:
+            raw = read_regular(path, MAX_STATE_BYTES)  # a FIFO or /dev/zero must not hang or fill memory
+        except FileRefused as err:
+            raise StateFileError(f"{path}: cannot read the state file: {err}") from None
+        if len(raw) > MAX_STATE_BYTES:
+            raise StateFileError(f"{path}: larger than {MAX_STATE_BYTES >> 20} MiB; not an emulator state file")
+        try:
+            document = json.loads(raw)
+        except (ValueError, RecursionError) as err:
             raise StateFileError(f"{path}: not an emulator state file ({type(err).__name__}); "
                                  "move it away to start empty") from None
         if not isinstance(document, dict) or document.get("format") != STATE_FORMAT:
