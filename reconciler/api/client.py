@@ -18,6 +18,7 @@ log line built here contains it.
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import json
 import random
@@ -167,7 +168,7 @@ class TelnyxClient:
         self.shown_url = shown_url(self.base_url)
         self.limits = limits if limits is not None else Limits()
         if timeout is not None:
-            self.limits = Limits(**{**self.limits.__dict__, "request_timeout": timeout})
+            self.limits = dataclasses.replace(self.limits, request_timeout=timeout)
         self._deadline = time.monotonic() + self.limits.deadline
         self.max_retries = max_retries
         self.backoff_base = backoff_base
