@@ -139,6 +139,14 @@ def lift_passthrough(spec: Any) -> Any:
     return spec
 
 
+def _problem(
+    source: SourceMap, kind: str, name: str | None, path: JsonPath, line_path: JsonPath, message: str
+) -> ManifestProblem:
+    """One problem at ``path``, located at the line of ``line_path`` (where the YAML states it)."""
+    return ManifestProblem(file=source.file, line=source.line_of(line_path), message=message, kind=kind, name=name,
+                           path=format_path(path))
+
+
 def passthrough_warnings(
     document: Mapping[str, Any], kind: str, source: SourceMap, name: str | None = None
 ) -> list[ManifestProblem]:
@@ -146,16 +154,8 @@ def passthrough_warnings(
     warnings = []
     for path, extra, _ in _passthrough_fields(document.get("spec"), ("spec",)):
         for key in extra:
-            warnings.append(
-                ManifestProblem(
-                    file=source.file,
-                    line=source.line_of((*path, PASSTHROUGH, key)),
-                    message=f"not in the {kind} schema; sent as written because it is under {PASSTHROUGH}",
-                    kind=kind,
-                    name=name,
-                    path=format_path((*path, key)),
-                )
-            )
+            warnings.append(_problem(source, kind, name, (*path, key), (*path, PASSTHROUGH, key),
+                                     f"not in the {kind} schema; sent as written because it is under {PASSTHROUGH}"))
     return sorted(warnings, key=lambda w: (w.line, w.path))
 
 
@@ -166,14 +166,8 @@ def _passthrough_problems(
     for path, extra, holder in _passthrough_fields(document.get("spec"), ("spec",)):
         for key in extra:
             if key in holder:
-                yield ManifestProblem(
-                    file=source.file,
-                    line=source.line_of((*path, PASSTHROUGH, key)),
-                    message=f"'{key}' is set both here and under {PASSTHROUGH}; keep one",
-                    kind=kind,
-                    name=name,
-                    path=format_path((*path, key)),
-                )
+                yield _problem(source, kind, name, (*path, key), (*path, PASSTHROUGH, key),
+                               f"'{key}' is set both here and under {PASSTHROUGH}; keep one")
 
 
 def _rule_problems(
@@ -192,17 +186,7 @@ def _rule_problems(
     elif kind == "Tool" and isinstance(spec.get("type"), str):
         payload = spec.get(spec["type"])
         violations = tool_violations(spec["type"], payload if isinstance(payload, Mapping) else {})
-    problems = {
-        ManifestProblem(
-            file=source.file,
-            line=source.line_of(("spec", *v.path)),
-            message=v.message,
-            kind=kind,
-            name=name,
-            path=format_path(("spec", *v.path)),
-        )
-        for v in violations
-    }
+    problems = {_problem(source, kind, name, ("spec", *v.path), ("spec", *v.path), v.message) for v in violations}
     return sorted(problems, key=lambda p: (p.line, p.path, p.message))
 
 
@@ -219,16 +203,7 @@ def _schema_problems(
     problems = set()
     for error in _validator(kind).iter_errors(document):
         for path, line_path, message in _explain(error):
-            problems.add(
-                ManifestProblem(
-                    file=source.file,
-                    line=source.line_of(line_path),
-                    message=message,
-                    kind=kind,
-                    name=name,
-                    path=format_path(path),
-                )
-            )
+            problems.add(_problem(source, kind, name, path, line_path, message))
     return sorted(problems, key=lambda p: (p.line, p.path, p.message))
 
 
