@@ -56,32 +56,31 @@ def test_validate_warns_and_succeeds(tmp_path: Path, monkeypatch: pytest.MonkeyP
     ]
 
 
-def test_the_same_field_outside_the_hatch_is_an_error(tmp_path: Path) -> None:
-    text = MANIFEST.replace("    x-passthrough:\n      warmth", "    warmth")
+def problems_of(tmp_path: Path, text: str) -> list[str]:
+    """The problems loading ``text`` as ``a.yaml`` reports (it must fail)."""
     (tmp_path / "a.yaml").write_text(text, encoding="utf-8")
     with pytest.raises(ManifestErrors) as raised:
         load_resources([tmp_path], {})
-    assert [str(p) for p in raised.value.problems] == [
+    return [str(p) for p in raised.value.problems]
+
+
+def test_the_same_field_outside_the_hatch_is_an_error(tmp_path: Path) -> None:
+    text = MANIFEST.replace("    x-passthrough:\n      warmth", "    warmth")
+    assert problems_of(tmp_path, text) == [
         f"{tmp_path / 'a.yaml'}:8: Assistant/early-adopter: spec.voice_settings: unknown field 'warmth'"
     ]
 
 
 def test_a_hatch_field_may_not_shadow_a_field_beside_it(tmp_path: Path) -> None:
     text = MANIFEST.replace("      warmth: 0.7", "      voice: Telnyx.KokoroTTS.af_bella")
-    (tmp_path / "a.yaml").write_text(text, encoding="utf-8")
-    with pytest.raises(ManifestErrors) as raised:
-        load_resources([tmp_path], {})
-    assert [str(p) for p in raised.value.problems] == [
+    assert problems_of(tmp_path, text) == [
         f"{tmp_path / 'a.yaml'}:9: Assistant/early-adopter: spec.voice_settings.voice: "
         "'voice' is set both here and under x-passthrough; keep one"
     ]
 
 
 def test_the_envelope_has_no_hatch(tmp_path: Path) -> None:
-    (tmp_path / "a.yaml").write_text("x-passthrough: {a: 1}\n" + MANIFEST, encoding="utf-8")
-    with pytest.raises(ManifestErrors) as raised:
-        load_resources([tmp_path], {})
-    assert [str(p) for p in raised.value.problems] == [
+    assert problems_of(tmp_path, "x-passthrough: {a: 1}\n" + MANIFEST) == [
         f"{tmp_path / 'a.yaml'}:1: Assistant/early-adopter: $: unknown field 'x-passthrough'"
     ]
 
