@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -45,12 +45,19 @@ from reconciler.kinds.assistant import stack_marker
 from reconciler.manifests.environment import load_environment
 from reconciler.manifests.loader import load_resources
 from reconciler.manifests.project import Project, load_project
-from reconciler.model import KINDS, Resource
+from reconciler.model import KINDS, LiveState, Resource
 from reconciler.redact import forget_all, known, mask_plan, mask_text, remember, too_short
 from reconciler.render import render_plan_as
 from reconciler.render.drift import render_drift
 from reconciler.render.json import render_result as render_result_json
+from reconciler.render.junit import render_junit
+from reconciler.render.test_report import render_json as render_test_json
+from reconciler.render.test_report import render_markdown as render_test_markdown
+from reconciler.render.test_report import render_text as render_test_text
 from reconciler.render.text import render_outcomes, render_result
+from reconciler.verify.results import TestReport
+from reconciler.verify.runner import run_tests
+from reconciler.verify.selection import MAIN, Selection, SelectionError, chosen_tests, targets, unapplied
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -175,6 +182,7 @@ class Computed:
     plan: Plan
     project: Project
     ledger: Ledger | None
+    live: LiveState | None = None
 
 
 def _project(config_path: Path | None, connection: Connection) -> Project:
@@ -217,7 +225,7 @@ def _compute(client: TelnyxClient, paths: Sequence[str], connection: Connection,
         _echo(f"Warning: {warning}", err=True)
     if connection.api_key:
         the_plan = replace(the_plan, secrets=the_plan.secrets | {connection.api_key})
-    return Computed(resources, the_plan, project, ledger)
+    return Computed(resources, the_plan, project, ledger, live)
 
 
 def _show(the_plan: Plan, output_format: str, err: bool = False) -> None:
@@ -420,6 +428,89 @@ def drift(paths: tuple[str, ...], output_format: str, prune: bool, config_path: 
     text = render_drift(report, output_format, color=_use_color(sys.stdout))
     click.echo(_masked(text, computed.plan.secrets), nl=False)
     sys.exit(EXIT_OK if report.in_sync else EXIT_CHANGES)
+
+
+@main.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.option("--suite", default=None, metavar="NAME", help="Only the tests of this test_suite.")
+@click.option("--assistant", default=None, metavar="NAME", help="Only the tests that talk to this Assistant document.")
+@click.option("--version", "version", default=MAIN, show_default=True, metavar="main|CANDIDATE",
+              help="Run on the main version, or on a candidate (a CanaryDeploy version name, or a version id).")
+@click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json", "junit"]), default="text",
+              show_default=True,
+              help="text for terminals, markdown for PR comments, json for programs, junit for CI test reporters.")
+@click.option("--junit", "junit_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              metavar="FILE", help="Also write the results as JUnit XML to FILE (any --format).")
+@click.option("--timeout", "wait_timeout", type=click.FloatRange(min=0, min_open=True), default=900.0,
+              show_default=True, metavar="SECONDS", help="Most time to wait for all runs to finish.")
+@config_option
+@var_file_option
+@connection_options
+def test_command(paths: tuple[str, ...], suite: str | None, assistant: str | None, version: str,
+                 output_format: str, junit_file: Path | None, wait_timeout: float, config_path: Path | None,
+                 var_files: tuple[Path, ...],
+                 base_url: str | None, api_key: str | None, local: bool, parallelism: int) -> None:
+    """Run the assistant tests the manifests define. Exit 0 all passed, 1 anything else."""
+    connection = _connection(base_url, api_key, local, parallelism)
+    selection = Selection(suite, assistant, version)
+    progress = _test_progress() if sys.stderr.isatty() and output_format == "text" else None
+    try:
+        with open_client(connection) as client:
+            computed = _compute(client, paths, connection, False, config_path, var_files)
+            tests = chosen_tests(computed.resources, selection)
+            pending = unapplied(computed.plan.changes, tests, version)
+            if pending:
+                raise SelectionError("the account does not hold what these tests would test; run reconciler apply "
+                                     "first. Planned: " + "; ".join(pending))
+            live = computed.live or LiveState()
+            main_ids = {str(a.get("id")): a.get("version_id") for a in live.listed("Assistant")}
+            chosen = targets(tests, computed.plan.live_ids, selection, client.list_versions,
+                             lambda assistant_id: _text_or_none(main_ids.get(assistant_id)))
+            report = run_tests(client, chosen, live.listed("AssistantTest"), wait_timeout,
+                               connection.parallelism, progress)
+    except ReconcilerError as exc:
+        if progress is not None:
+            click.echo("\r\033[K", err=True, nl=False)
+        _fail(str(exc))
+        return
+    if progress is not None:
+        click.echo("\r\033[K", err=True, nl=False)
+    secrets = computed.plan.secrets
+    if junit_file is not None:
+        try:
+            junit_file.write_text(_masked(render_junit(report), secrets), encoding="utf-8")
+        except OSError as exc:
+            click.echo(_masked(_test_report_as(report, output_format), secrets), nl=False)
+            _fail(f"{junit_file}: cannot write the JUnit results: {exc.strerror or exc}")
+    click.echo(_masked(_test_report_as(report, output_format), secrets), nl=False)
+    sys.exit(EXIT_OK if report.passed else EXIT_ERROR)
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _test_progress() -> Callable[[Mapping[str, str], float], None]:
+    """One line on the terminal, rewritten after each polling round."""
+
+    def show(statuses: Mapping[str, str], waited: float) -> None:
+        counts: dict[str, int] = {}
+        for status in statuses.values():
+            counts[status] = counts.get(status, 0) + 1
+        parts = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        click.echo(f"\r\033[KWaiting for {len(statuses)} run(s): {parts} ({waited:.0f} s)", err=True, nl=False)
+
+    return show
+
+
+def _test_report_as(report: TestReport, output_format: str) -> str:
+    if output_format == "junit":
+        return render_junit(report)
+    if output_format == "json":
+        return render_test_json(report)
+    if output_format == "markdown":
+        return render_test_markdown(report)
+    return render_test_text(report, color=_use_color(sys.stdout))
 
 
 def _write_export(client: TelnyxClient, result: ExportResult, adopt_objects: bool, config_path: Path | None,

@@ -16,7 +16,7 @@ JsonPath = tuple[str | int, ...]
 """A path into a JSON value: keys and list indexes from the root of ``spec``."""
 
 API_VERSION = "reconciler/v1"
-KINDS = ("Assistant", "Tool", "McpServer", "CanaryDeploy")
+KINDS = ("Assistant", "Tool", "McpServer", "CanaryDeploy", "AssistantTest")
 UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 """Characters that would break a one-line message or a name on a terminal: controls and line separators."""
 

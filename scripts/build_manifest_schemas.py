@@ -54,6 +54,10 @@ NAMES = {
         "Identity of this canary deploy among the manifests. Telnyx keeps one canary configuration "
         "per assistant and stores no name for it."
     ),
+    "AssistantTest": (
+        "The test's name in Telnyx and its identity here: unique among AssistantTest documents. "
+        "To rename it, list the old name in previous_names."
+    ),
 }
 
 SPECS = {
@@ -66,6 +70,10 @@ SPECS = {
     "CanaryDeploy": (
         "Candidate versions of one assistant and the ordered rules that route traffic between them "
         "and the main version."
+    ),
+    "AssistantTest": (
+        "One scripted conversation with an assistant and the rubric it is judged by, in the shape of the "
+        "Telnyx create-test request, with the assistant named instead of its id."
     ),
 }
 
@@ -135,6 +143,20 @@ CANARY_FIELDS = {
     "rules": (
         "Ordered routing rules; the first whose match holds serves the call. A rule without match catches everything."
     ),
+}
+
+TEST_FIELDS = {
+    "assistant": "The Assistant document this test talks to; sent as destination (the assistant's id).",
+    "destination": (
+        "Where the test conversation goes when it is not an assistant of these manifests: a phone number "
+        "for phone_call and sms_chat, as Telnyx takes it."
+    ),
+    "instructions": "What the simulated caller wants and how it behaves: the test scenario.",
+    "rubric": "The criteria the conversation is judged by; each item passes or fails on its own.",
+    "telnyx_conversation_channel": "How the test reaches the assistant: phone_call, web_call, sms_chat or web_chat.",
+    "max_duration_seconds": "The conversation is cut off (and the run errors) after this many seconds.",
+    "test_suite": "Suite the test belongs to; reconciler test --suite runs one suite.",
+    "description": "What the test is for, for the people who maintain it.",
 }
 
 VERSION_NAME_MAX = 50
@@ -217,7 +239,8 @@ def _forbidden(message: str) -> JSON:
 
 
 def _reference(kind: str, description: str) -> JSON:
-    return {"type": "string", "minLength": 1, "description": f"{description} (the name of a {kind} document)"}
+    article = _ARTICLES.get(kind, "a")
+    return {"type": "string", "minLength": 1, "description": f"{description} (the name of {article} {kind} document)"}
 
 
 def _reference_list(kind: str, description: str) -> JSON:
@@ -569,6 +592,32 @@ def build_canary_schema(assistant_request: JSON, canary_request: JSON) -> JSON:
     return _document("CanaryDeploy", spec, defs)
 
 
+def build_assistant_test_schema(request: JSON) -> JSON:
+    """The AssistantTest manifest schema: the create-test request without name, destination by name or raw."""
+    vendor = request["properties"]
+    missing = sorted(set(vendor) - set(TEST_FIELDS) - {"name"})
+    if missing:
+        raise ValueError(f"write a description in TEST_FIELDS for: {', '.join(missing)}")
+    props: JSON = {
+        field: {**vendor[field], "description": description}
+        for field, description in TEST_FIELDS.items()
+        if field in vendor
+    }
+    props["assistant"] = _reference("Assistant", TEST_FIELDS["assistant"])
+    props["name"] = _forbidden(NAME_NOT_IN_SPEC)
+    required = [r for r in request.get("required", []) if r not in ("name", "destination")]
+    spec = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": required,
+        "properties": props,
+        "allOf": _one_of_keys(
+            "assistant", "destination", "assistant names an Assistant document, destination is a raw phone number"
+        ),
+    }
+    return _document("AssistantTest", spec, dict(request.get("$defs", {})))
+
+
 def _name_schema(description: str) -> JSON:
     # Negated searches rather than one anchored pattern: Python's `$` also matches before a final newline.
     return {
@@ -633,6 +682,7 @@ def build_all(component: Callable[[str], JSON] | None = None) -> dict[str, JSON]
         "tool.schema.json": build_tool_schema(assistant, component("CreateSharedToolRequest")),
         "mcp-server.schema.json": build_mcp_server_schema(component("CreateMCPServerRequest")),
         "canary-deploy.schema.json": build_canary_schema(assistant, component("CanaryDeployRequest")),
+        "assistant-test.schema.json": build_assistant_test_schema(component("CreateAssistantTestRequest")),
     }
 
 

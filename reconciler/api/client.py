@@ -49,6 +49,7 @@ SAFE_POST_RETRY_STATUS = frozenset({408, 429})
 MAX_RETRY_AFTER_SECONDS = 60.0
 MAX_ERROR_BODY = 1024 * 1024
 """Most of an error body read; the message needs its first lines, not megabytes."""
+TESTS = "/ai/assistants/tests"
 
 
 class ResponseRefused(ApiUnavailable):
@@ -522,18 +523,65 @@ class TelnyxClient:
     def delete_mcp_server(self, server_id: str) -> None:
         self.request("DELETE", f"/ai/mcp_servers/{server_id}")
 
-    def iter_pages(self, path: str, page_size: int = 100) -> Iterator[dict[str, Any]]:
+    # -- assistant tests, suites and runs -------------------------------------------------------
+
+    def list_assistant_tests(self) -> list[dict[str, Any]]:
+        return list(self.iter_pages(TESTS, id_field="test_id"))
+
+    def create_assistant_test(self, body: Mapping[str, Any], idempotency_key: str | None = None) -> dict[str, Any]:
+        return _object(self.request("POST", TESTS, body=body, idempotency_key=idempotency_key))
+
+    def get_assistant_test(self, test_id: str) -> dict[str, Any]:
+        return _object(self.request("GET", f"{TESTS}/{_segment(test_id)}"))
+
+    def update_assistant_test(self, test_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        return _object(self.request("PUT", f"{TESTS}/{_segment(test_id)}", body=body))
+
+    def delete_assistant_test(self, test_id: str) -> None:
+        self.request("DELETE", f"{TESTS}/{_segment(test_id)}")
+
+    def list_test_suites(self) -> list[str]:
+        payload = _unwrap(self.request("GET", f"{TESTS}/test-suites"))
+        if not isinstance(payload, list) or not all(isinstance(name, str) for name in payload):
+            raise ApiError("GET", f"{TESTS}/test-suites", 200, "expected a list of suite names")
+        return list(payload)
+
+    def trigger_test_run(self, test_id: str, version_id: str | None, idempotency_key: str) -> dict[str, Any]:
+        body = {"destination_version_id": version_id} if version_id else {}
+        path = f"{TESTS}/{_segment(test_id)}/runs"
+        return _object(self.request("POST", path, body=body, idempotency_key=idempotency_key))
+
+    def trigger_suite_run(self, suite: str, version_id: str | None, idempotency_key: str) -> list[dict[str, Any]]:
+        body = {"destination_version_id": version_id} if version_id else {}
+        path = f"{TESTS}/test-suites/{_segment(suite)}/runs"
+        return _list_items(self.request("POST", path, body=body, idempotency_key=idempotency_key), path, "run_id")
+
+    def get_test_run(self, test_id: str, run_id: str) -> dict[str, Any]:
+        return _object(self.request("GET", f"{TESTS}/{_segment(test_id)}/runs/{_segment(run_id)}"))
+
+    def list_test_runs(self, test_id: str) -> list[dict[str, Any]]:
+        return list(self.iter_pages(f"{TESTS}/{_segment(test_id)}/runs", id_field="run_id"))
+
+    def iter_pages(
+        self,
+        path: str,
+        page_size: int = 100,
+        id_field: str = "id",
+        params: Mapping[str, str | int] | None = None,
+    ) -> Iterator[dict[str, Any]]:
         """Items of a ``{data, meta}`` page-number list: page 1, then every other page at once.
 
         ``meta.total_pages`` is checked against ``max_pages`` before any other page is asked for,
-        and a page that repeats page 1 stops the list with an error.
+        and a page that repeats page 1 stops the list with an error. ``id_field`` names the key
+        that identifies an item (``test_id`` and ``run_id`` on the tests routes).
         """
+        extra = dict(params or {})
 
         def page(number: int) -> Any:
-            return self.request("GET", path, params={"page[number]": number, "page[size]": page_size})
+            return self.request("GET", path, params={**extra, "page[number]": number, "page[size]": page_size})
 
         first = page(1)
-        items = _list_items(first, path)
+        items = _list_items(first, path, id_field)
         yield from items
         meta = first.get("meta", {}) if isinstance(first, dict) else {}
         total = meta.get("total_pages") if isinstance(meta, dict) else None
@@ -541,12 +589,17 @@ class TelnyxClient:
             return
         if total > self.limits.max_pages:
             raise self._too_many_pages(path, str(total))
-        first_ids = [item.get("id") for item in items]
+        first_ids = [item.get(id_field) for item in items]
         for number, payload in enumerate(self._pages.map(page, range(2, total + 1)), start=2):
-            more = _list_items(payload, path)
-            if more and [item.get("id") for item in more] == first_ids:
+            more = _list_items(payload, path, id_field)
+            if more and [item.get(id_field) for item in more] == first_ids:
                 raise ResponseRefused(f"GET {path}: page {number} repeats page 1; the server ignores page[number]")
             yield from more
+
+
+def _segment(value: str) -> str:
+    """One path segment: a suite name may hold any character, and none may add a segment."""
+    return quote(value, safe="")
 
 
 def _object(payload: Any) -> dict[str, Any]:
@@ -556,11 +609,12 @@ def _object(payload: Any) -> dict[str, Any]:
     return value
 
 
-def _list_items(payload: Any, path: str = "?") -> list[dict[str, Any]]:
+def _list_items(payload: Any, path: str = "?", id_field: str = "id") -> list[dict[str, Any]]:
     """Items of a list response in any of the three envelopes (data list, bare array).
 
-    Every item must be an object with a text ``id``: the engine matches and writes by id, so an
-    item without one is the server's fault, reported as such rather than met later as a KeyError.
+    Every item must be an object with a text id (``id_field``): the engine matches and writes by
+    id, so an item without one is the server's fault, reported as such rather than met later as a
+    KeyError.
     """
     if isinstance(payload, list):
         found = payload
@@ -570,6 +624,6 @@ def _list_items(payload: Any, path: str = "?") -> list[dict[str, Any]]:
         raise ApiError("GET", path, 200, "expected a list response")
     items = [item for item in found if isinstance(item, dict)]
     for index, item in enumerate(items):
-        if not isinstance(item.get("id"), str) or not item["id"]:
-            raise ApiError("GET", path, 200, f"list item {index} has no id")
+        if not isinstance(item.get(id_field), str) or not item[id_field]:
+            raise ApiError("GET", path, 200, f"list item {index} has no {id_field}")
     return items

@@ -38,7 +38,9 @@ def kinds_to_list(resources: Iterable[Resource], extra: Iterable[str] = ()) -> l
         kinds.add("Assistant")
     if any(r.kind == "Assistant" and ("shared_tools" in r.spec or "tool_ids" in r.spec) for r in resources):
         kinds.add("Tool")
-    order = ("Tool", "McpServer", "Assistant")
+    if "AssistantTest" in kinds:
+        kinds.add("Assistant")  # a test names its assistant; the id is its destination
+    order = ("Tool", "McpServer", "Assistant", "AssistantTest")
     return [k for k in order if k in kinds]
 
 

@@ -34,7 +34,7 @@ from reconciler.manifests.project import Project
 from reconciler.model import LiveState, Resource
 
 FORMAT = 1
-OWNED_KINDS = ("Tool", "McpServer", "Assistant")
+OWNED_KINDS = ("Tool", "McpServer", "Assistant", "AssistantTest")
 
 
 @dataclass(frozen=True)

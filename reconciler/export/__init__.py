@@ -30,7 +30,7 @@ from reconciler.manifests.loader import load_resources
 from reconciler.model import KINDS, UNPRINTABLE, LiveState, Resource, SourceMap
 
 from .canary import CanaryExport, VersionRename, canary_export
-from .spec import Names, SecretNamer, assistant_plain, mcp_spec, secret_assistant_spec, tool_spec
+from .spec import Names, SecretNamer, assistant_plain, mcp_spec, secret_assistant_spec, test_spec, tool_spec
 from .writer import dump_document, file_names, header, secrets_text, write_text
 
 __all__ = [
@@ -84,6 +84,7 @@ class _Live:
     tools: list[dict[str, Any]]
     mcp_servers: list[dict[str, Any]]
     assistants: list[dict[str, Any]]
+    tests: list[dict[str, Any]] = field(default_factory=list)
     canaries: dict[str, dict[str, Any]] = field(default_factory=dict)
     versions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
@@ -136,7 +137,8 @@ def _read(client: TelnyxClient, parallelism: int) -> _Live:
         tools = pool.submit(client.list_tools)
         servers = pool.submit(client.list_mcp_servers)
         assistants = pool.submit(client.list_assistants)
-        return _Live(tools.result(), servers.result(), assistants.result())
+        tests = pool.submit(client.list_assistant_tests)
+        return _Live(tools.result(), servers.result(), assistants.result(), tests.result())
 
 
 def _read_canaries(client: TelnyxClient, live: _Live, assistants: Iterable[dict[str, Any]], parallelism: int) -> None:
@@ -197,6 +199,7 @@ def export_account(
     all_tools = _unique("Tool", live.tools, skipped)
     all_servers = _unique("McpServer", live.mcp_servers, skipped)
     all_assistants = _unique("Assistant", live.assistants, skipped)
+    all_tests = _unique("AssistantTest", live.tests, skipped)
 
     chosen = {
         n: a for n, a in all_assistants.items()
@@ -208,7 +211,10 @@ def export_account(
     assistants = chosen if "Assistant" in wanted else {}
     tools = {n: t for n, t in all_tools.items() if "Tool" in wanted and _matches(n, name_glob)}
     servers = {n: s for n, s in all_servers.items() if "McpServer" in wanted and _matches(n, name_glob)}
+    tests = {n: t for n, t in all_tests.items() if "AssistantTest" in wanted and _matches(n, name_glob)}
     if tag is not None or assistant_ids is not None:
+        tested = {str(a["id"]) for a in chosen.values()}
+        tests = {n: t for n, t in tests.items() if t.get("destination") in tested}
         ctx = _context(live, tools)
         used_tools: set[str] = set()
         used_servers: set[str] = set()
@@ -252,6 +258,8 @@ def export_account(
         }
         documents.append(("CanaryDeploy", name, str(assistant["id"]), {**exported.spec, "versions": versions}))
         renames.extend(exported.renames)
+    for name in sorted(tests):
+        documents.append(("AssistantTest", name, str(tests[name]["test_id"]), test_spec(tests[name], names)))
     for name in sorted(set(chosen) - set(assistants)):
         if name in live.canaries:
             skipped.append(Skipped("CanaryDeploy", name, str(chosen[name]["id"]),

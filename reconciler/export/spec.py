@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.kinds.assistant import AssistantHandler
+from reconciler.kinds.assistant_test import WRITABLE as TEST_WRITABLE
 from reconciler.kinds.base import PlanContext
 from reconciler.kinds.mcp_server import WRITABLE as MCP_WRITABLE
 from reconciler.kinds.tool import ToolHandler
@@ -305,4 +306,17 @@ def tool_spec(live: Mapping[str, Any], ctx: PlanContext, namer: SecretNamer) -> 
 def mcp_spec(live: Mapping[str, Any]) -> dict[str, Any]:
     """An MCP server's writable fields, nulls left out (``null`` places no limit, as absent does)."""
     spec = {k: live.get(k) for k in MCP_WRITABLE if k != "name"}
+    return _drop_empty_top_level(escaped(without_nulls(spec)))
+
+
+# -- assistant tests ----------------------------------------------------------------------------
+
+
+def test_spec(live: Mapping[str, Any], names: Names) -> dict[str, Any]:
+    """A test's writable fields; a destination that is an exported assistant's id becomes its name."""
+    spec = {k: live.get(k) for k in TEST_WRITABLE if k != "name"}
+    destination = spec.get("destination")
+    if isinstance(destination, str) and destination in names.assistants:
+        del spec["destination"]
+        spec = {"assistant": names.assistants[destination], **spec}
     return _drop_empty_top_level(escaped(without_nulls(spec)))

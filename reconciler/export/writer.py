@@ -16,7 +16,13 @@ import yaml
 
 from reconciler.model import API_VERSION
 
-DIRECTORIES = {"Assistant": "assistants", "Tool": "tools", "McpServer": "mcp-servers", "CanaryDeploy": "canary-deploys"}
+DIRECTORIES = {
+    "Assistant": "assistants",
+    "Tool": "tools",
+    "McpServer": "mcp-servers",
+    "CanaryDeploy": "canary-deploys",
+    "AssistantTest": "assistant-tests",
+}
 MAX_STEM = 100
 
 

@@ -40,8 +40,8 @@ MAX_PROJECT_BYTES = 1024 * 1024
 
 DEFAULT_FILE = Path("reconciler.yaml")
 
-_TARGET = r"^(Assistant|Tool|McpServer|CanaryDeploy|\*)/.+$"
-_TARGET_HELP = "(Kind: Assistant, Tool, McpServer, CanaryDeploy or *; name may use * and ?)"
+_TARGET = r"^(Assistant|Tool|McpServer|CanaryDeploy|AssistantTest|\*)/.+$"
+_TARGET_HELP = "(Kind: Assistant, Tool, McpServer, CanaryDeploy, AssistantTest or *; name may use * and ?)"
 _SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,

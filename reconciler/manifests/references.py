@@ -46,6 +46,8 @@ def references(kind: str, spec: Mapping[str, Any]) -> list[Reference]:
         return list(_assistant(spec, ()))
     if kind == "CanaryDeploy":
         return list(_canary(spec))
+    if kind == "AssistantTest" and isinstance(spec.get("assistant"), str):
+        return [Reference(("assistant",), "Assistant", spec["assistant"])]
     return []
 
 

@@ -37,6 +37,7 @@ SCHEMA_FILES: dict[str, str] = {
     "Assistant": "assistant.schema.json",
     "Tool": "tool.schema.json",
     "McpServer": "mcp-server.schema.json",
+    "AssistantTest": "assistant-test.schema.json",
     "CanaryDeploy": "canary-deploy.schema.json",
 }
 """Kinds that have a schema, and its file under ``reconciler/schemas``."""
