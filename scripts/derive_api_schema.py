@@ -57,6 +57,10 @@ ROOTS: dict[str, tuple[str, str]] = {
     "CanaryDeployRequest": ("assistants.canary_deploy_create_params", "CanaryDeployCreateParams"),
     "ImportAssistantsRequest": ("assistant_imports_params", "AssistantImportsParams"),
     "AddTagRequest": ("assistants.tag_add_params", "TagAddParams"),
+    "CreateAssistantTestRequest": ("assistants.test_create_params", "TestCreateParams"),
+    "UpdateAssistantTestRequest": ("assistants.test_update_params", "TestUpdateParams"),
+    "TriggerTestRunRequest": ("assistants.tests.run_trigger_params", "RunTriggerParams"),
+    "TriggerTestSuiteRunsRequest": ("assistants.tests.test_suites.run_trigger_params", "RunTriggerParams"),
 }
 # The inline tool list, a type alias rather than a TypedDict: an array of the SDK's tool union.
 TOOLS_ROOT = ("AssistantTools", "assistant_tool_param", "AssistantToolParam")
@@ -74,6 +78,8 @@ NAMES: dict[str, str] = {
     "assistant_a2_a_agent_param.AssistantA2AAgentParam": "A2AAgent",
     "delegation_settings_param.DelegationSettingsParam": "DelegationSettings",
     "websocket_settings_param.WebsocketSettingsParam": "WebsocketSettings",
+    "assistants.test_create_params.Rubric": "TestRubricItem",
+    "assistants.test_update_params.Rubric": "TestRubricItemUpdate",
 }
 
 # Constraints an SDK docstring states that its types cannot: (component, field, keywords set on it).
