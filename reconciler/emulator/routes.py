@@ -103,9 +103,7 @@ ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 async def not_emulated(request: Request) -> Response:
     """501 naming the method and path: Telnyx serves it, the emulator does not."""
-    raise NotEmulated(
-        f"{request.method} {request.url.path} is a Telnyx API route that the emulator does not emulate"
-    )
+    raise NotEmulated(f"{request.method} {request.url.path} is a Telnyx API route that the emulator does not emulate")
 
 
 UNEMULATED_PATHS = (

@@ -183,22 +183,22 @@ class StoreCore:
         try:
             document = json.loads(raw)
         except (ValueError, RecursionError) as err:
-            raise StateFileError(f"{path}: not an emulator state file ({type(err).__name__}); "
-                                 "move it away to start empty") from None
+            raise StateFileError(
+                f"{path}: not an emulator state file ({type(err).__name__}); move it away to start empty"
+            ) from None
         if not isinstance(document, dict) or document.get("format") != STATE_FORMAT:
             found = document.get("format") if isinstance(document, dict) else type(document).__name__
             raise StateFileError(f"{path}: unsupported emulator state format {found!r}")
         try:
             self.assistants = {a["id"]: _assistant_from_json(a) for a in document.get("assistants", [])}
-            self.deleted_assistants = {
-                a["id"]: _assistant_from_json(a) for a in document.get("deleted_assistants", [])
-            }
+            self.deleted_assistants = {a["id"]: _assistant_from_json(a) for a in document.get("deleted_assistants", [])}
             self.tools = {t["id"]: t for t in document.get("tools", [])}
             self.mcp_servers = {m["id"]: m for m in document.get("mcp_servers", [])}
             self._idempotency = dict(document.get("idempotency", {}))
         except (KeyError, TypeError, ValueError, AttributeError) as err:
-            raise StateFileError(f"{path}: a damaged emulator state file ({type(err).__name__}: {err}); "
-                                 "move it away to start empty") from None
+            raise StateFileError(
+                f"{path}: a damaged emulator state file ({type(err).__name__}: {err}); move it away to start empty"
+            ) from None
 
     def once(self, key: str, run: Callable[[], tuple[int, Any]]) -> tuple[int, Any]:
         """Run a create at most once per idempotency key; later calls replay the first status and body.
