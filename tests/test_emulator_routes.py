@@ -50,8 +50,8 @@ class TestUnemulatedRoutes:
     @pytest.mark.parametrize(
         ("method", "path"),
         [
-            ("GET", "/ai/assistants/tests"),
-            ("GET", "/ai/assistants/tests/test-suites"),
+            ("GET", "/ai/assistants/deleted"),
+            ("GET", "/ai/assistants/assistant-1/scheduled_events"),
             ("POST", "/ai/assistants/assistant-1/clone"),
             ("GET", "/ai/assistants/assistant-1/texml"),
             ("POST", "/ai/assistants/assistant-1/tools/tool-1/test"),
@@ -72,6 +72,11 @@ class TestUnemulatedRoutes:
 
     def test_a_missing_assistant_on_a_served_route_is_still_404(self, http: httpx.Client) -> None:
         assert http.get("/ai/assistants/assistant-nope").status_code == 404
+
+    def test_assistant_tests_are_served_now(self, http: httpx.Client) -> None:
+        assert http.get("/ai/assistants/tests").status_code == 200
+        assert http.get("/ai/assistants/tests/test-suites").json() == {"data": []}
+        assert http.get("/ai/assistants/tests/no-such-test").status_code == 404
 
     def test_every_path_the_sdk_calls_is_served_or_declared_unemulated(self) -> None:
         """A new SDK route shows up here until it is emulated or listed in UNEMULATED_PATHS."""

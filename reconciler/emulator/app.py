@@ -17,6 +17,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from reconciler.api.json_body import NotJson, loads_json
+from reconciler.emulator import run_control
 from reconciler.emulator.errors import (
     BadRequest,
     EmulatorHTTPError,
@@ -36,6 +38,7 @@ MAX_BODY_BYTES = 2 * 1024 * 1024
 
 STATS_PATH = "/_emulator/stats"
 FAULTS_PATH = "/_emulator/faults"
+TEST_RUNS_PATH = "/_emulator/test-runs"
 FAULT_SETTINGS = frozenset({"rate", "seed", "latency_ms", "kinds", "retry_after_s"})
 _CONVERTER = re.compile(r"\{(\w+):\w+\}")  # "{tag:path}" is counted as "{tag}"
 JSON = dict[str, Any]
@@ -86,12 +89,51 @@ async def put_faults(request: Request) -> Response:
     return JSONResponse(faults_report(faults, request.app.state.stats))
 
 
+def _run_control(request: Request) -> run_control.RunControl:
+    control: run_control.RunControl = request.app.state.store.run_control
+    return control
+
+
+async def get_test_runs(request: Request) -> Response:
+    return JSONResponse(_run_control(request).as_json())
+
+
+async def put_test_runs(request: Request) -> Response:
+    """Replace the test-run settings (run_control.parse_settings); 413 past 64 KiB, 400 for anything invalid."""
+    limit = run_control.MAX_BODY_BYTES
+    length = request.headers.get("content-length", "0")
+    if not length.isdigit() or int(length) > limit:
+        raise PayloadTooLarge(f"the test-run settings are larger than {limit} bytes")
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > limit:
+            raise PayloadTooLarge(f"the test-run settings are larger than {limit} bytes")
+    try:
+        settings = loads_json(raw, run_control.MAX_BODY_DEPTH)
+    except NotJson as exc:
+        raise BadRequest(
+            f"the test-run settings are not a JSON object (at most {run_control.MAX_BODY_DEPTH} levels deep): {exc}"
+        ) from None
+    try:
+        return JSONResponse(_run_control(request).set(settings))
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+
+
+async def reset_test_runs(request: Request) -> Response:
+    return JSONResponse(_run_control(request).reset())
+
+
 ROUTES = [
     *API_ROUTES,
     Route(STATS_PATH, get_stats, methods=["GET"]),
     Route(STATS_PATH, reset_stats, methods=["DELETE"]),
     Route(FAULTS_PATH, get_faults, methods=["GET"]),
     Route(FAULTS_PATH, put_faults, methods=["PUT"]),
+    Route(TEST_RUNS_PATH, get_test_runs, methods=["GET"]),
+    Route(TEST_RUNS_PATH, put_test_runs, methods=["PUT"]),
+    Route(TEST_RUNS_PATH, reset_test_runs, methods=["DELETE"]),
 ]
 
 

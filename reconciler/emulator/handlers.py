@@ -1,8 +1,9 @@
-"""HTTP handlers for assistants, versions, tags, attached tools and canary deploys.
+"""HTTP handlers for assistants, versions, tags, attached tools, canary deploys and assistant tests.
 
-Why: handlers only translate HTTP to store calls and back. Envelopes follow telnyx-ai-api.md 1.1: bare
-single objects, `{"data": [...]}` for assistant and version lists, `{"tags": [...]}` for tags, and no
-body for deletes other than the assistant's OpenAI-style one.
+Why: handlers only translate HTTP to store calls and back. Envelopes follow telnyx-ai-api.md 1.1 and 11:
+bare single objects, `{"data": [...]}` for assistant and version lists, `{"tags": [...]}` for tags,
+`{data, meta}` for tests and runs, a bare array for a suite trigger, and no body for deletes other than
+the assistant's OpenAI-style one. Test creates and run triggers answer 201, as the OpenAPI subset says.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from reconciler.emulator.parsing import bool_query, idempotent_create, json_body, store_of
+from reconciler.emulator.parsing import bool_query, idempotent_create, json_body, page_query, store_of
 
 
 async def list_assistants(request: Request) -> Response:
@@ -133,3 +134,86 @@ async def replace_canary(request: Request) -> Response:
 async def delete_canary(request: Request) -> Response:
     store_of(request).delete_canary(request.path_params["assistant_id"])
     return Response(status_code=204)
+
+
+# -- assistant tests, suites and runs --------------------------------------------------------------
+
+
+async def list_tests(request: Request) -> Response:
+    query = request.query_params
+    page = page_query(request)
+    found = store_of(request).list_tests(
+        page, query.get("test_suite"), query.get("telnyx_conversation_channel"), query.get("destination")
+    )
+    return JSONResponse(found)
+
+
+async def create_test(request: Request) -> Response:
+    store = store_of(request)
+    scope = "POST /ai/assistants/tests"
+    return await idempotent_create(request, scope, "CreateAssistantTestRequest", store.create_test, status=201)
+
+
+async def get_test(request: Request) -> Response:
+    return JSONResponse(store_of(request).get_test(request.path_params["test_id"]))
+
+
+async def update_test(request: Request) -> Response:
+    body = await json_body(request, "UpdateAssistantTestRequest")
+    return JSONResponse(store_of(request).update_test(request.path_params["test_id"], body))
+
+
+async def delete_test(request: Request) -> Response:
+    store_of(request).delete_test(request.path_params["test_id"])
+    return Response(status_code=204)
+
+
+async def list_test_suites(request: Request) -> Response:
+    return JSONResponse(store_of(request).list_suites())
+
+
+async def trigger_test_run(request: Request) -> Response:
+    test_id = request.path_params["test_id"]
+    store = store_of(request)
+    return await idempotent_create(
+        request,
+        f"POST /ai/assistants/tests/{test_id}/runs",
+        "TriggerTestRunRequest",
+        lambda body: store.trigger_run(test_id, body),
+        status=201,
+        optional=True,
+    )
+
+
+async def list_test_runs(request: Request) -> Response:
+    page = page_query(request)
+    found = store_of(request).list_runs(request.path_params["test_id"], page, request.query_params.get("status"))
+    return JSONResponse(found)
+
+
+async def get_test_run(request: Request) -> Response:
+    params = request.path_params
+    return JSONResponse(store_of(request).get_run(params["test_id"], params["run_id"]))
+
+
+async def trigger_suite_runs(request: Request) -> Response:
+    """A bare JSON array of runs, one per test of the suite."""
+    suite = request.path_params["suite_name"]
+    store = store_of(request)
+    return await idempotent_create(
+        request,
+        f"POST /ai/assistants/tests/test-suites/{suite}/runs",
+        "TriggerTestSuiteRunsRequest",
+        lambda body: store.trigger_suite(suite, body),
+        status=201,
+        optional=True,
+    )
+
+
+async def list_suite_runs(request: Request) -> Response:
+    query = request.query_params
+    page = page_query(request)
+    found = store_of(request).list_suite_runs(
+        request.path_params["suite_name"], page, query.get("status"), query.get("test_suite_run_id")
+    )
+    return JSONResponse(found)

@@ -27,16 +27,21 @@ def store_of(request: Request) -> Store:
     return store
 
 
-async def json_body(request: Request, component: str) -> JSON:
-    """The parsed body, or Unprocessable if it is not JSON or the API schema rejects it."""
-    return parse_body(await request.body(), component)
+async def json_body(request: Request, component: str, *, optional: bool = False) -> JSON:
+    """The parsed body, or Unprocessable if it is not JSON or the API schema rejects it.
+
+    ``optional``: an empty body means ``{}`` (the trigger routes' body is optional).
+    """
+    return parse_body(await request.body(), component, optional=optional)
 
 
 MAX_BODY_DEPTH = 64
 """Deepest nesting of a request body; deeper is a 422, not a RecursionError and a 500."""
 
 
-def parse_body(raw: bytes, component: str) -> JSON:
+def parse_body(raw: bytes, component: str, *, optional: bool = False) -> JSON:
+    if optional and not raw.strip():
+        raw = b"{}"
     try:
         DepthGuard(MAX_BODY_DEPTH).feed(raw)
         body = json.loads(raw) if raw.strip() else None
@@ -91,22 +96,38 @@ def page_query(request: Request) -> Page:
     )
 
 
-def outcome(action: Callable[[], JSON]) -> tuple[int, Any]:
+def outcome(action: Callable[[], Any], status: int = 200) -> tuple[int, Any]:
     """Status and body of an action, errors included, so an idempotent replay can repeat either."""
     try:
-        return 200, action()
+        return status, action()
     except EmulatorHTTPError as err:
         return err.status, err.body()
     except Unprocessable as err:
         return 422, {"detail": err.detail}
 
 
-async def idempotent_create(request: Request, scope: str, component: str, create: Callable[[JSON], JSON]) -> Response:
-    """Run create on the validated body; with an `Idempotency-Key`, at most once per key and scope."""
+async def idempotent_create(
+    request: Request,
+    scope: str,
+    component: str,
+    create: Callable[[JSON], Any],
+    *,
+    status: int = 200,
+    optional: bool = False,
+) -> Response:
+    """Run create on the validated body; with an `Idempotency-Key`, at most once per key and scope.
+
+    ``status`` is the success status (201 where the API documents it); ``optional`` lets an empty
+    body stand for ``{}``.
+    """
     store = store_of(request)
     key = request.headers.get("idempotency-key")
     if key is None:
-        return JSONResponse(create(await json_body(request, component)))
+        return JSONResponse(create(await json_body(request, component, optional=optional)), status_code=status)
     raw = await request.body()
-    status, payload = store.once(f"{scope} {key}", lambda: outcome(lambda: create(parse_body(raw, component))))
-    return JSONResponse(payload, status_code=status)
+
+    def run() -> tuple[int, Any]:
+        return outcome(lambda: create(parse_body(raw, component, optional=optional)), status)
+
+    answered, payload = store.once(f"{scope} {key}", run)
+    return JSONResponse(payload, status_code=answered)

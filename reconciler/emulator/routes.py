@@ -32,9 +32,25 @@ class AssistantIdConvertor(Convertor[str]):
         return value
 
 
+class TestIdConvertor(Convertor[str]):
+    """Any single path segment but `test-suites`, so `PUT /ai/assistants/tests/test-suites` is a 405."""
+
+    regex = "(?!test-suites(?:/|$))[^/]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
 register_url_convertor("assistant_id", AssistantIdConvertor())
+register_url_convertor("test_id", TestIdConvertor())
 ASSISTANT = "/ai/assistants/{assistant_id:assistant_id}"
 VERSION = ASSISTANT + "/versions/{version_id}"
+TESTS = "/ai/assistants/tests"
+TEST = TESTS + "/{test_id:test_id}"
+SUITE_RUNS = TESTS + "/test-suites/{suite_name}/runs"
 
 
 def _api(path: str) -> str:
@@ -46,6 +62,17 @@ API_ROUTES = [
     Route(_api("/ai/assistants"), h.create_assistant, methods=["POST"]),
     Route(_api("/ai/assistants/tags"), h.list_tags, methods=["GET"]),
     Route(_api("/ai/assistants/import"), h.import_assistants, methods=["POST"]),
+    Route(_api(TESTS), h.list_tests, methods=["GET"]),
+    Route(_api(TESTS), h.create_test, methods=["POST"]),
+    Route(_api(TESTS + "/test-suites"), h.list_test_suites, methods=["GET"]),
+    Route(_api(SUITE_RUNS), h.list_suite_runs, methods=["GET"]),
+    Route(_api(SUITE_RUNS), h.trigger_suite_runs, methods=["POST"]),
+    Route(_api(TEST), h.get_test, methods=["GET"]),
+    Route(_api(TEST), h.update_test, methods=["PUT"]),
+    Route(_api(TEST), h.delete_test, methods=["DELETE"]),
+    Route(_api(TEST + "/runs"), h.list_test_runs, methods=["GET"]),
+    Route(_api(TEST + "/runs"), h.trigger_test_run, methods=["POST"]),
+    Route(_api(TEST + "/runs/{run_id}"), h.get_test_run, methods=["GET"]),
     Route(_api(ASSISTANT), h.get_assistant, methods=["GET"]),
     Route(_api(ASSISTANT), h.update_assistant, methods=["POST"]),
     Route(_api(ASSISTANT), h.delete_assistant, methods=["DELETE"]),
@@ -79,8 +106,6 @@ API_ROUTES = [
 # 501 naming the route, so a client never mistakes "not emulated" for "no such object" (a 404).
 UNEMULATED_ASSISTANT_PATHS = (
     "/ai/assistants/deleted",
-    "/ai/assistants/tests",
-    "/ai/assistants/tests/{rest:path}",
     ASSISTANT + "/chat",
     ASSISTANT + "/chat/sms",
     ASSISTANT + "/chat/whatsapp",
@@ -103,9 +128,7 @@ ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 async def not_emulated(request: Request) -> Response:
     """501 naming the method and path: Telnyx serves it, the emulator does not."""
-    raise NotEmulated(
-        f"{request.method} {request.url.path} is a Telnyx API route that the emulator does not emulate"
-    )
+    raise NotEmulated(f"{request.method} {request.url.path} is a Telnyx API route that the emulator does not emulate")
 
 
 UNEMULATED_PATHS = (

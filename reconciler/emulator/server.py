@@ -18,6 +18,7 @@ import uvicorn
 
 from reconciler.emulator.app import ApiGate, create_app, faults_report
 from reconciler.emulator.routes import API_PREFIX
+from reconciler.emulator.run_control import DEFAULT_RUN_SECONDS
 from reconciler.emulator.store import Store
 
 STARTUP_TIMEOUT_S = 10.0
@@ -39,10 +40,11 @@ class EmulatorServer:
         fault_kinds: Sequence[str] | None = None,
         retry_after_s: float = 1.0,
         unknown_fields: str = "keep",
+        test_run_seconds: float = DEFAULT_RUN_SECONDS,
     ) -> None:
         self.host = host
         self._requested_port = port
-        self.store = Store(Path(state_file) if state_file is not None else None)
+        self.store = Store(Path(state_file) if state_file is not None else None, test_run_seconds)
         try:
             self.app: ApiGate = create_app(
                 api_key=api_key,
@@ -159,6 +161,7 @@ def run_emulator(
     *,
     on_ready: Callable[[str], None] | None = None,
     unknown_fields: str = "keep",
+    test_run_seconds: float = DEFAULT_RUN_SECONDS,
 ) -> None:
     """Serve until Ctrl-C or SIGTERM. on_ready receives the base URL once the port is bound.
 
@@ -180,6 +183,7 @@ def run_emulator(
             fault_rate=fault_rate,
             seed=seed,
             unknown_fields=unknown_fields,
+            test_run_seconds=test_run_seconds,
         ) as server:
             if on_ready is not None:
                 on_ready(server.base_url)

@@ -94,6 +94,8 @@ class StoreCore:
         self.deleted_assistants: dict[str, Assistant] = {}
         self.tools: dict[str, JSON] = {}  # shared tools in their read shape, creation order
         self.mcp_servers: dict[str, JSON] = {}  # MCP servers in their read shape, creation order
+        self.assistant_tests: dict[str, JSON] = {}  # assistant tests in their read shape, creation order
+        self.test_runs: dict[str, JSON] = {}  # test run records (assistant_tests.py), trigger order
         self._idempotency: dict[str, JSON] = {}
         self.saves = 0  # times the state file was written (whole): one per write request, none per read
         self._lock_fd: int | None = None
@@ -158,6 +160,8 @@ class StoreCore:
             "deleted_assistants": [asdict(a) for a in self.deleted_assistants.values()],
             "tools": list(self.tools.values()),
             "mcp_servers": list(self.mcp_servers.values()),
+            "assistant_tests": list(self.assistant_tests.values()),
+            "test_runs": list(self.test_runs.values()),
             "idempotency": self._idempotency,
         }
         path = self._state_file
@@ -183,22 +187,25 @@ class StoreCore:
         try:
             document = json.loads(raw)
         except (ValueError, RecursionError) as err:
-            raise StateFileError(f"{path}: not an emulator state file ({type(err).__name__}); "
-                                 "move it away to start empty") from None
+            raise StateFileError(
+                f"{path}: not an emulator state file ({type(err).__name__}); move it away to start empty"
+            ) from None
         if not isinstance(document, dict) or document.get("format") != STATE_FORMAT:
             found = document.get("format") if isinstance(document, dict) else type(document).__name__
             raise StateFileError(f"{path}: unsupported emulator state format {found!r}")
         try:
             self.assistants = {a["id"]: _assistant_from_json(a) for a in document.get("assistants", [])}
-            self.deleted_assistants = {
-                a["id"]: _assistant_from_json(a) for a in document.get("deleted_assistants", [])
-            }
+            self.deleted_assistants = {a["id"]: _assistant_from_json(a) for a in document.get("deleted_assistants", [])}
             self.tools = {t["id"]: t for t in document.get("tools", [])}
             self.mcp_servers = {m["id"]: m for m in document.get("mcp_servers", [])}
+            # absent in state files written before the emulator served assistant tests
+            self.assistant_tests = {t["test_id"]: t for t in document.get("assistant_tests", [])}
+            self.test_runs = {r["run_id"]: r for r in document.get("test_runs", [])}
             self._idempotency = dict(document.get("idempotency", {}))
         except (KeyError, TypeError, ValueError, AttributeError) as err:
-            raise StateFileError(f"{path}: a damaged emulator state file ({type(err).__name__}: {err}); "
-                                 "move it away to start empty") from None
+            raise StateFileError(
+                f"{path}: a damaged emulator state file ({type(err).__name__}: {err}); move it away to start empty"
+            ) from None
 
     def once(self, key: str, run: Callable[[], tuple[int, Any]]) -> tuple[int, Any]:
         """Run a create at most once per idempotency key; later calls replay the first status and body.
@@ -214,10 +221,11 @@ class StoreCore:
             if seen is not None and now - float(seen.get("at", now)) > IDEMPOTENCY_WINDOW_SECONDS:
                 seen = None  # expired: the key is free again
             if seen is not None:
-                created = _created_id(seen["body"]) if int(seen["status"]) == 200 else None
-                if created is not None and not self._exists(created):
+                created = _created_ids(seen["body"]) if int(seen["status"]) in (200, 201) else []
+                gone = [object_id for object_id in created if not self._exists(object_id)]
+                if gone:
                     error = IdempotencyConflict(
-                        f"the object {created} created under this Idempotency-Key no longer exists; "
+                        f"the object {gone[0]} created under this Idempotency-Key no longer exists; "
                         "send a new key to create it again"
                     )
                     return error.status, error.body()
@@ -231,7 +239,8 @@ class StoreCore:
                 return status, body
 
     def _exists(self, object_id: str) -> bool:
-        return object_id in self.assistants or object_id in self.tools or object_id in self.mcp_servers
+        collections = (self.assistants, self.tools, self.mcp_servers, self.assistant_tests, self.test_runs)
+        return any(object_id in collection for collection in collections)
 
     def _get(self, assistant_id: str) -> Assistant:
         assistant = self.assistants.get(assistant_id)
@@ -246,13 +255,22 @@ class StoreCore:
         return tool
 
 
-def _created_id(body: Any) -> str | None:
-    """The id of the one object a create answered with (``{"id"}`` or ``{"data": {"id"}}``), if any."""
+CREATED_ID_KEYS = ("run_id", "test_id", "id")
+"""The key naming what a create made, first match wins: a run also names its test, which it did not create."""
+
+
+def _created_ids(body: Any) -> list[str]:
+    """The ids of the objects a create answered with: ``{"id"}``, ``{"data": {"id"}}``, a test
+    (``test_id``), a run (``run_id``) or a bare array of runs (a suite trigger)."""
     if isinstance(body, dict) and isinstance(body.get("data"), dict):
         body = body["data"]
-    if isinstance(body, dict) and isinstance(body.get("id"), str):
-        return str(body["id"])
-    return None
+    ids: list[str] = []
+    for item in body if isinstance(body, list) else [body]:
+        if isinstance(item, dict):
+            key = next((k for k in CREATED_ID_KEYS if isinstance(item.get(k), str)), None)
+            if key is not None:
+                ids.append(str(item[key]))
+    return ids
 
 
 def _assistant_from_json(data: JSON) -> Assistant:
