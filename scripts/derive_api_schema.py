@@ -238,6 +238,7 @@ class SdkConverter:
             values = [v for m in members for v in typing_extensions.get_args(m)]
             merged = self.convert(typing.Literal[tuple(values)])
             return _nullable(merged) if nullable else merged
+        schema: Schema
         if set(members) == {str, datetime.datetime}:  # a timestamp the SDK also takes as text
             schema = {"type": "string", "format": "date-time"}
         elif len(members) == 1:
@@ -473,7 +474,7 @@ def relaxed_required(spec: Schema) -> list[tuple[str, str]]:
     """(component, field) pairs the subset requires and the SDK makes optional, e.g. a transfer's ``from``."""
     vendor: dict[str, Schema] = spec["components"]["schemas"]
     derived = derive(spec)["components"]["schemas"]
-    pairs = []
+    pairs: list[tuple[str, str]] = []
     for name in sorted(set(vendor) & set(derived)):
         if name == READ_SHAPE or "properties" not in derived[name]:
             continue
