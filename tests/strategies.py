@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 ASSISTANT_POOL = ("alpha", "bravo", "charlie", "delta")
 TOOL_POOL = ("lookup", "notify", "ticket")
 MCP_POOL = ("crm",)
+TEST_POOL = ("refund-test", "handoff-test")
 CANARY_NAME = "rollout"
 CANDIDATE = "candidate"
 PINNED_CALLER = "+13125550199"
@@ -125,6 +126,8 @@ class HandMade:
     mcp_servers: tuple[str, ...] = ()
     copies: tuple[str, ...] = ()
     """Managed tools a hand-made Tool copies (same type and payload, another display_name)."""
+    tests: tuple[str, ...] = ()
+    """Assistant tests made in the portal; each talks to the first seeded pool assistant, if any."""
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,8 @@ class Seed:
     tools: dict[str, str] = field(default_factory=dict)
     mcp_servers: dict[str, str] = field(default_factory=dict)
     assistants: dict[str, str] = field(default_factory=dict)
+    tests: dict[str, str] = field(default_factory=dict)
+    """Assistant tests (only of seeded assistants): ``same`` or ``other``."""
     candidate: str | None = None
     """Instructions of a leftover candidate version on the canary's assistant, if any."""
     canary_weight: int | None = None
@@ -171,6 +176,18 @@ def desired_documents(draw: st.DrawFn) -> list[Json]:
         documents.append(document("McpServer", name, spec))
     for name in assistants:
         documents.append(document("Assistant", name, draw(assistant_specs(name, assistants, tools, mcp))))
+    for name in draw(st.lists(st.sampled_from(TEST_POOL), max_size=2, unique=True)):
+        spec = {
+            "assistant": draw(st.sampled_from(assistants)),
+            "instructions": draw(texts),
+            "rubric": draw(st.lists(st.fixed_dictionaries({"name": words, "criteria": texts}), min_size=1,
+                                    max_size=3, unique_by=lambda item: item["name"])),
+        }
+        if draw(st.booleans()):
+            spec["test_suite"] = draw(st.sampled_from(["smoke", "billing"]))
+        if draw(st.booleans()):
+            spec["max_duration_seconds"] = draw(st.integers(1, 3600))
+        documents.append(document("AssistantTest", name, spec))
     if draw(st.booleans()):
         target = draw(st.sampled_from(assistants))
         rules: list[Json] = [{"serve": {"rollout": [{"version": CANDIDATE, "weight": draw(st.integers(1, 99))}]}}]
@@ -206,7 +223,11 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     if canary and canary[0]["spec"]["assistant"] in assistants and draw(st.booleans()):
         candidate = draw(texts)
         weight = draw(st.none() | st.integers(1, 99))
-    seed = Seed(tools, mcp, assistants, candidate, weight)
+    tests = {
+        d["name"]: draw(st.sampled_from(["absent", "same", "other"]))
+        for d in documents if d["kind"] == "AssistantTest" and d["spec"]["assistant"] in assistants
+    }
+    seed = Seed(tools, mcp, assistants, {n: s for n, s in tests.items() if s != "absent"}, candidate, weight)
 
     hand_names = draw(st.lists(st.sampled_from(["hand-one", "hand-two"]), unique=True))
     hand_assistants = tuple(
@@ -217,6 +238,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         tools=tuple(draw(st.lists(st.sampled_from(["hand-tool", "hand-hook"]), unique=True))),
         mcp_servers=tuple(draw(st.lists(st.just("hand-mcp"), max_size=1))),
         copies=tuple(draw(st.lists(st.sampled_from(names["Tool"]), unique=True))) if names["Tool"] else (),
+        tests=tuple(draw(st.lists(st.just("hand-test"), max_size=1))) if assistants else (),
     )
     return Scenario(documents, seed, hand)
 
@@ -226,6 +248,7 @@ __all__ = [
     "CANARY_NAME",
     "CANDIDATE",
     "MCP_POOL",
+    "TEST_POOL",
     "TOOL_POOL",
     "HandMade",
     "Json",

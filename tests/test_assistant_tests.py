@@ -36,7 +36,7 @@ spec:
 """
 
 
-def test_doc(name: str, criteria: str, suite: str | None = "billing-suite", **spec: Any) -> dict[str, Any]:
+def doc_of(name: str, criteria: str, suite: str | None = "billing-suite", **spec: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "assistant": "billing",
         "instructions": "Ask for a refund of $350.",
@@ -83,7 +83,7 @@ class TestKind:
     def test_apply_creates_with_the_assistant_id_and_converges(
         self, tmp_path: Path, emulator: Any, sdk: telnyx.Telnyx
     ) -> None:
-        folder = write(tmp_path, test_doc("big-refund", 'Opens a ticket with "create_ticket".',
+        folder = write(tmp_path, doc_of("big-refund", 'Opens a ticket with "create_ticket".',
                                           max_duration_seconds=120))
         out = apply_ok(folder, emulator)
         assert out.splitlines()[-1] == "Apply: 2 applied, 0 failed, 0 skipped."
@@ -99,13 +99,13 @@ class TestKind:
     def test_rubric_edit_is_one_update_of_the_same_test(
         self, tmp_path: Path, emulator: Any, sdk: telnyx.Telnyx
     ) -> None:
-        folder = write(tmp_path, test_doc("big-refund", 'Opens a ticket with "create_ticket".'))
+        folder = write(tmp_path, doc_of("big-refund", 'Opens a ticket with "create_ticket".'))
         apply_ok(folder, emulator)
         before = sdk.ai.assistants.tests.list().data[0].test_id
-        write(tmp_path, test_doc("big-refund", 'Says "two business days".'))
+        write(tmp_path, doc_of("big-refund", 'Says "two business days".'))
         plan = run_cli(["plan", str(folder)], emulator.base_url)
         assert "~ AssistantTest/big-refund" in plan.stdout, plan.output
-        assert "Plan: 0 to create, 1 to update, 0 to delete." in plan.stdout
+        assert plan.stdout.splitlines()[-1] == "Plan: 0 to create, 1 to update, 0 to delete, 1 unchanged."
         apply_ok(folder, emulator)
         tests = sdk.ai.assistants.tests.list().data
         assert [(t.test_id, t.rubric[0].criteria) for t in tests] == [(before, 'Says "two business days".')]
@@ -114,10 +114,10 @@ class TestKind:
         self, tmp_path: Path, emulator: Any, sdk: telnyx.Telnyx
     ) -> None:
         (tmp_path / "reconciler.yaml").write_text("stack: desk\n")
-        folder = write(tmp_path, test_doc("a", '"x"'), test_doc("b", '"y"'))
+        folder = write(tmp_path, doc_of("a", '"x"'), doc_of("b", '"y"'))
         config = ["--config", str(tmp_path / "reconciler.yaml")]
         apply_ok(folder, emulator, *config)
-        write(tmp_path, test_doc("a", '"x"'))
+        write(tmp_path, doc_of("a", '"x"'))
         out = apply_ok(folder, emulator, "--prune", *config)
         assert "- AssistantTest/b" in out or "delete AssistantTest/b" in out, out
         assert [t.name for t in sdk.ai.assistants.tests.list().data] == ["a"]
@@ -125,7 +125,7 @@ class TestKind:
     def test_drift_names_a_test_edited_in_the_portal(
         self, tmp_path: Path, emulator: Any, sdk: telnyx.Telnyx
     ) -> None:
-        folder = write(tmp_path, test_doc("big-refund", '"create_ticket"'))
+        folder = write(tmp_path, doc_of("big-refund", '"create_ticket"'))
         apply_ok(folder, emulator)
         test_id = sdk.ai.assistants.tests.list().data[0].test_id
         sdk.ai.assistants.tests.update(test_id, instructions="Something else.")
@@ -137,7 +137,7 @@ class TestKind:
     def test_export_names_the_assistant_and_round_trips(
         self, tmp_path: Path, emulator: Any
     ) -> None:
-        folder = write(tmp_path, test_doc("big-refund", '"create_ticket"', max_duration_seconds=60))
+        folder = write(tmp_path, doc_of("big-refund", '"create_ticket"', max_duration_seconds=60))
         apply_ok(folder, emulator)
         out = tmp_path / "exported"
         result = run_cli(["export", "--out", str(out)], emulator.base_url)
@@ -149,14 +149,14 @@ class TestKind:
         assert again.exit_code == 0, again.output
 
     def test_validate_refuses_both_assistant_and_destination_with_file_and_line(self, tmp_path: Path) -> None:
-        folder = write(tmp_path, test_doc("t", '"x"', destination="+13125550100"))
+        folder = write(tmp_path, doc_of("t", '"x"', destination="+13125550100"))
         result = run_cli(["validate", str(folder)])
         assert result.exit_code == 1
         assert "tests.yaml:" in result.output
         assert "assistant and destination both given" in result.output
 
     def test_validate_refuses_a_test_of_an_unknown_assistant(self, tmp_path: Path) -> None:
-        doc = test_doc("t", '"x"')
+        doc = doc_of("t", '"x"')
         doc["spec"]["assistant"] = "bililng"
         folder = write(tmp_path, doc)
         result = run_cli(["validate", str(folder)])
@@ -167,7 +167,7 @@ class TestKind:
 
 class TestRun:
     def test_pass_exits_0_with_every_rubric_item(self, tmp_path: Path, fast: Any) -> None:
-        folder = write(tmp_path, test_doc("big-refund", 'Opens a ticket with "create_ticket".'))
+        folder = write(tmp_path, doc_of("big-refund", 'Opens a ticket with "create_ticket".'))
         apply_ok(folder, fast)
         result = run_test(folder, fast)
         assert result.exit_code == 0, result.output
@@ -176,7 +176,7 @@ class TestRun:
         assert lines[-1].startswith("1 test: 1 passed (")
 
     def test_fail_exits_1_and_names_the_failed_rubric_item(self, tmp_path: Path, fast: Any) -> None:
-        doc = test_doc("big-refund", 'Says "two business days".')
+        doc = doc_of("big-refund", 'Says "two business days".')
         doc["spec"]["rubric"].insert(0, {"name": "Ticket", "criteria": "Uses `create_ticket`."})
         folder = write(tmp_path, doc)
         apply_ok(folder, fast)
@@ -192,7 +192,7 @@ class TestRun:
         assert lines[-1].startswith("1 test: 1 failed (")
 
     def test_scripted_error_and_timeout_are_told_apart(self, tmp_path: Path, fast: Any) -> None:
-        folder = write(tmp_path, test_doc("errs", '"x"'), test_doc("slowpoke", '"x"'), test_doc("fine", '"Refunds"'))
+        folder = write(tmp_path, doc_of("errs", '"x"'), doc_of("slowpoke", '"x"'), doc_of("fine", '"Refunds"'))
         apply_ok(folder, fast)
         control(fast, {"run_seconds": 0.1, "outcomes": {"errs": {"outcome": "error"},
                                                          "slowpoke": {"outcome": "timeout"}}})
@@ -205,7 +205,7 @@ class TestRun:
         assert report["passed"] is False
 
     def test_a_run_slower_than_the_timeout_is_a_timeout_in_bounded_time(self, tmp_path: Path, fast: Any) -> None:
-        folder = write(tmp_path, test_doc("slow", '"Refunds"'))
+        folder = write(tmp_path, doc_of("slow", '"Refunds"'))
         apply_ok(folder, fast)
         control(fast, {"run_seconds": 0.1, "outcomes": {"slow": {"outcome": "slow", "seconds": 60}}})
         result = run_test(folder, fast, "--timeout", "1", "--format", "json")
@@ -215,7 +215,7 @@ class TestRun:
         assert only["reason"] == "still running after 1 s (--timeout)"
 
     def test_the_judge_times_out_a_test_whose_limit_is_too_short(self, tmp_path: Path, fast: Any) -> None:
-        folder = write(tmp_path, test_doc("short", '"Refunds"', max_duration_seconds=5))
+        folder = write(tmp_path, doc_of("short", '"Refunds"', max_duration_seconds=5))
         apply_ok(folder, fast)
         result = run_test(folder, fast, "--format", "json")
         assert result.exit_code == 1, result.output
@@ -224,7 +224,7 @@ class TestRun:
         assert only["reason"].startswith("timeout")
 
     def test_a_429_storm_still_gives_one_run_per_test(self, tmp_path: Path, fast: Any, sdk: telnyx.Telnyx) -> None:
-        folder = write(tmp_path, test_doc("a", '"Refunds"'), test_doc("b", '"create_ticket"', suite=None))
+        folder = write(tmp_path, doc_of("a", '"Refunds"'), doc_of("b", '"create_ticket"', suite=None))
         apply_ok(folder, fast)
         fast.set_faults(0.5, seed=7, kinds=["rate_limit"], retry_after_s=0.01)
         result = run_test(folder, fast, "--format", "json")
@@ -236,7 +236,7 @@ class TestRun:
             assert len(sdk.ai.assistants.tests.runs.list(test.test_id).data) == 1
 
     def test_lost_responses_do_not_start_a_second_run(self, tmp_path: Path, fast: Any, sdk: telnyx.Telnyx) -> None:
-        folder = write(tmp_path, test_doc("a", '"Refunds"', suite=None))
+        folder = write(tmp_path, doc_of("a", '"Refunds"', suite=None))
         apply_ok(folder, fast)
         fast.set_faults(0.6, seed=3, kinds=["lost_response"])
         result = run_test(folder, fast, "--format", "json")
@@ -246,7 +246,7 @@ class TestRun:
         assert len(sdk.ai.assistants.tests.runs.list(test.test_id).data) == 1
 
     def test_a_whole_suite_starts_with_one_call(self, tmp_path: Path, fast: Any, sdk: telnyx.Telnyx) -> None:
-        folder = write(tmp_path, test_doc("a", '"Refunds"'), test_doc("b", '"create_ticket"'))
+        folder = write(tmp_path, doc_of("a", '"Refunds"'), doc_of("b", '"create_ticket"'))
         apply_ok(folder, fast)
         result = run_test(folder, fast, "--format", "json")
         assert result.exit_code == 0, result.output
@@ -255,9 +255,9 @@ class TestRun:
         assert runs[0].test_suite_run_id is not None
 
     def test_unapplied_changes_refuse_to_run(self, tmp_path: Path, fast: Any) -> None:
-        folder = write(tmp_path, test_doc("big-refund", '"create_ticket"'))
+        folder = write(tmp_path, doc_of("big-refund", '"create_ticket"'))
         apply_ok(folder, fast)
-        write(tmp_path, test_doc("big-refund", '"create_ticket"'),
+        write(tmp_path, doc_of("big-refund", '"create_ticket"'),
               assistant=ASSISTANT.replace("Refunds up to", "Refunds below"))
         result = run_test(folder, fast)
         assert result.exit_code == 1
@@ -267,7 +267,7 @@ class TestRun:
         )
 
     def test_suite_and_assistant_filters(self, tmp_path: Path, fast: Any) -> None:
-        folder = write(tmp_path, test_doc("a", '"Refunds"'), test_doc("b", '"Refunds"', suite="other"))
+        folder = write(tmp_path, doc_of("a", '"Refunds"'), doc_of("b", '"Refunds"', suite="other"))
         apply_ok(folder, fast)
         result = run_test(folder, fast, "--suite", "other", "--format", "json")
         assert result.exit_code == 0, result.output
@@ -277,7 +277,7 @@ class TestRun:
         assert "no AssistantTest matches --suite 'nope'; suites: billing-suite, other" in nothing.output
 
     def test_a_candidate_version_is_tested_not_main(self, tmp_path: Path, fast: Any) -> None:
-        folder = write(tmp_path, test_doc("ticket-time", 'Says "two business days".'))
+        folder = write(tmp_path, doc_of("ticket-time", 'Says "two business days".'))
         (folder / "canary.yaml").write_text(yaml.safe_dump({
             "apiVersion": "reconciler/v1", "kind": "CanaryDeploy", "name": "billing-candidate",
             "spec": {"assistant": "billing", "versions": {"clearer": {
@@ -297,8 +297,8 @@ class TestRun:
         assert "no version 'nope' on Assistant/billing" in missing.output
 
     def test_junit_output_is_valid_against_the_schema(self, tmp_path: Path, fast: Any) -> None:
-        folder = write(tmp_path, test_doc("ok", '"Refunds"'), test_doc("bad", '"never said"'),
-                       test_doc("boom", '"x"', suite=None))
+        folder = write(tmp_path, doc_of("ok", '"Refunds"'), doc_of("bad", '"never said"'),
+                       doc_of("boom", '"x"', suite=None))
         apply_ok(folder, fast)
         control(fast, {"run_seconds": 0.1, "outcomes": {"boom": {"outcome": "error"}}})
         junit = tmp_path / "results.xml"
@@ -314,7 +314,7 @@ class TestRun:
         assert cases["ok"].find("failure") is None and cases["ok"].find("error") is None
 
     def test_markdown_collapses_details_of_what_did_not_pass(self, tmp_path: Path, fast: Any) -> None:
-        folder = write(tmp_path, test_doc("ok", '"Refunds"'), test_doc("bad", '"never said"'))
+        folder = write(tmp_path, doc_of("ok", '"Refunds"'), doc_of("bad", '"never said"'))
         apply_ok(folder, fast)
         result = run_test(folder, fast, "--format", "markdown")
         assert result.exit_code == 1

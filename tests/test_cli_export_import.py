@@ -30,13 +30,17 @@ def test_export_then_plan_is_empty_and_adopt_fills_the_ledger(
         "wrote assistants/support-tech.yaml  (Assistant/support-tech)",
         "wrote assistants/support-triage.yaml  (Assistant/support-triage)",
         "wrote canary-deploys/support-triage.yaml  (CanaryDeploy/support-triage)",
+        "wrote assistant-tests/billing-question-handoff.yaml  (AssistantTest/billing-question-handoff)",
+        "wrote assistant-tests/refund-over-limit.yaml  (AssistantTest/refund-over-limit)",
+        "wrote assistant-tests/refund-within-limit.yaml  (AssistantTest/refund-within-limit)",
     ]
-    assert "Adopted 7 objects into stack 'desk'" in exported.stderr
+    assert "Adopted 10 objects into stack 'desk'" in exported.stderr
     ledger = json.loads((tmp_path / ".reconciler" / "ownership-desk.json").read_text())
     assert sorted(o["name"] for o in ledger["objects"]) == [
-        "create-ticket", "crm", "lookup-order", "support-billing", "support-tech", "support-triage"]
+        "billing-question-handoff", "create-ticket", "crm", "lookup-order", "refund-over-limit",
+        "refund-within-limit", "support-billing", "support-tech", "support-triage"]
     planned = run_cli(["plan", "manifests", "--detailed-exitcode"], emulator.base_url)
-    assert (planned.exit_code, planned.stdout) == (0, "No changes. 7 objects match the manifests.\n")
+    assert (planned.exit_code, planned.stdout) == (0, "No changes. 10 objects match the manifests.\n")
 
 
 def test_export_selection_by_kind_and_name(emulator: Any, tmp_path: Path) -> None:

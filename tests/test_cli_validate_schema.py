@@ -68,7 +68,9 @@ def test_schema_prints_the_assistant_schema() -> None:
 def test_schema_of_an_unknown_kind_is_an_error() -> None:
     result = run_cli(["schema", "Widget"])
     assert result.exit_code == 1
-    assert result.stderr == "Error: unknown kind 'Widget'; known kinds: Assistant, Tool, McpServer, CanaryDeploy\n"
+    assert result.stderr == (
+        "Error: unknown kind 'Widget'; known kinds: Assistant, Tool, McpServer, CanaryDeploy, AssistantTest\n"
+    )
 
 
 def test_readme_quickstart_runs_through_the_console_script(tmp_path: Path) -> None:

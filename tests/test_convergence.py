@@ -131,6 +131,13 @@ def seed_account(sdk: telnyx.Telnyx, scenario: Scenario) -> dict[tuple[str, str]
                 body["tags"] = ["legacy", *spec.get("tags", [])[:1]]
             created = sdk.ai.assistants.create(name=name, **body)
         ids[("Assistant", name)] = created.id
+    for name, state in seed.tests.items():
+        spec = spec_of(scenario, "AssistantTest", name)
+        body = {k: v for k, v in spec.items() if k != "assistant"}
+        if state == "other":
+            body.update(instructions="An older scenario.", rubric=[{"name": "old", "criteria": "older criteria"}])
+        created = sdk.ai.assistants.tests.create(name=name, destination=ids[("Assistant", spec["assistant"])], **body)
+        ids[("AssistantTest", name)] = created.test_id
     canary = scenario.of_kind("CanaryDeploy")
     if seed.candidate is not None:
         assistant_id = ids[("Assistant", canary[0]["spec"]["assistant"])]
@@ -183,6 +190,12 @@ def make_hand_made(sdk: telnyx.Telnyx, scenario: Scenario, ids: dict[tuple[str, 
         made.append(("Tool", copy.id))
     for name in scenario.hand_made.mcp_servers:
         made.append(("McpServer", sdk.ai.mcp_servers.create(name=name, type="http", url="https://hand.example").id))
+    seeded = sorted(n for (kind, n) in ids if kind == "Assistant")
+    for name in scenario.hand_made.tests:
+        if seeded:
+            test = sdk.ai.assistants.tests.create(name=name, destination=ids[("Assistant", seeded[0])],
+                                                  instructions="made by hand", rubric=[{"name": "r", "criteria": "c"}])
+            made.append(("AssistantTest", test.test_id))
     return made
 
 
@@ -195,6 +208,8 @@ def snapshot(sdk: telnyx.Telnyx, made: list[tuple[str, str]]) -> list[Any]:
             out.append([v.to_dict() for v in sdk.ai.assistants.versions.list(object_id).data])
         elif kind == "Tool":
             out.append(sdk.ai.tools.retrieve(object_id).to_dict())
+        elif kind == "AssistantTest":
+            out.append(sdk.ai.assistants.tests.retrieve(object_id).to_dict())
         else:
             out.append(sdk.ai.mcp_servers.retrieve(object_id).to_dict())
     return out
@@ -208,6 +223,7 @@ def live_by_kind(sdk: telnyx.Telnyx) -> dict[str, list[Json]]:
         "Assistant": [a.to_dict() for a in sdk.ai.assistants.list().data],
         "Tool": [t.to_dict() for t in sdk.ai.tools.list()],
         "McpServer": [m.to_dict() for m in sdk.ai.mcp_servers.list()],
+        "AssistantTest": [t.to_dict() for t in sdk.ai.assistants.tests.list()],
     }
 
 
@@ -237,6 +253,10 @@ def assert_matches_manifests(sdk: telnyx.Telnyx, scenario: Scenario, live: dict[
             assert server["allowed_tools"] == doc["spec"]["allowed_tools"]
     for doc in scenario.of_kind("Assistant"):
         assert_assistant(doc, found)
+    for doc in scenario.of_kind("AssistantTest"):
+        test, spec = found["AssistantTest"][doc["name"]], doc["spec"]
+        assert test["destination"] == found["Assistant"][spec["assistant"]]["id"], doc["name"]
+        assert {k: test.get(k) for k in spec if k != "assistant"} == {k: v for k, v in spec.items() if k != "assistant"}
     for doc in scenario.of_kind("CanaryDeploy"):
         assistant = found["Assistant"][doc["spec"]["assistant"]]
         config: Json = sdk.ai.assistants.canary_deploys.retrieve(assistant["id"]).to_dict()
@@ -297,7 +317,8 @@ def assert_ledger_owns_exactly_the_manifests(root: Path, scenario: Scenario, liv
     ledger = json.loads((root / ".reconciler" / "ownership-prop.json").read_text(encoding="utf-8"))
     assert ledger["stack"] == "prop"
     owned = sorted((o["kind"], o["name"], o["id"]) for o in ledger["objects"])
-    ids = {(kind, name_of(kind, o)): str(o["id"]) for kind, objects in live.items() for o in objects}
+    ids = {(kind, name_of(kind, o)): str(o.get("id") or o["test_id"])  # a test's id is test_id
+           for kind, objects in live.items() for o in objects}
     expected = sorted((d["kind"], d["name"], ids[(d["kind"], d["name"])])
                       for d in scenario.documents if d["kind"] != "CanaryDeploy")
     assert owned == expected

@@ -22,7 +22,7 @@ from tests.conftest import TEST_API_KEY
 from tests.helpers import REPO, run_cli
 
 DESK = REPO / "examples" / "support-desk"
-NO_CHANGES_DESK = "No changes. 7 objects match the manifests."
+NO_CHANGES_DESK = "No changes. 10 objects match the manifests."
 
 
 def client_for(emulator: Any) -> TelnyxClient:
@@ -68,6 +68,9 @@ class TestSupportDesk:
             ("Assistant", "support-tech", "assistants/support-tech.yaml"),
             ("Assistant", "support-triage", "assistants/support-triage.yaml"),
             ("CanaryDeploy", "support-triage", "canary-deploys/support-triage.yaml"),
+            ("AssistantTest", "billing-question-handoff", "assistant-tests/billing-question-handoff.yaml"),
+            ("AssistantTest", "refund-over-limit", "assistant-tests/refund-over-limit.yaml"),
+            ("AssistantTest", "refund-within-limit", "assistant-tests/refund-within-limit.yaml"),
         ]
         assert (result.secrets, result.skipped, result.warnings, result.renames) == ((), (), (), ())
         assert files(tmp_path) == sorted([*(str(o.path) for o in result.objects), "secrets.txt"])

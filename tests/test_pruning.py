@@ -203,5 +203,5 @@ class TestIgnoreRules:
         assert result.exit_code == 1
         assert result.stderr == (
             f"Error: {directory / 'reconciler.yaml'}:3: ignore.0.target: 'Widget/x' is not Kind/name "
-            "(Kind: Assistant, Tool, McpServer, CanaryDeploy or *; name may use * and ?)\n"
+            "(Kind: Assistant, Tool, McpServer, CanaryDeploy, AssistantTest or *; name may use * and ?)\n"
         )

@@ -116,3 +116,62 @@ def test_a_previous_name_still_in_use_is_a_validation_error(tmp_path: Path) -> N
     assert result.exit_code == 1
     assert result.stderr == (f"{tmp_path / 'a.yaml'}:4: Tool/new: previous_names[0]: 'old' is the name of another "
                              "Tool; a previous name must be free now\n")
+
+
+TEST = ("apiVersion: reconciler/v1\nkind: AssistantTest\nname: {name}\n{previous}spec:\n  assistant: {bot}\n"
+        "  instructions: Ask for help.\n  rubric: [{{name: helps, criteria: Offers help.}}]\n---\n")
+
+
+def with_test(name: str = "smoke", bot: str = "front", previous: bool = False) -> str:
+    """The desk plus one test of ``bot``; ``previous`` adds the rename hints."""
+    hint = "previous_names: [smoke]\n" if previous and name != "smoke" else ""
+    return desk(bot, previous=previous) + TEST.format(name=name, previous=hint, bot=bot)
+
+
+def test_renaming_an_assistant_test_keeps_its_id_and_run_history(tmp_path: Path, emulator: Any, sdk: Any) -> None:
+    project = stack(tmp_path, "desk", with_test())
+    assert run(project, emulator, "apply", "--yes").exit_code == 0
+    (test,) = sdk.ai.assistants.tests.list().data
+    run_id = sdk.ai.assistants.tests.runs.trigger(test.test_id).run_id
+
+    (project / "manifests" / "all.yaml").write_text(with_test("smoke-billing", "front-desk", previous=True))
+    planned = run(project, emulator, "plan", "--prune", "--format", "json")
+    assert planned.exit_code == 0, planned.output
+    changes = [(c["action"], c["address"], c["note"]) for c in json.loads(planned.stdout)["changes"]]
+    assert ("update", "AssistantTest/smoke-billing", "renamed from 'smoke'") in changes
+    assert not [c for c in changes if c[0] in ("create", "delete")]
+    writes = emulator.stats()["writes"]
+    assert run(project, emulator, "apply", "--yes", "--prune").exit_code == 0
+    # front-desk (rename), router (its handoff names the new name), the test (rename); the MCP server
+    # and tool keep their names here.
+    assert emulator.stats()["writes"] - writes == 3
+
+    (after,) = sdk.ai.assistants.tests.list().data
+    front = {a.name: a.id for a in sdk.ai.assistants.list().data}["front-desk"]
+    assert (after.test_id, after.name, after.destination) == (test.test_id, "smoke-billing", front)
+    assert [r.run_id for r in sdk.ai.assistants.tests.runs.list(test.test_id).data] == [run_id]
+    assert run(project, emulator, "plan", "--prune", "--detailed-exitcode").exit_code == 0
+
+
+def test_a_renamed_test_without_the_hint_is_a_likely_rename(tmp_path: Path, emulator: Any, sdk: Any) -> None:
+    project = stack(tmp_path, "desk", with_test())
+    assert run(project, emulator, "apply", "--yes").exit_code == 0
+    (test,) = sdk.ai.assistants.tests.list().data
+    (project / "manifests" / "all.yaml").write_text(with_test("smoke-billing"))
+    planned = run(project, emulator, "plan", "--prune")
+    assert (f"Warning: AssistantTest/smoke-billing looks like a rename of AssistantTest/smoke ({test.test_id}): "
+            "to keep that object (its id, versions and phone setup), add 'previous_names: [smoke]' to its "
+            "manifest.") in planned.stdout
+
+
+def test_renaming_a_test_onto_a_taken_name_is_refused(tmp_path: Path, emulator: Any, sdk: Any) -> None:
+    project = stack(tmp_path, "desk", with_test())
+    assert run(project, emulator, "apply", "--yes").exit_code == 0
+    (test,) = sdk.ai.assistants.tests.list().data
+    taken = sdk.ai.assistants.tests.create(name="smoke-billing", destination="+13125550100",
+                                           instructions="By hand.", rubric=[{"name": "r", "criteria": "c"}])
+    (project / "manifests" / "all.yaml").write_text(with_test("smoke-billing", previous=True))
+    refused = run(project, emulator, "plan")
+    assert (refused.exit_code, refused.stderr) == (1, (
+        f"Error: AssistantTest/smoke-billing: cannot rename AssistantTest/smoke ({test.test_id}) to 'smoke-billing': "
+        f"another live object has that name ({taken.test_id}); rename or delete one of them first\n"))

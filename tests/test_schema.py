@@ -57,16 +57,16 @@ class TestGeneratedFiles:
     def test_schemas_directory_at_the_root_is_the_packaged_one(self) -> None:
         assert (REPO / "schemas").resolve() == (REPO / "reconciler" / "schemas").resolve()
 
-    @pytest.mark.parametrize("kind", ["Assistant", "Tool", "McpServer", "CanaryDeploy"])
+    @pytest.mark.parametrize("kind", ["Assistant", "Tool", "McpServer", "CanaryDeploy", "AssistantTest"])
     def test_schema_is_valid_draft_2020_12(self, kind: str) -> None:
         Draft202012Validator.check_schema(manifest_schema(kind))
 
     def test_kinds_and_all_schemas(self) -> None:
         """Every kind of the contract has a schema, listed in the contract's order."""
-        assert manifest_kinds() == ["Assistant", "Tool", "McpServer", "CanaryDeploy"]
+        assert manifest_kinds() == ["Assistant", "Tool", "McpServer", "CanaryDeploy", "AssistantTest"]
         assert all_schemas() == {kind: manifest_schema(kind) for kind in manifest_kinds()}
 
-    @pytest.mark.parametrize("kind", ["Assistant", "Tool", "McpServer", "CanaryDeploy"])
+    @pytest.mark.parametrize("kind", ["Assistant", "Tool", "McpServer", "CanaryDeploy", "AssistantTest"])
     def test_envelope_and_top_level_spec_fields_have_our_descriptions(self, kind: str) -> None:
         schema = manifest_schema(kind)
         spec = schema["properties"]["spec"]

@@ -55,16 +55,16 @@ def by_name(sdk: Any) -> dict[str, Any]:
 class TestConvergence:
     def test_from_empty_apply_converges_and_a_second_apply_writes_nothing(self, emulator: Any) -> None:
         out = apply_ok(DESK, emulator)
-        assert out.splitlines()[-1] == "Apply: 10 applied, 0 failed, 0 skipped."
+        assert out.splitlines()[-1] == "Apply: 13 applied, 0 failed, 0 skipped."
         # triage and billing hand off to each other: both created first, then linked.
         assert "  applied  update Assistant/support-triage (link)" in out
         assert "  applied  update Assistant/support-billing (link)" in out
 
         code, lines = plan_lines(DESK, emulator)
-        assert (code, lines) == (0, ["No changes. 7 objects match the manifests."])
+        assert (code, lines) == (0, ["No changes. 10 objects match the manifests."])
 
         writes = emulator.stats()["writes"]
-        assert apply_ok(DESK, emulator) == "No changes. 7 objects match the manifests.\n"
+        assert apply_ok(DESK, emulator) == "No changes. 10 objects match the manifests.\n"
         assert emulator.stats()["writes"] == writes
 
     def test_plan_orders_tools_then_assistants_then_canary(self, emulator: Any) -> None:
@@ -81,10 +81,13 @@ class TestConvergence:
             "+ Assistant/support-triage will be created",
             "~ Assistant/support-billing will be updated (link)",
             "~ Assistant/support-triage will be updated (link)",
+            "+ AssistantTest/refund-within-limit will be created",
+            "+ AssistantTest/refund-over-limit will be created",
+            "+ AssistantTest/billing-question-handoff will be created",
             "+ AssistantVersion/support-triage@concise-prompt will be created",
             "+ CanaryDeploy/triage-concise-prompt will be created",
         ]
-        assert lines[-1] == "Plan: 8 to create, 0 to update, 0 to delete."
+        assert lines[-1] == "Plan: 11 to create, 0 to update, 0 to delete."
 
 
 class TestReadBackWithTheSdk:
@@ -134,7 +137,7 @@ class TestTargetedChanges:
             f"  ~ Tool/create-ticket will be updated ({tool_id})",
             "      ~ timeout_ms: 8000 -> 9000",
             "",
-            "Plan: 0 to create, 1 to update, 0 to delete, 6 unchanged.",
+            "Plan: 0 to create, 1 to update, 0 to delete, 9 unchanged.",
         ])
         emulator.reset_stats()
         apply_ok(desk, emulator)
@@ -153,7 +156,7 @@ class TestTargetedChanges:
         code, lines = plan_lines(desk, emulator)
         assert code == 2
         assert "  + AssistantVersion/support-triage@concise-prompt will be created" in lines
-        assert lines[-1] == "Plan: 1 to create, 1 to update, 0 to delete, 6 unchanged."
+        assert lines[-1] == "Plan: 1 to create, 1 to update, 0 to delete, 9 unchanged."
 
         apply_ok(desk, emulator)
         after = sdk.ai.assistants.retrieve(triage.id)
@@ -194,11 +197,11 @@ class TestTargetedChanges:
         triage = by_name(sdk)["support-triage"]
         (desk / "canary.yaml").unlink()
 
-        assert plan_lines(desk, emulator) == (0, ["No changes. 6 objects match the manifests."])
+        assert plan_lines(desk, emulator) == (0, ["No changes. 9 objects match the manifests."])
         code, lines = plan_lines(desk, emulator, "--prune")
         assert (code, lines[2], lines[-1]) == (
             2, f"  - CanaryDeploy/support-triage will be deleted ({triage.id})",
-            "Plan: 0 to create, 0 to update, 1 to delete, 6 unchanged.")
+            "Plan: 0 to create, 0 to update, 1 to delete, 9 unchanged.")
 
         emulator.reset_stats()
         apply_ok(desk, emulator, "--prune")

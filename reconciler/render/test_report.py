@@ -13,6 +13,17 @@ WORDS = {Outcome.PASSED: "passed", Outcome.FAILED: "failed", Outcome.ERROR: "err
 COLORS = {Outcome.PASSED: "32", Outcome.FAILED: "31", Outcome.ERROR: "31", Outcome.TIMEOUT: "33"}
 
 
+LOG_LINES = 10
+"""Most lines of a run's logs shown under a test that did not pass (all of them are in JSON)."""
+
+
+def log_excerpt(logs: str) -> list[str]:
+    lines = [line if len(line) <= 200 else line[:199] + "…" for line in logs.strip().splitlines()]
+    if len(lines) > LOG_LINES:
+        return [*lines[:LOG_LINES], f"… {len(lines) - LOG_LINES} more in the run's logs (--format json)"]
+    return lines
+
+
 def plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
@@ -46,6 +57,7 @@ def render_text(report: TestReport, color: bool = False) -> str:
                 lines.append(f"      {'✓' if item.status == 'passed' else '✗'} {item.name}: {item.status}")
             if result.reason:
                 lines.append(f"      {result.reason}")
+            lines.extend(f"      | {line}" for line in log_excerpt(result.logs))
     lines.append("")
     lines.append(summary(report))
     return "\n".join(lines) + "\n"

@@ -2,10 +2,11 @@
 
 One suite whose every live test is chosen is triggered with one call (the suite route); any other
 test is triggered on its own. Every trigger carries an Idempotency-Key made once per command, so a
-retry after a lost answer or a 429 never starts a second run. Waiting polls each unfinished run,
-slowly backing off, until it is final or a limit is reached: the command's ``timeout`` for all
-runs, or a run's own ``max_duration_seconds`` plus a grace period. A poll that fails (a 429 storm,
-a dropped connection) is tried again on the next round rather than ending the command.
+retry after a lost answer or a 429 never starts a second run; a trigger still refused after the
+client's retries (a 429 storm) is sent again a few times, with the same key, before giving up.
+Waiting polls each unfinished run, slowly backing off, until it is final or a limit is reached:
+the command's ``timeout`` for all runs, or a run's own ``max_duration_seconds`` plus a grace period.
+A poll that fails (a 429 storm, a dropped connection) is tried again on the next round rather than ending the command.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.api.client import TelnyxClient
-from reconciler.errors import ApiNotFound, ApiUnavailable, ReconcilerError
+from reconciler.api.client import RETRYABLE_STATUS, TelnyxClient
+from reconciler.errors import ApiError, ApiNotFound, ApiUnavailable, ReconcilerError
 from reconciler.verify.results import (
     Outcome,
     RunResult,
@@ -31,6 +32,8 @@ from reconciler.verify.results import (
 
 GRACE_SECONDS = 60.0
 """How long past its max_duration_seconds a run may still say running before it counts as timed out."""
+TRIGGER_ROUNDS = 4
+"""Rounds of the client's own retries a trigger gets: same Idempotency-Key, so never a second run."""
 FIRST_POLL = 0.25
 MAX_POLL = 5.0
 
@@ -97,19 +100,20 @@ def run_tests(
 def _trigger(client: TelnyxClient, suite: str | None, batch: list[TestTarget], runs: dict[str, _Run]) -> None:
     key = str(uuid.uuid4())
     first = batch[0]
-    for attempt in range(2):  # a lost answer after every retry: once more with the same key is safe
+    answered: list[dict[str, Any]] = []
+    for attempt in range(TRIGGER_ROUNDS):
         try:
             if suite is not None:
                 answered = client.trigger_suite_run(suite, first.version_id, key)
             else:
                 answered = [client.trigger_test_run(first.test_id, first.version_id, key)]
             break
-        except ApiUnavailable as exc:
-            if attempt == 0:
-                continue
-            _fail_batch(batch, runs, f"could not start the run: {exc}")
-            return
         except ReconcilerError as exc:
+            refused = isinstance(exc, ApiError) and exc.status in RETRYABLE_STATUS
+            transient = refused or isinstance(exc, ApiUnavailable)
+            if transient and attempt + 1 < TRIGGER_ROUNDS:
+                time.sleep(min(2.0**attempt, MAX_POLL))
+                continue
             _fail_batch(batch, runs, f"could not start the run: {exc}")
             return
     now = time.monotonic()
