@@ -54,6 +54,42 @@ class TestBodies:
                                                "type": "json_invalid"}]}
 
 
+class TestFaultSettingsBody:
+    """``PUT /_emulator/faults`` is outside /v2 but reads its body with the same limits."""
+
+    def test_a_body_over_the_limit_is_413_and_changes_nothing(self, emulator: EmulatorServer) -> None:
+        body = b'{"rate": 1, "pad": "' + b"x" * MAX_BODY_BYTES + b'"}'
+        response = httpx.put(emulator.root_url + "/_emulator/faults", content=body)
+        assert response.status_code == 413
+        assert response.json() == {"errors": [{"code": "10013", "title": "Payload Too Large",
+                                               "detail": "the request body is larger than 2097152 bytes"}]}
+        assert emulator.faults()["rate"] == 0.0
+
+    def test_a_streamed_body_over_the_limit_is_413(self, emulator: EmulatorServer) -> None:
+        def chunks() -> Iterator[bytes]:
+            yield b'{"rate": 1, "pad": "'
+            for _ in range(MAX_BODY_BYTES // 65536 + 2):
+                yield b"x" * 65536
+            yield b'"}'
+
+        response = httpx.put(emulator.root_url + "/_emulator/faults", content=chunks())
+        assert response.status_code == 413
+        assert emulator.faults()["rate"] == 0.0
+
+    def test_a_100k_deep_body_is_400_not_500(self, emulator: EmulatorServer) -> None:
+        body = b'{"rate": 1, "kinds": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+        response = httpx.put(emulator.root_url + "/_emulator/faults", content=body)
+        assert (response.status_code, response.json()) == (400, {"errors": [{
+            "code": "10015", "title": "Bad Request", "detail": "JSON nesting is deeper than 64 levels"}]})
+        assert emulator.faults()["rate"] == 0.0
+
+    def test_a_body_that_is_not_json_is_still_400(self, emulator: EmulatorServer) -> None:
+        response = httpx.put(emulator.root_url + "/_emulator/faults", content=b"{rate")
+        assert response.status_code == 400
+        assert response.json()["errors"][0]["detail"] == (
+            "send a JSON object with rate and optionally seed, latency_ms, kinds, retry_after_s")
+
+
 class TestStateFile:
     def test_a_second_emulator_on_one_state_file_fails_at_start(self, tmp_path: Path) -> None:
         state = tmp_path / "state.json"

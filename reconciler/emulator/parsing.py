@@ -14,8 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from reconciler.api.api_schema import validate_request
-from reconciler.api.json_body import DepthGuard, TooDeep
-from reconciler.emulator.errors import EmulatorHTTPError, Unprocessable
+from reconciler.api.json_body import DepthGuard, TooDeep, loads_json
+from reconciler.emulator.errors import BadRequest, EmulatorHTTPError, PayloadTooLarge, Unprocessable
 from reconciler.emulator.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from reconciler.emulator.store import Store
 
@@ -32,8 +32,37 @@ async def json_body(request: Request, component: str) -> JSON:
     return parse_body(await request.body(), component)
 
 
+MAX_BODY_BYTES = 2 * 1024 * 1024
+"""Largest request body accepted (2 MiB); a larger one is answered 413 before it is read whole."""
+
 MAX_BODY_DEPTH = 64
 """Deepest nesting of a request body; deeper is a 422, not a RecursionError and a 500."""
+
+
+def too_large() -> PayloadTooLarge:
+    return PayloadTooLarge(f"the request body is larger than {MAX_BODY_BYTES} bytes")
+
+
+async def control_json(request: Request) -> Any:
+    """The JSON value of a body sent to an ``/_emulator/...`` control route, read within the limits of /v2.
+
+    Control routes are outside the gate that bounds /v2 bodies, so this bounds them the same way:
+    ``PayloadTooLarge`` (413) past ``MAX_BODY_BYTES``, as soon as a streamed body passes it;
+    ``BadRequest`` (400) past ``MAX_BODY_DEPTH``, before ``json.loads`` could recurse; ``NotJson``
+    (a ValueError) for anything that is not one JSON value, for the route to say what it expects.
+    """
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+        raise too_large()
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY_BYTES:
+            raise too_large()
+    try:
+        return loads_json(bytes(raw), MAX_BODY_DEPTH)
+    except TooDeep:
+        raise BadRequest(f"JSON nesting is deeper than {MAX_BODY_DEPTH} levels") from None
 
 
 def parse_body(raw: bytes, component: str) -> JSON:
