@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 from reconciler.errors import ConfigError
+from reconciler.model import MAX_DEPTH
 
 __all__ = ["Limits"]
 
@@ -47,7 +48,7 @@ class Limits:
     deadline: float = 600.0
     max_download_bytes: int = 64 * 1024 * 1024
     max_response_bytes: int = 64 * 1024 * 1024
-    max_depth: int = 64
+    max_depth: int = MAX_DEPTH
     max_pages: int = 200
     min_transfer_bytes: int = 1024
     transfer_window: float = 3.0

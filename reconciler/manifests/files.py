@@ -15,6 +15,8 @@ import os
 import stat
 from typing import Any
 
+from reconciler.model import MAX_DEPTH
+
 __all__ = ["FileRefused", "FileTooLarge", "NotText", "line_at", "read_json", "read_regular", "read_text"]
 
 
@@ -120,15 +122,11 @@ def line_at(data: str | bytes, position: int) -> int:
     return lf + cr - crlf + 1
 
 
-MAX_JSON_DEPTH = 64
-"""Deepest nesting accepted in a JSON file the user names (a saved plan), as for YAML."""
-
-
 def read_json(path: str | os.PathLike[str], limit: int) -> Any:
     """The one JSON value of a regular file of at most ``limit`` bytes.
 
     Refused (``FileRefused``, with a ``LINE: message`` text where there is a line): too large, not
-    UTF-8, not JSON, a key twice in one object, nesting deeper than ``MAX_JSON_DEPTH``, NaN or
+    UTF-8, not JSON, a key twice in one object, nesting deeper than ``MAX_DEPTH``, NaN or
     Infinity, a lone surrogate.
     """
     try:
@@ -140,7 +138,7 @@ def read_json(path: str | os.PathLike[str], limit: int) -> Any:
     except json.JSONDecodeError as err:
         raise FileRefused(f"{line_at(text, err.pos)}: not JSON: {err.msg}") from None
     except RecursionError:
-        raise FileRefused(f"nesting is deeper than {MAX_JSON_DEPTH} levels") from None
+        raise FileRefused(f"nesting is deeper than {MAX_DEPTH} levels") from None
     except ValueError as err:  # from the hooks below
         raise FileRefused(str(err)) from None
     _check_depth(value)
@@ -174,8 +172,8 @@ def _check_depth(value: Any) -> None:
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
         item, depth = stack.pop()
-        if depth > MAX_JSON_DEPTH:
-            raise FileRefused(f"nesting is deeper than {MAX_JSON_DEPTH} levels")
+        if depth > MAX_DEPTH:
+            raise FileRefused(f"nesting is deeper than {MAX_DEPTH} levels")
         if isinstance(item, str):
             _check_text(item)
         elif isinstance(item, dict):
