@@ -36,6 +36,7 @@ async def json_body(request: Request, component: str) -> JSON:
 MAX_BODY_BYTES = 2 * 1024 * 1024
 """Largest request body accepted (2 MiB); a larger one is answered 413 before it is read whole."""
 
+
 def too_large() -> PayloadTooLarge:
     return PayloadTooLarge(f"the request body is larger than {MAX_BODY_BYTES} bytes")
 
