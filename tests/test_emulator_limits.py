@@ -21,6 +21,14 @@ from tests.helpers import QUICKSTART, run_cli
 SCRIPT = Path(sys.executable).parent / "reconciler"
 
 
+def streamed_past_the_limit(start: bytes) -> Iterator[bytes]:
+    """A JSON body in 64 KiB chunks (no Content-Length) whose string runs past ``MAX_BODY_BYTES``."""
+    yield start + b'"'
+    for _ in range(MAX_BODY_BYTES // 65536 + 2):
+        yield b"x" * 65536
+    yield b'"}'
+
+
 class TestBodies:
     def test_a_body_over_the_limit_is_413_and_changes_nothing(self, tmp_path: Path) -> None:
         state = tmp_path / "state.json"
@@ -35,14 +43,9 @@ class TestBodies:
             assert server.store.saves == 0
 
     def test_a_streamed_body_over_the_limit_is_413(self, emulator: EmulatorServer) -> None:
-        def chunks() -> Iterator[bytes]:
-            yield b'{"name": "big", "instructions": "'
-            for _ in range(MAX_BODY_BYTES // 65536 + 2):
-                yield b"x" * 65536
-            yield b'"}'
-
+        chunks = streamed_past_the_limit(b'{"name": "big", "instructions": ')
         with httpx.Client(base_url=emulator.base_url, headers=AUTH) as client:
-            response = client.post("/ai/assistants", content=chunks(), headers={"Content-Type": "application/json"})
+            response = client.post("/ai/assistants", content=chunks, headers={"Content-Type": "application/json"})
         assert response.status_code == 413
 
     def test_a_100k_deep_body_is_422_not_500(self, emulator: EmulatorServer) -> None:
@@ -66,13 +69,8 @@ class TestFaultSettingsBody:
         assert emulator.faults()["rate"] == 0.0
 
     def test_a_streamed_body_over_the_limit_is_413(self, emulator: EmulatorServer) -> None:
-        def chunks() -> Iterator[bytes]:
-            yield b'{"rate": 1, "pad": "'
-            for _ in range(MAX_BODY_BYTES // 65536 + 2):
-                yield b"x" * 65536
-            yield b'"}'
-
-        response = httpx.put(emulator.root_url + "/_emulator/faults", content=chunks())
+        chunks = streamed_past_the_limit(b'{"rate": 1, "pad": ')
+        response = httpx.put(emulator.root_url + "/_emulator/faults", content=chunks)
         assert response.status_code == 413
         assert emulator.faults()["rate"] == 0.0
 
