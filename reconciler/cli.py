@@ -93,9 +93,11 @@ def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
 
 
 def _connection(base_url: str | None, api_key: str | None, local: bool, parallelism: int) -> Connection:
+    """Flags, then ``TELNYX_*`` (``Connection.resolve``); the key and a URL password are masked from here on."""
     meta = click.get_current_context().meta
-    key = api_key or os.environ.get("TELNYX_API_KEY")
-    password = urlsplit(base_url or os.environ.get("TELNYX_BASE_URL") or "").password if not local else None
+    connection = Connection.resolve(base_url, api_key, local, parallelism, Limits())
+    key = connection.api_key
+    password = urlsplit(connection.base_url).password if not local else None
     remember(s for s in (key, password) if s)
     if key and not local and too_short(key):
         _fail("the API key is too short to mask safely in output; check --api-key / TELNYX_API_KEY")
@@ -106,7 +108,7 @@ def _connection(base_url: str | None, api_key: str | None, local: bool, parallel
     except ConfigError as exc:
         _fail(str(exc))
         raise
-    return Connection.resolve(base_url, api_key, local, parallelism, limits)
+    return replace(connection, limits=limits)
 
 
 def connection_options(func: F) -> F:

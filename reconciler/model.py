@@ -20,6 +20,11 @@ KINDS = ("Assistant", "Tool", "McpServer", "CanaryDeploy", "AssistantTest")
 UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 """Characters that would break a one-line message or a name on a terminal: controls and line separators."""
 
+MAX_DEPTH = 64
+"""Deepest nesting of arrays and objects accepted anywhere: manifests, var files, ``reconciler.yaml``,
+saved plans, the API's answers (the default of ``RECONCILER_MAX_DEPTH``) and the emulator's requests.
+Real documents stay far below; deeper is refused before a parser could exhaust memory or the stack."""
+
 
 def format_path(path: JsonPath) -> str:
     """Render a path the way validation messages show it: ``spec.tools[0].webhook.url``."""

@@ -17,6 +17,9 @@ Modes (``mode`` at construction; every route not named answers as an empty accou
     mcp-same-page        /ai/mcp_servers answers the same full page for every page number
     mcp-endless          /ai/mcp_servers answers a new full page for every page number
     trickle              /ai/assistants sends its body one byte every 0.3 s
+    drip                 /ai/assistants sends its headers at once, then its body one byte every 2 s
+    slow-headers         /ai/assistants sends its status line, then its headers one byte every 0.5 s
+    think                /ai/assistants waits 1.5 s, then answers at once as an empty account does
     no-id                /ai/assistants lists an item without ``id``
 """
 
@@ -100,16 +103,19 @@ class _Server(socketserver.ThreadingTCPServer):
             return _send(sock, "200 OK", b"[" * 400_000)
         if path.endswith("/ai/assistants") and mode == "gzip-bomb":
             return self._gzip_bomb(sock, started)
-        if path.endswith("/ai/assistants") and mode == "trickle":
+        if path.endswith("/ai/assistants") and mode in ("trickle", "drip", "slow-headers"):
             body = json.dumps({"data": []}).encode() + b" " * 200
-            sock.sendall(f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-                         "Connection: close\r\n\r\n".encode())
-            for byte in body:
-                if time.monotonic() - started > MAX_CONNECTION_S:
-                    return None
-                sock.sendall(bytes([byte]))
-                time.sleep(0.3)
-            return None
+            head = (f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+                    "Connection: close\r\n\r\n").encode()
+            if mode == "slow-headers":
+                status_line = head.index(b"\r\n") + 2
+                sock.sendall(head[:status_line])
+                return self._trickle(sock, head[status_line:] + body, 0.5, started)
+            sock.sendall(head)
+            return self._trickle(sock, body, 2.0 if mode == "drip" else 0.3, started)
+        if path.endswith("/ai/assistants") and mode == "think":
+            time.sleep(1.5)
+            return _json(sock, {"data": []})
         if path.endswith("/ai/assistants") and mode == "no-id":
             return _json(sock, {"data": [{"name": "nameless"}]})
         if path.endswith("/ai/tools"):
@@ -125,6 +131,15 @@ class _Server(socketserver.ThreadingTCPServer):
                                     for i in range(size)])
             return _json(sock, [])
         return _json(sock, {"data": []})
+
+    @staticmethod
+    def _trickle(sock: socket.socket, data: bytes, every_s: float, started: float) -> None:
+        """``data`` one byte every ``every_s`` seconds, until the connection's time is up."""
+        for byte in data:
+            if time.monotonic() - started > MAX_CONNECTION_S:
+                return
+            sock.sendall(bytes([byte]))
+            time.sleep(every_s)
 
     def _gzip_bomb(self, sock: socket.socket, started: float) -> None:
         sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"

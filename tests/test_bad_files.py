@@ -28,6 +28,8 @@ PLAN_CASES = {
     "manifests-not-a-mapping.json": "Error: manifests-not-a-mapping.json: saved.manifests must be a mapping of "
                                     "address to digest (not a saved plan written by reconciler)",
     "nan.json": "Error: nan.json: NaN is not a JSON number (not a saved plan)",
+    "non-utf8.json": "Error: non-utf8.json:3: not UTF-8 text (byte 0xe9) (not a saved plan)",
+    "nul-byte.json": "Error: nul-byte.json:3: binary data (a NUL byte), not JSON text (not a saved plan)",
     "not-an-object.json": "Error: not-an-object.json: not a saved plan (write one with "
                           "'reconciler plan --out not-an-object.json')",
     "paths-not-a-list.json": "Error: paths-not-a-list.json: saved.paths must be a list of paths "

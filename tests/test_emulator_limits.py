@@ -21,6 +21,14 @@ from tests.helpers import QUICKSTART, run_cli
 SCRIPT = Path(sys.executable).parent / "reconciler"
 
 
+def streamed_past_the_limit(start: bytes) -> Iterator[bytes]:
+    """A JSON body in 64 KiB chunks (no Content-Length) whose string runs past ``MAX_BODY_BYTES``."""
+    yield start + b'"'
+    for _ in range(MAX_BODY_BYTES // 65536 + 2):
+        yield b"x" * 65536
+    yield b'"}'
+
+
 class TestBodies:
     def test_a_body_over_the_limit_is_413_and_changes_nothing(self, tmp_path: Path) -> None:
         state = tmp_path / "state.json"
@@ -35,14 +43,9 @@ class TestBodies:
             assert server.store.saves == 0
 
     def test_a_streamed_body_over_the_limit_is_413(self, emulator: EmulatorServer) -> None:
-        def chunks() -> Iterator[bytes]:
-            yield b'{"name": "big", "instructions": "'
-            for _ in range(MAX_BODY_BYTES // 65536 + 2):
-                yield b"x" * 65536
-            yield b'"}'
-
+        chunks = streamed_past_the_limit(b'{"name": "big", "instructions": ')
         with httpx.Client(base_url=emulator.base_url, headers=AUTH) as client:
-            response = client.post("/ai/assistants", content=chunks(), headers={"Content-Type": "application/json"})
+            response = client.post("/ai/assistants", content=chunks, headers={"Content-Type": "application/json"})
         assert response.status_code == 413
 
     def test_a_100k_deep_body_is_422_not_500(self, emulator: EmulatorServer) -> None:
@@ -52,6 +55,37 @@ class TestBodies:
         assert response.status_code == 422
         assert response.json() == {"detail": [{"loc": ["body"], "msg": "JSON nesting is deeper than 64 levels",
                                                "type": "json_invalid"}]}
+
+
+class TestFaultSettingsBody:
+    """``PUT /_emulator/faults`` is outside /v2 but reads its body with the same limits."""
+
+    def test_a_body_over_the_limit_is_413_and_changes_nothing(self, emulator: EmulatorServer) -> None:
+        body = b'{"rate": 1, "pad": "' + b"x" * MAX_BODY_BYTES + b'"}'
+        response = httpx.put(emulator.root_url + "/_emulator/faults", content=body)
+        assert response.status_code == 413
+        assert response.json() == {"errors": [{"code": "10013", "title": "Payload Too Large",
+                                               "detail": "the request body is larger than 2097152 bytes"}]}
+        assert emulator.faults()["rate"] == 0.0
+
+    def test_a_streamed_body_over_the_limit_is_413(self, emulator: EmulatorServer) -> None:
+        chunks = streamed_past_the_limit(b'{"rate": 1, "pad": ')
+        response = httpx.put(emulator.root_url + "/_emulator/faults", content=chunks)
+        assert response.status_code == 413
+        assert emulator.faults()["rate"] == 0.0
+
+    def test_a_100k_deep_body_is_400_not_500(self, emulator: EmulatorServer) -> None:
+        body = b'{"rate": 1, "kinds": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+        response = httpx.put(emulator.root_url + "/_emulator/faults", content=body)
+        assert (response.status_code, response.json()) == (400, {"errors": [{
+            "code": "10015", "title": "Bad Request", "detail": "JSON nesting is deeper than 64 levels"}]})
+        assert emulator.faults()["rate"] == 0.0
+
+    def test_a_body_that_is_not_json_is_still_400(self, emulator: EmulatorServer) -> None:
+        response = httpx.put(emulator.root_url + "/_emulator/faults", content=b"{rate")
+        assert response.status_code == 400
+        assert response.json()["errors"][0]["detail"] == (
+            "send a JSON object with rate and optionally seed, latency_ms, kinds, retry_after_s")
 
 
 class TestStateFile:

@@ -5,19 +5,28 @@ change shape on the way out (JSON escapes a tab as ``\\t``, jsonschema quotes a 
 URL-encodes a header) and searches every output and file for each form: raw, JSON-escaped,
 repr, URL-encoded and base64. It also runs against servers that echo the key back, and checks
 the rules that make masking safe: whole words only, no secret shorter than 4 characters, and
-header values masked by field even when they are no ``${secret:...}`` value.
+header values masked by field even when they are no ``${secret:...}`` value. Every command of the
+CLI is run (a test below checks the list), ``reconciler emulator`` as its own process.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
+import re
+import select
+import subprocess
+import sys
+import time
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
+import httpx
 import pytest
 import telnyx
 
+from reconciler.cli import main
 from reconciler.emulator import EmulatorServer
 from reconciler.redact import MASK, mask_fields, mask_text
 from tests.helpers import QUICKSTART, run_cli
@@ -56,6 +65,21 @@ def leaks(where: str, text: str | bytes, secrets: dict[str, str]) -> list[str]:
             for form, value in forms(secret).items() if value.encode() in data]
 
 
+# A test whose scenario and rubric quote secrets: the emulator's judge echoes quoted terms in its logs,
+# which `reconciler test` prints for a test that did not pass.
+ASSISTANT_TEST = """\
+apiVersion: reconciler/v1
+kind: AssistantTest
+name: quotes-secrets
+spec:
+  assistant: triage
+  instructions: Say ${secret:CANARY_TOKEN}, then stop.
+  rubric:
+    - name: says the token
+      criteria: 'Says "${secret:INLINE_TOKEN}" and `${secret:TOOL_TOKEN}`.'
+"""
+
+
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
@@ -64,11 +88,68 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
                                ("invalid", "invalid.yaml", INVALID), ("invalid", "quoted.yaml", SECRET_IS_THE_ERROR)):
         (tmp_path / folder).mkdir(exist_ok=True)
         (tmp_path / folder / name).write_text(text)
+    (tmp_path / "manifests" / "tests.yaml").write_text(ASSISTANT_TEST)
     return tmp_path
 
 
+class Sweep(Session):
+    """A session that also notes which commands it ran."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        super().__init__(env)
+        self.commands: set[str] = set()
+
+    def run(self, label: str, args: list[str], base_url: str | None, expect: int | tuple[int, ...],
+            env: dict[str, str] | None = None) -> str:
+        self.commands.add(args[0])
+        return super().run(label, args, base_url, expect, env)
+
+    def emulator_process(self, state: Path) -> None:
+        """``reconciler emulator --api-key KEY --state STATE`` on a free port: planned against, asked with a
+        wrong key, written to, a second emulator refused on the same state, then stopped as a service
+        manager would (SIGTERM). Its output joins the session's; its state and lock files are scanned
+        like any other file (nothing secret is written to it: the manifests are only planned)."""
+        self.commands.add("emulator")
+        args = [sys.executable, "-m", "reconciler", "emulator", "--port", "0", "--api-key", KEY, "--state", str(state)]
+        env = {**os.environ, **self.env, "NO_COLOR": "1"}
+        state.parent.mkdir(exist_ok=True)
+        process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        assert process.stderr is not None
+        try:
+            ready, until = b"", time.monotonic() + 30
+            while b"\n" not in ready and time.monotonic() < until and process.poll() is None:
+                if select.select([process.stderr], [], [], 0.2)[0]:
+                    ready += os.read(process.stderr.fileno(), 4096)
+            found = re.search(rb"listening on (\S+)", ready)
+            if found is None:
+                pytest.fail("reconciler emulator did not start", pytrace=False)
+            url = found.group(1).decode()
+            project = state.with_name("reconciler.yaml")  # another account: a stack of its own
+            project.write_text("stack: sweep-emulator\n")
+            self.run("plan against reconciler emulator", ["plan", "manifests", "--config", str(project)], url, 0)
+            wrong = httpx.get(url + "/ai/assistants", headers={"Authorization": "Bearer portal-value-1f"})
+            self.outputs.append(("emulator answer to a wrong key", wrong.text))
+            written = httpx.post(url + "/ai/assistants", json={"name": "probe", "instructions": "x"},
+                                 headers={"Authorization": f"Bearer {KEY}", "Idempotency-Key": "probe-1"})
+            if written.status_code != 200:  # a write, so that the state file exists and is scanned
+                pytest.fail(f"reconciler emulator: HTTP {written.status_code} to a create", pytrace=False)
+            self.run("a second emulator on its state", ["emulator", "--port", "0", "--api-key", KEY, "--state",
+                                                        str(state)], None, 1)
+        finally:
+            process.terminate()
+            try:
+                out, err = process.communicate(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                out, err = process.communicate()
+        self.outputs.append(("reconciler emulator (stdout)", out.decode("utf-8", "replace")))
+        self.outputs.append(("reconciler emulator (stderr)", (ready + err).decode("utf-8", "replace")))
+        if process.returncode != 0:
+            pytest.fail(f"reconciler emulator: exit {process.returncode} on SIGTERM", pytrace=False)
+
+
 def test_no_form_of_a_tricky_secret_or_key_is_in_any_output_or_file(workdir: Path) -> None:
-    session = Session({"TELNYX_API_KEY": KEY, **TRICKY})
+    session = Sweep({"TELNYX_API_KEY": KEY, **TRICKY})
     any_code = (0, 1, 2)
     with EmulatorServer(api_key=KEY) as server, telnyx.Telnyx(api_key=KEY, base_url=server.base_url) as sdk:
         url = server.base_url
@@ -87,7 +168,19 @@ def test_no_form_of_a_tricky_secret_or_key_is_in_any_output_or_file(workdir: Pat
         for fmt in ("text", "markdown", "json"):
             session.run(f"drift --format {fmt}", ["drift", "manifests", "--format", fmt], url, any_code)
             session.run(f"plan after edit --format {fmt}", ["plan", "manifests", "--format", fmt], url, any_code)
+        server.store.run_control.set({"run_seconds": 0.05})
+        for fmt in ("text", "markdown", "json", "junit"):
+            session.run(f"test --format {fmt}", ["test", "manifests", "--format", fmt, "--junit", f"junit-{fmt}.xml"],
+                        url, any_code)
         session.run("export", ["export", "--out", "exported"], url, any_code)
+        imported = ["import", "vapi", "--api-key-ref", "vapi-key-ref", "--out", "imported"]
+        session.run("import without --yes", imported, url, 1)
+        session.run("import", [*imported, "--yes", "--adopt"], url, 0)
+        session.run("import over managed assistants", [*imported, "--yes"], url, 1)
+        session.run("schema", ["schema"], None, 0)
+        session.run("schema Tool", ["schema", "Tool"], None, 0)
+        session.run("schema of an unknown kind", ["schema", "Secret"], None, 1)
+        session.emulator_process(workdir / "emulator" / "state.json")
         session.run("apply refused", ["apply", "refused", "--yes"], url, 1)
         for command in (["validate", "invalid"], ["plan", "invalid"], ["apply", "invalid", "--yes"]):
             session.run(" ".join(command), command, url, 1)
@@ -99,14 +192,20 @@ def test_no_form_of_a_tricky_secret_or_key_is_in_any_output_or_file(workdir: Pat
             with HostileServer(mode) as hostile:
                 session.run(f"echo {mode}", ["plan", "manifests"], hostile.base_url, 1)
                 session.run(f"echo {mode} export", ["export", "--out", "echoed"], hostile.base_url, 1)
+                session.run(f"echo {mode} import", [*imported, "--yes"], hostile.base_url, 1)
     everything = {"api key": KEY, "portal header": "portal-value-1f", **TRICKY}
     found = [leak for where, text in session.outputs for leak in leaks(where, text, everything)]
     for path in sorted(p for p in workdir.rglob("*") if p.is_file()):
         if path.parent.name in ("manifests", "refused", "invalid") or path.name == "secrets.txt":
             continue  # the user's manifests hold references; secrets.txt lists variable names
+        if path.parent.name == "assistant-tests" and path.parent.parent.name == "exported":
+            # A secret interpolated into a test's free text is plain text in the account: export writes
+            # what is live and cannot tell it from any other words (as for an assistant's instructions).
+            continue
         found += leaks(str(path.relative_to(workdir)), path.read_bytes(), everything)
     if found:
         pytest.fail("secret values leaked: " + "; ".join(found), pytrace=False)
+    assert sorted(set(main.commands) - session.commands) == [], "commands the sweep does not run"
 
 
 class TestEchoingServers:

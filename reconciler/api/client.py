@@ -34,6 +34,7 @@ from reconciler import __version__
 from reconciler.api.json_body import NotJson, StreamRefused, TooDeep, decode_json, loads_json
 from reconciler.api.limits import Limits
 from reconciler.api.throttle import AdaptiveLimit
+from reconciler.api.transfer import AttemptTimedOut, TooSlow, Watch, watch_connections, watching
 from reconciler.errors import (
     ApiAuthError,
     ApiError,
@@ -54,10 +55,6 @@ TESTS = "/ai/assistants/tests"
 
 class ResponseRefused(ApiUnavailable):
     """The server's answer broke a limit (size, depth, pages, time): it is not used, and not retried."""
-
-
-class _AttemptTimedOut(httpx.TimeoutException):
-    """One attempt took longer than the time per request; retried like any timeout."""
 
 
 def shown_url(url: str) -> str:
@@ -185,6 +182,7 @@ class TelnyxClient:
             timeout=httpx.Timeout(self.limits.request_timeout, connect=min(5.0, self.limits.request_timeout)),
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
         )
+        watch_connections(self._http)  # time and rate bounds on every read (api/transfer.py)
         self.request_count = 0
         self.limit = AdaptiveLimit(max_connections)
         self._pages = ThreadPoolExecutor(max_workers=max(1, max_connections), thread_name_prefix="pages")
@@ -225,7 +223,7 @@ class TelnyxClient:
         content = json.dumps(body).encode() if body is not None else None
         if content is not None:
             headers["Content-Type"] = "application/json"
-        attempt = 0
+        attempt = slow = 0
         while True:
             self._check_deadline(method, path)
             try:
@@ -242,9 +240,11 @@ class TelnyxClient:
             except httpx.TransportError as exc:
                 # The request may have reached the server: only repeat what is safe to repeat.
                 failure = f"{type(exc).__name__} talking to {self.shown_url}"
-                if isinstance(exc, _AttemptTimedOut):
+                if isinstance(exc, AttemptTimedOut):
                     failure = f"no complete answer within {self.limits.request_timeout:g} s (--request-timeout)"
-                if may_repeat and attempt < self.max_retries:
+                elif isinstance(exc, TooSlow):  # a second slow answer is not waited for again
+                    failure, slow = str(exc), slow + 1
+                if may_repeat and attempt < self.max_retries and slow < 2:
                     self._pause(self._backoff(attempt), method, path)
                     attempt += 1
                     continue
@@ -290,19 +290,28 @@ class TelnyxClient:
 
         A successful read is decoded while it arrives (``json_body``): list bodies can be tens of
         megabytes. Anything else is read whole; a write's non-JSON answer comes back as text.
-        Every body is read through ``_chunks``, which enforces the limits (``api/limits.py``).
+        Every body is read through ``_chunks``, which enforces the size limits (``api/limits.py``);
+        every read from the socket keeps the attempt's time and rate bounds (``api/transfer.py``).
         """
         until = min(time.monotonic() + self.limits.request_timeout, self._deadline)
+        with watching(Watch(until, self.limits.min_transfer_bytes, self.limits.transfer_window)) as watch:
+            return self._attempt(method, path, content, params, headers, until, watch)
+
+    def _attempt(
+        self, method: str, path: str, content: bytes | None, params: Mapping[str, str | int] | None,
+        headers: Mapping[str, str], until: float, watch: Watch,
+    ) -> tuple[httpx.Response, Any]:
         wait = max(0.001, until - time.monotonic())
         request = self._http.build_request(method, path, content=content, params=params, headers=headers)
         request.extensions["timeout"] = httpx.Timeout(wait, connect=min(5.0, wait)).as_dict()
         response = self._http.send(request, stream=True)
+        watch.headers_received()
         try:
             if response.status_code >= 400:
                 response.error_body = b"".join(self._chunks(response, method, path, until, MAX_ERROR_BODY))  # type: ignore[attr-defined]
                 return response, None
             if method == "GET":
-                return self._read(response, path, params, headers, until)
+                return self._read(response, path, params, headers, until, watch)
             body = b"".join(self._chunks(response, method, path, until))
             if not body.strip():
                 return response, None
@@ -344,14 +353,14 @@ class TelnyxClient:
                 if response.num_bytes_downloaded > self.limits.max_download_bytes:
                     raise self._refused(method, path, "received")
                 if time.monotonic() > until:
-                    raise _AttemptTimedOut("the answer took longer than the time per request")
+                    raise AttemptTimedOut("the answer took longer than the time per request")
                 yield chunk
         except httpx.DecodingError:
             raise ApiError(method, path, response.status_code, "the response's Content-Encoding is corrupt") from None
 
     def _read(
         self, response: httpx.Response, path: str, params: Mapping[str, str | int] | None,
-        headers: Mapping[str, str], until: float,
+        headers: Mapping[str, str], until: float, watch: Watch,
     ) -> tuple[httpx.Response, Any]:
         """A read's body, decoded as it arrives; asked for again and decoded whole in the rare case
         only the streaming parser refuses it (an integer beyond 64 bits). A GET is safe to repeat."""
@@ -365,7 +374,9 @@ class TelnyxClient:
             raise ApiError("GET", path, response.status_code, f"the response is not JSON: {exc}") from None
         self.request_count += 1
         request = self._http.build_request("GET", path, params=params, headers=headers)
+        watch.restart()
         again = self._http.send(request, stream=True)
+        watch.headers_received()
         try:
             if again.status_code >= 400:
                 again.error_body = b"".join(self._chunks(again, "GET", path, until, MAX_ERROR_BODY))  # type: ignore[attr-defined]

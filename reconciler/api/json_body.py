@@ -20,6 +20,8 @@ from typing import Any
 
 import ijson
 
+from reconciler.model import MAX_DEPTH
+
 STREAMING = ijson.backend in ("yajl2_c", "yajl2_cffi")
 """Whether bodies are decoded as they arrive (a compiled ijson backend is installed)."""
 
@@ -39,8 +41,6 @@ class StreamRefused(NotJson):
 class TooDeep(NotJson):
     """The body nests arrays and objects deeper than allowed."""
 
-
-DEFAULT_MAX_DEPTH = 64
 
 _STRUCTURE = re.compile(rb'[\[\]{}"]')
 
@@ -98,7 +98,7 @@ class DepthGuard:
             yield chunk
 
 
-def decode_json(chunks: Iterable[bytes], max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
+def decode_json(chunks: Iterable[bytes], max_depth: int = MAX_DEPTH) -> Any:
     """The JSON value of a body given as chunks; ``None`` for an empty body.
 
     Raises ``NotJson`` for anything else than exactly one JSON value (``StreamRefused`` when
@@ -138,7 +138,7 @@ def _first_nonblank(stream: Iterator[bytes]) -> bytes | None:
     return None
 
 
-def loads_json(body: bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
+def loads_json(body: bytes, max_depth: int = MAX_DEPTH) -> Any:
     """A whole body's JSON value (``json.loads``), or ``NotJson`` (``TooDeep`` past ``max_depth``)."""
     DepthGuard(max_depth).feed(body)
     try:

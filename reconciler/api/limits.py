@@ -3,6 +3,8 @@
     limit                    default     flag / setting
     time per request         30 s        --request-timeout / RECONCILER_REQUEST_TIMEOUT
       (connect + headers + body of one attempt; connecting alone at most 5 s)
+    minimum transfer rate    1 KiB / 3 s RECONCILER_MIN_TRANSFER_BYTES / RECONCILER_TRANSFER_WINDOW
+      (from the first byte of an answer, for its headers and then for its body; retried once)
     time per command         600 s       --deadline / RECONCILER_DEADLINE
       (every request and retry of one command; no attempt starts after it)
     response body, received  64 MiB      RECONCILER_MAX_DOWNLOAD_BYTES  (bytes on the wire, compressed)
@@ -24,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 from reconciler.errors import ConfigError
+from reconciler.model import MAX_DEPTH
 
 __all__ = ["Limits"]
 
@@ -34,6 +37,8 @@ _ENV = {
     "max_response_bytes": "RECONCILER_MAX_RESPONSE_BYTES",
     "max_depth": "RECONCILER_MAX_DEPTH",
     "max_pages": "RECONCILER_MAX_PAGES",
+    "min_transfer_bytes": "RECONCILER_MIN_TRANSFER_BYTES",
+    "transfer_window": "RECONCILER_TRANSFER_WINDOW",
 }
 
 
@@ -43,8 +48,10 @@ class Limits:
     deadline: float = 600.0
     max_download_bytes: int = 64 * 1024 * 1024
     max_response_bytes: int = 64 * 1024 * 1024
-    max_depth: int = 64
+    max_depth: int = MAX_DEPTH
     max_pages: int = 200
+    min_transfer_bytes: int = 1024
+    transfer_window: float = 3.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: float | None) -> Limits:

@@ -24,17 +24,16 @@ from reconciler.emulator.errors import (
     EmulatorHTTPError,
     MethodNotAllowed,
     NotFound,
+    PayloadTooLarge,
     Unauthorized,
     Unprocessable,
     error_response,
 )
 from reconciler.emulator.faults import FAULT_KINDS, FaultInjector, make_config
+from reconciler.emulator.parsing import MAX_BODY_BYTES, control_json, too_large
 from reconciler.emulator.routes import API_PREFIX, API_ROUTES
 from reconciler.emulator.stats import RequestStats
 from reconciler.emulator.store import Store
-
-MAX_BODY_BYTES = 2 * 1024 * 1024
-"""Largest request body accepted (2 MiB); a larger one is answered 413 before it is read whole."""
 
 STATS_PATH = "/_emulator/stats"
 FAULTS_PATH = "/_emulator/faults"
@@ -67,7 +66,7 @@ async def get_faults(request: Request) -> Response:
 async def put_faults(request: Request) -> Response:
     """Same meaning as EmulatorServer.set_faults: `rate` is required, absent keys take its defaults."""
     try:
-        settings = await request.json()
+        settings = await control_json(request)  # 413 past the body limit, 400 past the depth limit
     except ValueError:
         raise BadRequest("send a JSON object with rate and optionally seed, latency_ms, kinds, retry_after_s") from None
     if not isinstance(settings, dict) or "rate" not in settings:
@@ -150,16 +149,6 @@ def route_template(scope: Scope) -> str:
     return path
 
 
-class PayloadTooLarge(EmulatorHTTPError):
-    status = 413
-    code = "10013"
-    title = "Payload Too Large"
-
-
-def _too_large() -> PayloadTooLarge:
-    return PayloadTooLarge(f"the request body is larger than {MAX_BODY_BYTES} bytes")
-
-
 def _limited(receive: Receive, limit: int) -> Receive:
     """``receive`` that stops a streamed body as soon as it passes ``limit``: the handler reading it
     meets ``PayloadTooLarge``, which the app answers like any refusal (413)."""
@@ -171,7 +160,7 @@ def _limited(receive: Receive, limit: int) -> Receive:
         if message.get("type") == "http.request":
             seen += len(message.get("body", b""))
             if seen > limit:
-                raise _too_large()
+                raise too_large()
         return message
 
     return limited
@@ -209,7 +198,7 @@ class ApiGate:
             return
         length = dict(scope["headers"]).get(b"content-length", b"0")
         if not length.isdigit() or int(length) > MAX_BODY_BYTES:
-            await error_response(_too_large())(scope, receive, send)
+            await error_response(too_large())(scope, receive, send)
             return
         await self.app(scope, _limited(receive, MAX_BODY_BYTES), send)
 

@@ -52,6 +52,12 @@ class MethodNotAllowed(EmulatorHTTPError):
     title = "Method not allowed"
 
 
+class PayloadTooLarge(EmulatorHTTPError):
+    status = 413
+    code = "10013"
+    title = "Payload Too Large"
+
+
 class TooManyRequests(EmulatorHTTPError):
     status = 429
     code = "10011"

@@ -14,10 +14,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from reconciler.api.api_schema import validate_request
-from reconciler.api.json_body import DepthGuard, TooDeep
-from reconciler.emulator.errors import EmulatorHTTPError, Unprocessable
+from reconciler.api.json_body import DepthGuard, TooDeep, loads_json
+from reconciler.emulator.errors import BadRequest, EmulatorHTTPError, PayloadTooLarge, Unprocessable
 from reconciler.emulator.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from reconciler.emulator.store import Store
+from reconciler.model import MAX_DEPTH
 
 JSON = dict[str, Any]
 
@@ -35,18 +36,48 @@ async def json_body(request: Request, component: str, *, optional: bool = False)
     return parse_body(await request.body(), component, optional=optional)
 
 
-MAX_BODY_DEPTH = 64
-"""Deepest nesting of a request body; deeper is a 422, not a RecursionError and a 500."""
+MAX_BODY_BYTES = 2 * 1024 * 1024
+"""Largest request body accepted (2 MiB); a larger one is answered 413 before it is read whole."""
+
+
+def too_large() -> PayloadTooLarge:
+    return PayloadTooLarge(f"the request body is larger than {MAX_BODY_BYTES} bytes")
+
+
+async def control_json(request: Request) -> Any:
+    """The JSON value of a body sent to an ``/_emulator/...`` control route, read within the limits of /v2.
+
+    Control routes are outside the gate that bounds /v2 bodies, so this bounds them the same way:
+    ``PayloadTooLarge`` (413) past ``MAX_BODY_BYTES``, as soon as a streamed body passes it;
+    ``BadRequest`` (400) past ``MAX_DEPTH``, before ``json.loads`` could recurse; ``NotJson``
+    (a ValueError) for anything that is not one JSON value, for the route to say what it expects.
+    """
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+        raise too_large()
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY_BYTES:
+            raise too_large()
+    try:
+        return loads_json(bytes(raw), MAX_DEPTH)
+    except TooDeep:
+        raise BadRequest(f"JSON nesting is deeper than {MAX_DEPTH} levels") from None
 
 
 def parse_body(raw: bytes, component: str, *, optional: bool = False) -> JSON:
+    """The validated body of a /v2 request; nesting past ``MAX_DEPTH`` is a 422, not a RecursionError and a 500.
+
+    ``optional``: an empty body means ``{}``.
+    """
     if optional and not raw.strip():
         raw = b"{}"
     try:
-        DepthGuard(MAX_BODY_DEPTH).feed(raw)
+        DepthGuard(MAX_DEPTH).feed(raw)
         body = json.loads(raw) if raw.strip() else None
     except TooDeep:
-        msg = f"JSON nesting is deeper than {MAX_BODY_DEPTH} levels"
+        msg = f"JSON nesting is deeper than {MAX_DEPTH} levels"
         raise Unprocessable([{"loc": ["body"], "msg": msg, "type": "json_invalid"}]) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         pos = err.pos if isinstance(err, json.JSONDecodeError) else err.start

@@ -27,7 +27,7 @@ from types import MappingProxyType
 from typing import Any
 
 from reconciler.errors import ManifestErrors, ManifestProblem
-from reconciler.manifests.files import FileRefused, line_at, read_regular
+from reconciler.manifests.files import FileRefused, FileTooLarge, NotText, read_text
 from reconciler.manifests.interpolate import format_variable
 from reconciler.manifests.yaml_source import YamlDocument, read_yaml
 from reconciler.model import JsonPath, format_path
@@ -102,17 +102,15 @@ def _read(file: str, problems: list[VarFileProblem]) -> tuple[YamlDocument, Mapp
         problems.append(VarFileProblem(file=file, line=line, message=message, path=path))
 
     try:
-        data = read_regular(file, MAX_VAR_FILE_BYTES)
-    except FileRefused as err:
-        fail(0, f"cannot read var file: {err}")
-        return None
-    if len(data) > MAX_VAR_FILE_BYTES:
+        text = read_text(file, MAX_VAR_FILE_BYTES)
+    except FileTooLarge:
         fail(0, f"var file is larger than {MAX_VAR_FILE_BYTES // 2**20} MiB")
         return None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        fail(line_at(data, err.start), f"not UTF-8 text (byte 0x{data[err.start]:02x})")
+    except NotText as err:
+        fail(err.line, str(err))
+        return None
+    except FileRefused as err:
+        fail(0, f"cannot read var file: {err}")
         return None
     parsed = read_yaml(text)
     for issue in [*parsed.issues, *(i for d in parsed.documents for i in d.issues)]:

@@ -1,9 +1,10 @@
 """Opening the files a user names: regular files only, read with a size bound, never blocking.
 
-Manifests, var files, ``reconciler.yaml`` and saved plans all come through ``read_regular``. A
-named pipe would block the first ``read`` until something writes to it (every command hung before
-printing anything), and ``/dev/zero`` never ends: both are refused from ``fstat`` before a byte is
-read. The file is opened with ``O_NONBLOCK`` so even opening a FIFO without a writer returns at once.
+Manifests, var files, ``reconciler.yaml`` and saved plans all come through ``read_text`` (which
+reads with ``read_regular``), so each refuses the same things with the same words. A named pipe
+would block the first ``read`` until something writes to it (every command hung before printing
+anything), and ``/dev/zero`` never ends: both are refused from ``fstat`` before a byte is read.
+The file is opened with ``O_NONBLOCK`` so even opening a FIFO without a writer returns at once.
 """
 
 from __future__ import annotations
@@ -14,11 +15,30 @@ import os
 import stat
 from typing import Any
 
-__all__ = ["FileRefused", "line_at", "read_json", "read_regular"]
+from reconciler.model import MAX_DEPTH
+
+__all__ = ["FileRefused", "FileTooLarge", "NotText", "line_at", "read_json", "read_regular", "read_text"]
 
 
 class FileRefused(Exception):
     """The path cannot be read as a regular file; ``str()`` says why in a few words, without the path."""
+
+
+class FileTooLarge(FileRefused):
+    """More bytes than the limit: ``line`` is the line where the limit is passed, ``size`` the file's size."""
+
+    def __init__(self, limit: int, line: int, size: int) -> None:
+        super().__init__(f"larger than {limit // 2**20} MiB")
+        self.line = line
+        self.size = size
+
+
+class NotText(FileRefused):
+    """Binary data or bytes that are not UTF-8, found on ``line``; ``str()`` says which."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
 
 
 _KINDS = (
@@ -60,6 +80,32 @@ def read_regular(path: str | os.PathLike[str], limit: int) -> bytes:
         os.close(fd)
 
 
+def read_text(path: str | os.PathLike[str], limit: int, language: str = "YAML") -> str:
+    """The text of a regular file of at most ``limit`` bytes, decoded as UTF-8 (a BOM is dropped).
+
+    Raises ``FileTooLarge`` past the limit, ``NotText`` for a NUL byte ("binary data, not
+    ``language`` text") or bytes that are not UTF-8, and ``FileRefused`` when the path cannot be
+    read as a regular file at all; each caller words the message for its kind of file.
+    """
+    raw = read_regular(path, limit)
+    if len(raw) > limit:
+        raise FileTooLarge(limit, line_at(raw, limit), max(_size(path), len(raw)))
+    nul = raw.find(b"\0")
+    if nul >= 0:
+        raise NotText(line_at(raw, nul), f"binary data (a NUL byte), not {language} text")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise NotText(line_at(raw, err.start), f"not UTF-8 text (byte 0x{raw[err.start]:02x})") from None
+
+
+def _size(path: str | os.PathLike[str]) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
 def _reason(err: OSError) -> str:
     """The OS's words, without the path (the caller names the file)."""
     if err.errno == errno.ELOOP:
@@ -76,30 +122,23 @@ def line_at(data: str | bytes, position: int) -> int:
     return lf + cr - crlf + 1
 
 
-MAX_JSON_DEPTH = 64
-"""Deepest nesting accepted in a JSON file the user names (a saved plan), as for YAML."""
-
-
 def read_json(path: str | os.PathLike[str], limit: int) -> Any:
     """The one JSON value of a regular file of at most ``limit`` bytes.
 
     Refused (``FileRefused``, with a ``LINE: message`` text where there is a line): too large, not
-    UTF-8, not JSON, a key twice in one object, nesting deeper than ``MAX_JSON_DEPTH``, NaN or
+    UTF-8, not JSON, a key twice in one object, nesting deeper than ``MAX_DEPTH``, NaN or
     Infinity, a lone surrogate.
     """
-    raw = read_regular(path, limit)
-    if len(raw) > limit:
-        raise FileRefused(f"larger than {limit // 2**20} MiB")
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise FileRefused(f"{line_at(raw, err.start)}: not UTF-8 text (byte 0x{raw[err.start]:02x})") from None
+        text = read_text(path, limit, "JSON")
+    except NotText as err:
+        raise FileRefused(f"{err.line}: {err}") from None
     try:
         value = json.loads(text, object_pairs_hook=_unique, parse_constant=_no_constant)
     except json.JSONDecodeError as err:
         raise FileRefused(f"{line_at(text, err.pos)}: not JSON: {err.msg}") from None
     except RecursionError:
-        raise FileRefused(f"nesting is deeper than {MAX_JSON_DEPTH} levels") from None
+        raise FileRefused(f"nesting is deeper than {MAX_DEPTH} levels") from None
     except ValueError as err:  # from the hooks below
         raise FileRefused(str(err)) from None
     _check_depth(value)
@@ -133,8 +172,8 @@ def _check_depth(value: Any) -> None:
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
         item, depth = stack.pop()
-        if depth > MAX_JSON_DEPTH:
-            raise FileRefused(f"nesting is deeper than {MAX_JSON_DEPTH} levels")
+        if depth > MAX_DEPTH:
+            raise FileRefused(f"nesting is deeper than {MAX_DEPTH} levels")
         if isinstance(item, str):
             _check_text(item)
         elif isinstance(item, dict):

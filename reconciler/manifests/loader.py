@@ -29,7 +29,7 @@ from typing import Any
 
 from reconciler.errors import ManifestErrors, ManifestProblem
 from reconciler.manifests.environment import Environment
-from reconciler.manifests.files import FileRefused, line_at, read_regular
+from reconciler.manifests.files import FileRefused, FileTooLarge, NotText, read_text
 from reconciler.manifests.interpolate import interpolate
 from reconciler.manifests.references import check_references, references
 from reconciler.manifests.schema import lift_passthrough, passthrough_warnings, validate_document
@@ -154,13 +154,6 @@ def manifest_files(paths: Sequence[str | Path], problems: list[ManifestProblem])
     return files
 
 
-def _size(file: str) -> int:
-    try:
-        return os.stat(file).st_size
-    except OSError:
-        return 0
-
-
 def _walk(directory: str) -> Iterator[str]:
     for root, dirs, names in os.walk(directory):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
@@ -188,8 +181,8 @@ def _one_line(problem: ManifestProblem) -> ManifestProblem:
 def _document_lines(file: str, index: int) -> dict[JsonPath, int]:
     """The line map of a file's ``index``-th document, read again (empty if the file changed since)."""
     try:
-        documents = read_yaml(read_regular(file, MAX_FILE_BYTES).decode("utf-8-sig")).documents
-    except (FileRefused, UnicodeDecodeError):
+        documents = read_yaml(read_text(file, MAX_FILE_BYTES)).documents
+    except FileRefused:
         return {}
     return documents[index].lines if index < len(documents) else {}
 
@@ -212,27 +205,19 @@ class _Loader:
 
     def load_file(self, file: str) -> None:
         try:
-            data = read_regular(file, MAX_FILE_BYTES)
-        except FileRefused as err:
-            self.problems.append(_problem(file, 0, f"cannot read: {err}"))
-            return
-        if len(data) > MAX_FILE_BYTES:
-            line = line_at(data, MAX_FILE_BYTES)
+            text = read_text(file, MAX_FILE_BYTES)
+        except FileTooLarge as err:
             message = (
-                f"file is larger than {MAX_FILE_BYTES // 2**20} MiB ({max(_size(file), len(data))} bytes; "
+                f"file is larger than {MAX_FILE_BYTES // 2**20} MiB ({err.size} bytes; "
                 "the limit is passed on this line); split it up"
             )
-            self.problems.append(_problem(file, line, message))
+            self.problems.append(_problem(file, err.line, message))
             return
-        if b"\0" in data:
-            line = line_at(data, data.index(b"\0"))
-            self.problems.append(_problem(file, line, "binary data (a NUL byte), not YAML text"))
+        except NotText as err:
+            self.problems.append(_problem(file, err.line, str(err)))
             return
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as err:
-            line = line_at(data, err.start)
-            self.problems.append(_problem(file, line, f"not UTF-8 text (byte 0x{data[err.start]:02x})"))
+        except FileRefused as err:
+            self.problems.append(_problem(file, 0, f"cannot read: {err}"))
             return
         parsed = read_yaml(text)
         for issue in parsed.issues:

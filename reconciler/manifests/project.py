@@ -31,7 +31,7 @@ from typing import Any
 
 from reconciler.api.jsonschema_ext import SchemaValidator
 from reconciler.errors import ConfigError
-from reconciler.manifests.files import FileRefused, line_at, read_regular
+from reconciler.manifests.files import FileRefused, FileTooLarge, NotText, read_text
 from reconciler.manifests.yaml_source import read_yaml
 from reconciler.model import UNPRINTABLE, JsonPath
 
@@ -190,18 +190,13 @@ def load_project(path: Path | None = None) -> Project:
 def _read(path: Path) -> tuple[dict[str, Any], dict[JsonPath, int]]:
     """The checked mapping of the project file, or ``ConfigError`` listing every problem with its line."""
     try:
-        raw = read_regular(path, MAX_PROJECT_BYTES)
+        text = read_text(path, MAX_PROJECT_BYTES)
+    except FileTooLarge:
+        raise ConfigError(f"{path}: the project file is larger than {MAX_PROJECT_BYTES // 2**20} MiB") from None
+    except NotText as err:
+        raise ConfigError(f"{path}:{err.line}: {err}") from None
     except FileRefused as err:
         raise ConfigError(f"{path}: cannot read the project file: {err}") from None
-    if len(raw) > MAX_PROJECT_BYTES:
-        raise ConfigError(f"{path}: the project file is larger than {MAX_PROJECT_BYTES // 2**20} MiB")
-    nul = raw.find(b"\0")
-    if nul >= 0:
-        raise ConfigError(f"{path}:{line_at(raw, nul)}: binary data (a NUL byte), not YAML text")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise ConfigError(f"{path}:{line_at(raw, err.start)}: not UTF-8 text (byte 0x{raw[err.start]:02x})") from None
     parsed = read_yaml(text)
     issues = [*parsed.issues, *(i for d in parsed.documents for i in d.issues)]
     if issues:

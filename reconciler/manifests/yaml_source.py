@@ -26,16 +26,13 @@ from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from reconciler.manifests.files import line_at
-from reconciler.model import JsonPath
+from reconciler.model import MAX_DEPTH, JsonPath
 
 MAX_VALUES = 100_000
 """Most values one document may hold or expand to; real manifests stay far below."""
 
 MAX_FILE_VALUES = 1_000_000
 """Most values all documents of one file may expand to, so a file of many alias bombs stays cheap."""
-
-MAX_DEPTH = 64
-"""Deepest nesting accepted; also stops self-referencing aliases."""
 
 MAX_DOCUMENTS = 1_000
 """Most ``---`` documents in one file (empty ones included)."""
