@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 from urllib.parse import urlsplit
@@ -132,7 +132,7 @@ def _url_problem(url: str, schemes: tuple[str, ...]) -> str | None:
 # -- assistant rules ----------------------------------------------------------------------------------
 
 
-def _pay_tool(config: JSON, tool_type_of: ToolTypeOf | None) -> Iterator[Violation]:
+def _pay_tool(config: JSON, tool_type_of: ToolTypeOf | None, attached: Sequence[str] = ()) -> Iterator[Violation]:
     where: list[str] = []
     for index, tool in enumerate(_list(config.get("tools"))):
         if _obj(tool).get("type") == "pay":
@@ -146,6 +146,7 @@ def _pay_tool(config: JSON, tool_type_of: ToolTypeOf | None) -> Iterator[Violati
             ids = [node.get("shared_tool_id"), *_list(node.get("shared_tool_ids"))]
             if any(isinstance(t, str) and tool_type_of(t) == "pay" for t in ids):
                 where.append(f"conversation_flow.nodes[{index}]")
+    where.extend(attached)
     if where and _obj(config.get("telephony_settings")).get("disable_dtmf") is not True:
         yield Violation(
             ("telephony_settings", "disable_dtmf"),
@@ -367,10 +368,16 @@ def _tool_payload(kind: str, payload: JSON, here: Path) -> Iterator[Violation]:
                 )
 
 
-def assistant_violations(config: JSON, tool_type_of: ToolTypeOf | None = None) -> list[Violation]:
-    """Every write rule an assistant configuration (create body, or stored config after an update) breaks."""
+def assistant_violations(
+    config: JSON, tool_type_of: ToolTypeOf | None = None, *, attached_pay_tools: Sequence[str] = ()
+) -> list[Violation]:
+    """Every write rule an assistant configuration (create body, or stored config after an update) breaks.
+
+    ``attached_pay_tools`` describes pay tools the body attaches in a way ``tool_type_of`` cannot
+    see: ``validate`` passes the shared Tool documents a manifest attaches by name.
+    """
     found = [
-        *_pay_tool(config, tool_type_of),
+        *_pay_tool(config, tool_type_of, attached_pay_tools),
         *_privacy(config),
         *_websocket(config),
         *_a2a(config),

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import ManifestErrors, ManifestProblem
+from reconciler.manifests.cross_rules import cross_document_problems
 from reconciler.manifests.environment import Environment
 from reconciler.manifests.files import FileRefused, line_at, read_regular
 from reconciler.manifests.interpolate import interpolate
@@ -63,6 +64,7 @@ def load_resources(
         # found nothing at all is a mistake the user wants to hear about.
         loader.problems.extend(_problem(file, 1, f"no documents: {why}") for file, why in loader.empty)
     loader.problems.extend(check_references(loader.resources, loader.defined))
+    loader.problems.extend(cross_document_problems(loader.resources))
     loader.problems.extend(_previous_name_problems(loader.resources))
     if loader.problems:
         problems = [_one_line(p) for p in loader.problems]
