@@ -33,7 +33,7 @@ from reconciler.manifests.environment import Environment
 from reconciler.manifests.files import FileRefused, line_at, read_regular
 from reconciler.manifests.interpolate import interpolate
 from reconciler.manifests.references import check_references, references
-from reconciler.manifests.schema import lift_passthrough, passthrough_warnings, validate_document
+from reconciler.manifests.schema import document_warnings, lift_passthrough, validate_document
 from reconciler.manifests.yaml_source import YamlDocument, read_yaml
 from reconciler.model import API_VERSION, KINDS, UNPRINTABLE, JsonPath, Resource, SourceMap, format_path
 from reconciler.redact import mask_text, remember
@@ -306,7 +306,9 @@ class _Loader:
                 template=result.template,
                 secrets=frozenset(result.secrets),
                 previous_names=tuple(value.get("previous_names") or ()),
-                warnings=tuple(str(w) for w in passthrough_warnings(interpolated, kind, source, name)),
+                warnings=tuple(
+                    str(_masked(w, result.secrets)) for w in document_warnings(interpolated, kind, source, name)
+                ),
             )
         )
 

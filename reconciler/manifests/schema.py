@@ -18,7 +18,7 @@ from typing import Any
 from jsonschema.exceptions import ValidationError, best_match
 
 from reconciler.api.jsonschema_ext import SchemaValidator
-from reconciler.api.write_rules import Violation, assistant_violations, tool_violations
+from reconciler.api.write_rules import Violation, assistant_advisories, assistant_violations, tool_violations
 from reconciler.errors import ManifestProblem
 from reconciler.model import KINDS, JsonPath, SourceMap, format_path
 
@@ -26,6 +26,7 @@ __all__ = [
     "PASSTHROUGH",
     "SCHEMA_FILES",
     "all_schemas",
+    "document_warnings",
     "lift_passthrough",
     "manifest_kinds",
     "manifest_schema",
@@ -156,6 +157,27 @@ def passthrough_warnings(
         for key in extra:
             warnings.append(_problem(source, kind, name, (*path, key), (*path, PASSTHROUGH, key),
                                      f"not in the {kind} schema; sent as written because it is under {PASSTHROUGH}"))
+    return sorted(warnings, key=lambda w: (w.line, w.path))
+
+
+def document_warnings(
+    document: Mapping[str, Any], kind: str, source: SourceMap, name: str | None = None
+) -> list[ManifestProblem]:
+    """What ``validate`` warns about in a valid document: passthrough fields and write-rule advice
+    (``assistant_advisories``), for an assistant and for each candidate version of a CanaryDeploy."""
+    warnings = passthrough_warnings(document, kind, source, name)
+    spec = document.get("spec")
+    configs: list[tuple[JsonPath, Any]] = []
+    if kind == "Assistant":
+        configs = [(("spec",), spec)]
+    elif kind == "CanaryDeploy" and isinstance(spec, Mapping) and isinstance(spec.get("versions"), Mapping):
+        # An override's top-level field replaces the assistant's whole, so its flow is judged alone.
+        configs = [(("spec", "versions", version), override) for version, override in spec["versions"].items()]
+    for at, config in configs:
+        if isinstance(config, Mapping):
+            for advice in assistant_advisories(lift_passthrough(config)):
+                where = (*at, *advice.path)
+                warnings.append(_problem(source, kind, name, where, where, advice.message))
     return sorted(warnings, key=lambda w: (w.line, w.path))
 
 
