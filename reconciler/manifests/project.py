@@ -19,6 +19,8 @@
 
 It is read from ``--config FILE``, else ``reconciler.yaml`` in the current directory, else
 defaults apply (no stack: nothing is ever pruned except canary configs of managed assistants).
+Files the reconciler keeps for a project (the ownership ledger, ``not-kept.json``) live in
+``.reconciler/`` beside the project file, wherever the command runs from.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ MAX_PROJECT_BYTES = 1024 * 1024
 """Largest project file read (1 MiB); it holds a stack name and a few rules."""
 
 DEFAULT_FILE = Path("reconciler.yaml")
+NOT_KEPT_FILE = Path(".reconciler") / "not-kept.json"
+"""Fields the API did not keep (``reconciler.changes.readback``), relative to the project file's directory."""
 
 _TARGET = r"^(Assistant|Tool|McpServer|CanaryDeploy|\*)/.+$"
 _TARGET_HELP = "(Kind: Assistant, Tool, McpServer, CanaryDeploy or *; name may use * and ?)"
@@ -155,6 +159,11 @@ class Project:
 
     def ignored_fields(self, address: str) -> list[str]:
         return [f for rule in self.ignore if rule.applies_to(address) for f in rule.fields]
+
+    @property
+    def not_kept_file(self) -> Path:
+        """Where apply remembers fields the API did not keep: beside the project file, like the ledger."""
+        return (self.source.parent if self.source is not None else Path()) / NOT_KEPT_FILE
 
     def passthrough_fields(self, *addresses: str) -> dict[JsonPath, str]:
         """The passthrough fields (paths inside spec) of an object known by any of ``addresses``,
