@@ -135,11 +135,11 @@ def connection_options(func: F) -> F:
     return func
 
 
-def _load(paths: Sequence[str], var_files: Sequence[Path] = ()) -> list[Resource]:
+def _load(paths: Sequence[str], var_files: Sequence[Path] = (), project: Project | None = None) -> list[Resource]:
     if not paths:
         raise ConfigError("name at least one manifest file or directory")
     environment = load_environment(var_files) if var_files else None
-    return load_resources([Path(p) for p in paths], os.environ, environment=environment)
+    return load_resources([Path(p) for p in paths], os.environ, environment=environment, project=project)
 
 
 var_file_option = click.option(
@@ -174,7 +174,7 @@ lock_timeout_option = click.option(
 
 config_option = click.option(
     "--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-    help="Project file (stack, pruning safety, protection, ignore rules) [default: ./reconciler.yaml].",
+    help="Project file (stack, pruning safety, protection, ignore and passthrough rules) [default: ./reconciler.yaml].",
 )
 
 
@@ -204,7 +204,7 @@ def _compute(client: TelnyxClient, paths: Sequence[str], connection: Connection,
     The API key joins the plan's secrets, so even a manifest that interpolates it never shows it.
     """
     project = _project(config_path, connection)
-    resources = _load(paths, var_files)
+    resources = _load(paths, var_files, project)
     for warning in (w for resource in resources for w in resource.warnings):
         _echo(f"Warning: {warning}", err=True)  # fields sent through x-passthrough, as validate says
     ledger = None
@@ -272,11 +272,12 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@config_option
 @var_file_option
-def validate(paths: tuple[str, ...], var_files: tuple[Path, ...]) -> None:
+def validate(paths: tuple[str, ...], config_path: Path | None, var_files: tuple[Path, ...]) -> None:
     """Check manifests offline: YAML, interpolation, schema and names. Exit 0 valid, 1 invalid."""
     try:
-        resources = _load(paths, var_files)
+        resources = _load(paths, var_files, load_project(config_path))  # its passthrough: list
     except ManifestError as exc:
         _echo(str(exc), err=True)
         sys.exit(EXIT_ERROR)

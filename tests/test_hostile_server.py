@@ -1,4 +1,4 @@
-"""The client against a hostile server: every limit ends the command with exit 1 and one line.
+"""The client against a hostile server: every limit ends the command with exit 1 and one error line.
 
 The server (``tests/hostile.py``) is real HTTP on 127.0.0.1; the CLI runs in-process as a user
 would run it. Figures (time, memory) are in docs/reliability.md. The cases that are about time run
@@ -24,6 +24,12 @@ from tests.test_loader import DATA
 
 KEY = "hostile-test-key-1234"
 GOOD = DATA / "good"
+GOOD_WARNING = (
+    f"Warning: {GOOD / 'billing.yaml'}:42: Assistant/billing: spec.conversation_flow.edges[1].condition: a default "
+    "edge leaves prompt node 'ask'; the API documents default edges only on tool and speak nodes, so it may refuse "
+    "this one (use an llm or expression condition)\n"
+)
+"""What plan says about tests/data/good before it reads the account: its flow has such an edge."""
 
 
 def run(mode: str, args: list[str], env: dict[str, str] | None = None) -> tuple[int, str, str, list[str]]:
@@ -63,23 +69,23 @@ def test_the_received_size_is_bounded_too() -> None:
 def test_fifty_million_pages_are_refused_before_page_two() -> None:
     code, out, err, requests = run("total-pages", ["plan", str(GOOD)])
     assert (code, out) == (1, "")
-    assert err == ("Error: GET /ai/tools: the list has 50000000 pages; at most 200 are read "
-                   "(RECONCILER_MAX_PAGES)\n")
+    assert err == GOOD_WARNING + ("Error: GET /ai/tools: the list has 50000000 pages; at most 200 are read "
+                                  "(RECONCILER_MAX_PAGES)\n")
     assert requests.count("GET /v2/ai/tools") == 1
 
 
 def test_an_mcp_server_list_that_repeats_its_page_stops() -> None:
     code, out, err, requests = run("mcp-same-page", ["plan", str(GOOD)])
     assert (code, out) == (1, "")
-    assert err == "Error: GET /ai/mcp_servers: page 2 repeats page 1; the server ignores page[number]\n"
+    assert err == GOOD_WARNING + "Error: GET /ai/mcp_servers: page 2 repeats page 1; the server ignores page[number]\n"
     assert requests.count("GET /v2/ai/mcp_servers") == 2
 
 
 def test_an_endless_mcp_server_list_stops_at_the_page_limit() -> None:
     code, _, err, requests = run("mcp-endless", ["plan", str(GOOD)], env={"RECONCILER_MAX_PAGES": "5"})
     assert code == 1
-    assert err == ("Error: GET /ai/mcp_servers: the list has more than 5 pages; at most 5 are read "
-                   "(RECONCILER_MAX_PAGES)\n")
+    assert err == GOOD_WARNING + ("Error: GET /ai/mcp_servers: the list has more than 5 pages; at most 5 are read "
+                                  "(RECONCILER_MAX_PAGES)\n")
     assert requests.count("GET /v2/ai/mcp_servers") == 5
 
 

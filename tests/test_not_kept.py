@@ -142,3 +142,34 @@ class TestPerpetualDiff:
         LEDGER_FILE.unlink()
         assert run_cli(["plan", "--detailed-exitcode", "a.yaml"], strict.base_url).exit_code == 2
 
+
+    def test_the_memory_lives_beside_the_project_file(
+        self, strict: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:  # fmt: skip
+        """Like the ownership ledger: the same project planned from another directory finds the same file."""
+        project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+        project.mkdir()
+        elsewhere.mkdir()
+        (project / "reconciler.yaml").write_text("stack: desk\n", encoding="utf-8")
+        (project / "a.yaml").write_text(MANIFEST.format(value="0.7"), encoding="utf-8")
+        monkeypatch.chdir(elsewhere)
+        with caplog.at_level(logging.WARNING, logger="reconciler"):
+            first = run_cli(["apply", "--yes", "--config", "../project/reconciler.yaml", "../project/a.yaml"],
+                            strict.base_url)  # fmt: skip
+        assert first.exit_code == 0, first.output
+        remembered = Path("..") / "project" / LEDGER_FILE
+        assert [r.getMessage() for r in caplog.records if r.name == "reconciler"] == [
+            "Assistant/early-adopter: spec.voice_settings.warmth was sent but the API did not keep it; "
+            f"later plans leave it out while its value stays the same (remembered in {remembered})"
+        ]
+        assert sorted(p.name for p in (project / ".reconciler").iterdir()) == [
+            "not-kept.json", "ownership-desk.json", "ownership-desk.lock"
+        ]
+        assert not (elsewhere / ".reconciler").exists()
+        monkeypatch.chdir(project)
+        assert run_cli(["plan", "--detailed-exitcode", "a.yaml"], strict.base_url).exit_code == 0
+        monkeypatch.chdir(tmp_path)
+        again = run_cli(["plan", "--detailed-exitcode", "--config", "project/reconciler.yaml", "project/a.yaml"],
+                        strict.base_url)  # fmt: skip
+        assert again.exit_code == 0, again.output

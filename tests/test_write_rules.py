@@ -8,15 +8,18 @@ docstrings give and an error naming the same field with the same message: one ru
 
 from __future__ import annotations
 
+import json
 import re
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 import httpx
 import pytest
 import telnyx
 import yaml
 
-from reconciler.api.write_rules import assistant_violations, internal_host, tool_violations
+from reconciler.api.write_rules import assistant_advisories, assistant_violations, internal_host, tool_violations
+from reconciler.manifests.loader import load_resources
 from tests.conftest import body
 from tests.test_loader import DATA, expected_lines
 
@@ -188,3 +191,60 @@ class TestRuleDetails:
         assert [v.path for v in tool_violations("update_dynamic_variables", payload)] == [
             ("update_dynamic_variables", "updatable_variables", 1, "name")
         ]
+
+
+class TestDefaultEdgeAdvice:
+    """A default edge leaving a prompt node: the SDK calls it invalid, but manifests in use have one
+    (tests/data/good/billing.yaml, the reference's example), so validate warns and nothing refuses it."""
+
+    FLOW: ClassVar[dict[str, Any]] = {
+        "start_node_id": "ask",
+        "nodes": [{"id": "ask", "instructions": "Ask."}, {"id": "bye", "type": "speak", "message": "Bye."}],
+        "edges": [
+            {"id": "e1", "start_node_id": "ask", "condition": {"type": "default"},
+             "target": {"type": "node", "node_id": "bye"}},
+        ],
+    }  # fmt: skip
+
+    def test_it_is_advice_not_a_violation(self) -> None:
+        config = {"conversation_flow": self.FLOW}
+        assert assistant_violations(config) == []
+        assert [(v.path, v.message) for v in assistant_advisories(config)] == [
+            (
+                ("conversation_flow", "edges", 0, "condition"),
+                "a default edge leaves prompt node 'ask'; the API documents default edges only on tool and speak "
+                "nodes, so it may refuse this one (use an llm or expression condition)",
+            )
+        ]
+
+    def test_default_edges_from_tool_and_speak_nodes_are_fine(self) -> None:
+        flow = {**self.FLOW, "edges": [{**self.FLOW["edges"][0], "start_node_id": "bye"}]}
+        assert assistant_advisories({"conversation_flow": flow}) == []
+
+    def test_validate_warns_about_the_good_manifests_flow(self) -> None:
+        loaded = {r.address: r for r in load_resources([DATA / "good"], {"ORDERS_TOKEN": "t0ken"})}
+        assert loaded["Assistant/billing"].warnings == (
+            f"{DATA / 'good' / 'billing.yaml'}:42: Assistant/billing: spec.conversation_flow.edges[1].condition: "
+            "a default edge leaves prompt node 'ask'; the API documents default edges only on tool and speak "
+            "nodes, so it may refuse this one (use an llm or expression condition)",
+        )
+        assert [a for a, r in loaded.items() if r.warnings] == ["Assistant/billing"]
+
+    def test_a_canary_versions_flow_is_judged_too(self, tmp_path: Path) -> None:
+        (tmp_path / "a.yaml").write_text(
+            "apiVersion: reconciler/v1\nkind: Assistant\nname: a\nspec:\n  instructions: x\n---\n"
+            "apiVersion: reconciler/v1\nkind: CanaryDeploy\nname: c\nspec:\n  assistant: a\n  versions:\n"
+            f"    flowing:\n      conversation_flow: {json.dumps(self.FLOW)}\n"
+            "  rules:\n    - serve: {version: flowing}\n",
+            encoding="utf-8",
+        )
+        (_, canary) = load_resources([tmp_path], {})
+        assert [w.split(": ", 3)[2] for w in canary.warnings] == [
+            "spec.versions.flowing.conversation_flow.edges[0].condition"
+        ]
+
+    def test_the_emulator_stores_it(self, sdk: telnyx.Telnyx) -> None:
+        created = sdk.ai.assistants.create(name="a", instructions="x", conversation_flow=self.FLOW)
+        assert sdk.ai.assistants.retrieve(created.id).to_dict()["conversation_flow"]["edges"][0]["condition"] == {
+            "type": "default"
+        }

@@ -32,7 +32,9 @@ Telnyx's status (400 where the SDK says so, else 422):
   (transcription_settings_param.py; 422)
 - conversation flow: unique node and edge ids, ``start_node_id`` and edge ends are nodes, a
   tool or speak node with outgoing edges has exactly one ``default`` edge
-  (conversation_flow_req_param.py, flow_edge_param.py, tool_node_req_param.py; 422)
+  (conversation_flow_req_param.py, flow_edge_param.py, tool_node_req_param.py; 422); a
+  ``default`` edge leaving a prompt node is only advice (``assistant_advisories``): the SDK
+  calls it invalid, but flows in use have one, so ``validate`` warns and the emulator stores it
 - ``update_dynamic_variables``: no variable named ``telnyx_*``; function-like tool names unique
   (update_dynamic_variables_tool_params_param.py; 422)
 - ``telnyx`` delegation needs ``model`` or ``external_llm.model`` (delegation_settings_param.py; 422)
@@ -42,12 +44,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
-__all__ = ["Violation", "assistant_violations", "tool_violations"]
+__all__ = ["Violation", "assistant_advisories", "assistant_violations", "tool_violations"]
 
 Path = tuple[str | int, ...]
 JSON = Mapping[str, Any]
@@ -132,7 +134,7 @@ def _url_problem(url: str, schemes: tuple[str, ...]) -> str | None:
 # -- assistant rules ----------------------------------------------------------------------------------
 
 
-def _pay_tool(config: JSON, tool_type_of: ToolTypeOf | None) -> Iterator[Violation]:
+def _pay_tool(config: JSON, tool_type_of: ToolTypeOf | None, attached: Sequence[str] = ()) -> Iterator[Violation]:
     where: list[str] = []
     for index, tool in enumerate(_list(config.get("tools"))):
         if _obj(tool).get("type") == "pay":
@@ -146,6 +148,7 @@ def _pay_tool(config: JSON, tool_type_of: ToolTypeOf | None) -> Iterator[Violati
             ids = [node.get("shared_tool_id"), *_list(node.get("shared_tool_ids"))]
             if any(isinstance(t, str) and tool_type_of(t) == "pay" for t in ids):
                 where.append(f"conversation_flow.nodes[{index}]")
+    where.extend(attached)
     if where and _obj(config.get("telephony_settings")).get("disable_dtmf") is not True:
         yield Violation(
             ("telephony_settings", "disable_dtmf"),
@@ -313,8 +316,6 @@ def _flow(flow: JSON) -> Iterator[Violation]:
         if target.get("type") == "node" and target.get("node_id") not in kinds:
             yield Violation((*at, "target", "node_id"), f"'{target.get('node_id')}' is not the id of a node")
         if _obj(edge.get("condition")).get("type") == "default":
-            # The SDK calls a default edge valid only on tool and speak nodes, but manifests in use
-            # (tests/data/good, the export of portal-made flows) put one on prompt nodes; not enforced.
             defaults.setdefault(source, []).append(index)
     for index, node in enumerate(nodes):
         node_id = node.get("id")
@@ -323,6 +324,26 @@ def _flow(flow: JSON) -> Iterator[Violation]:
             yield Violation(
                 (*here, "nodes", index),
                 f"a {kinds[node_id]} node with outgoing edges needs exactly one default edge, not {count}",
+            )
+
+
+def _default_edge_advisories(flow: JSON) -> Iterator[Violation]:
+    """A ``default`` edge leaving a node that is not a tool or speak node.
+
+    The SDK calls a default edge valid only there (flow_edge_param.py), but manifests in use
+    (tests/data/good/billing.yaml, the reference's example, flows exported from the portal) have
+    one leaving a prompt node, so this is advice: ``validate`` warns, the emulator stores it.
+    """
+    kinds = {_obj(n).get("id"): str(_obj(n).get("type", "prompt")) for n in _list(flow.get("nodes"))}
+    for index, edge in enumerate(_list(flow.get("edges"))):
+        edge = _obj(edge)
+        source = edge.get("start_node_id")
+        kind = kinds.get(source)
+        if _obj(edge.get("condition")).get("type") == "default" and kind not in (None, "tool", "speak"):
+            yield Violation(
+                ("conversation_flow", "edges", index, "condition"),
+                f"a default edge leaves {kind} node '{source}'; the API documents default edges only on tool "
+                "and speak nodes, so it may refuse this one (use an llm or expression condition)",
             )
 
 
@@ -367,10 +388,16 @@ def _tool_payload(kind: str, payload: JSON, here: Path) -> Iterator[Violation]:
                 )
 
 
-def assistant_violations(config: JSON, tool_type_of: ToolTypeOf | None = None) -> list[Violation]:
-    """Every write rule an assistant configuration (create body, or stored config after an update) breaks."""
+def assistant_violations(
+    config: JSON, tool_type_of: ToolTypeOf | None = None, *, attached_pay_tools: Sequence[str] = ()
+) -> list[Violation]:
+    """Every write rule an assistant configuration (create body, or stored config after an update) breaks.
+
+    ``attached_pay_tools`` describes pay tools the body attaches in a way ``tool_type_of`` cannot
+    see: ``validate`` passes the shared Tool documents a manifest attaches by name.
+    """
     found = [
-        *_pay_tool(config, tool_type_of),
+        *_pay_tool(config, tool_type_of, attached_pay_tools),
         *_privacy(config),
         *_websocket(config),
         *_a2a(config),
@@ -388,6 +415,12 @@ def assistant_violations(config: JSON, tool_type_of: ToolTypeOf | None = None) -
             if isinstance(node_transcription, Mapping):
                 found.extend(_transcription(node_transcription, ("conversation_flow", "nodes", index, "transcription")))
     return found
+
+
+def assistant_advisories(config: JSON) -> list[Violation]:
+    """Documented rules that manifests in use break: ``validate`` warns about them, nothing refuses them."""
+    flow = config.get("conversation_flow")
+    return list(_default_edge_advisories(flow)) if isinstance(flow, Mapping) else []
 
 
 def tool_violations(kind: str, payload: JSON) -> list[Violation]:

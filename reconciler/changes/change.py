@@ -17,8 +17,9 @@ are independent. ``requires`` names the changes that must succeed first (by ``re
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from reconciler.changes.diff import FieldChange
@@ -49,6 +50,9 @@ class Change:
     step: str = ""
     """Set on the second write of a split change, e.g. ``link`` for handoffs made after a create."""
     note: str = ""
+    not_kept_file: Path | None = field(default=None, compare=False)
+    """Where apply remembers fields this write sent that the answer lacks: the project's file
+    (beside ``reconciler.yaml``); None: ``.reconciler/not-kept.json`` in the current directory."""
 
     @property
     def address(self) -> str:

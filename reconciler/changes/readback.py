@@ -4,9 +4,11 @@ Why: Telnyx answers every write with the object as stored. A field it does not k
 through ``x-passthrough``, or one a newer API dropped) is silently left out, so the next plan
 sees it missing, plans the same update, and every apply spends one of the ten versions Telnyx
 keeps. ``not_kept`` compares what was sent with the answer; ``NotKeptLedger`` remembers those
-fields per object (in ``.reconciler/not-kept.json``), so they are reported once, on the apply that
-found them, and later plans leave them out instead of sending them again. Changing the field's
-value in the manifest sends it again (and checks again); removing it ends the matter.
+fields per object (in ``.reconciler/not-kept.json`` beside the project file, like the ownership
+ledger, so every directory a project is planned from shares it), so they are reported once, on
+the apply that found them, and later plans leave them out instead of sending them again.
+Changing the field's value in the manifest sends it again (and checks again); removing it ends
+the matter.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from reconciler.model import JsonPath, format_path
 __all__ = ["LEDGER_FILE", "WRITE_ONLY", "NotKeptLedger", "not_kept", "report_not_kept", "without_paths"]
 
 LEDGER_FILE = Path(".reconciler") / "not-kept.json"
+"""The file without a project file; with one, ``Project.not_kept_file`` (the same, beside it)."""
 WRITE_ONLY = frozenset({"tool_ids", "promote_to_main", "version_name"})
 """Top-level request fields the API never echoes (it shows their effect instead)."""
 
@@ -122,17 +125,19 @@ class NotKeptLedger:
 _log = logging.getLogger("reconciler")
 
 
-def report_not_kept(address: str, sent: Mapping[str, Any], stored: Mapping[str, Any]) -> list[JsonPath]:
+def report_not_kept(
+    address: str, sent: Mapping[str, Any], stored: Mapping[str, Any], ledger_file: Path = LEDGER_FILE
+) -> list[JsonPath]:
     """After a write: warn once about each field the answer lacks and remember it (the engine hook)."""
     paths = not_kept(sent, stored)
     if paths:
-        NotKeptLedger().record(address, sent, paths)
+        NotKeptLedger(ledger_file).record(address, sent, paths)
         for path in paths:
             _log.warning(
                 "%s: spec.%s was sent but the API did not keep it; later plans leave it out "
                 "while its value stays the same (remembered in %s)",
                 address,
                 format_path(path),
-                LEDGER_FILE,
+                ledger_file,
             )
     return paths

@@ -146,8 +146,10 @@ def build_plan(
             fingerprints[f"deleted {change.address}"] = digest(change.before)
     managed = sum(1 for r in resources if live.get(r.kind, r.name) is not None)
     managed += sum(1 for c in changes if c.action is Action.DELETE) + len(protected) + len(in_use)
+    # Apply remembers fields a write did not keep beside the project file, wherever it runs from.
+    arranged = [replace(c, not_kept_file=project.not_kept_file) for c in [*arrange(changes), *unlinks]]
     return Plan(
-        changes=tuple(sorted([*arrange(changes), *unlinks], key=lambda c: c.stage)),
+        changes=tuple(sorted(arranged, key=lambda c: c.stage)),
         unchanged=tuple(unchanged),
         live_fingerprints=fingerprints,
         secrets=frozenset(s for r in resources for s in r.secrets),

@@ -26,7 +26,7 @@ from typing import Any
 from reconciler.api.client import TelnyxClient
 from reconciler.changes.change import Action, Change
 from reconciler.changes.diff import leaves, stated_differences
-from reconciler.changes.readback import NotKeptLedger, report_not_kept, without_paths
+from reconciler.changes.readback import LEDGER_FILE, NotKeptLedger, report_not_kept, without_paths
 from reconciler.changes.refs import IdIndex, Pending, pending_in
 from reconciler.kinds.base import KindHandler, PlanContext, requires_of
 from reconciler.model import Resource
@@ -117,7 +117,7 @@ class AssistantHandler(KindHandler):
         body = {"name": resource.name, **resolve_references(resource.spec, ctx.ids)}
         ledger = ctx.memo.get("not_kept")
         if not isinstance(ledger, NotKeptLedger):
-            ledger = ctx.memo["not_kept"] = NotKeptLedger()  # one read of the file per plan
+            ledger = ctx.memo["not_kept"] = NotKeptLedger(ctx.project.not_kept_file)  # one read per plan
         known = ledger.known(resource.address, body)
         # Fields an earlier apply found the API does not keep: reported then, not planned again.
         return without_paths(body, known) if known else body
@@ -193,7 +193,7 @@ class AssistantHandler(KindHandler):
         if live is not None and isinstance(live.get("version_id"), str):
             ids.set(MAIN_VERSION, change.name, live["version_id"])
         if live is not None:
-            report_not_kept(f"{self.kind}/{change.name}", change.body, live)
+            report_not_kept(f"{self.kind}/{change.name}", change.body, live, change.not_kept_file or LEDGER_FILE)
 
     def read(self, client: TelnyxClient, live_id: str) -> dict[str, Any]:
         return client.get_assistant(live_id)

@@ -28,11 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import ManifestErrors, ManifestProblem
+from reconciler.manifests.cross_rules import cross_document_problems
 from reconciler.manifests.environment import Environment
 from reconciler.manifests.files import FileRefused, FileTooLarge, NotText, read_text
 from reconciler.manifests.interpolate import interpolate
+from reconciler.manifests.project import Project
 from reconciler.manifests.references import check_references, references
-from reconciler.manifests.schema import lift_passthrough, passthrough_warnings, validate_document
+from reconciler.manifests.schema import document_warnings, hatch_listed, lift_passthrough, validate_document
 from reconciler.manifests.yaml_source import YamlDocument, read_yaml
 from reconciler.model import API_VERSION, KINDS, UNPRINTABLE, JsonPath, Resource, SourceMap, format_path
 from reconciler.redact import mask_text, remember
@@ -47,15 +49,20 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 
 
 def load_resources(
-    paths: Sequence[str | Path], environ: Mapping[str, str], *, environment: Environment | None = None
+    paths: Sequence[str | Path],
+    environ: Mapping[str, str],
+    *,
+    environment: Environment | None = None,
+    project: Project | None = None,
 ) -> list[Resource]:
     """Every resource of the given files and directories, in a stable order.
 
     ``environment`` (from ``load_environment``) supplies ``${var:...}`` values and a name prefix;
-    without it ``${var:...}`` is an error. Raises ``ManifestErrors`` with all problems when any
-    document is invalid.
+    without it ``${var:...}`` is an error. ``project`` supplies the ``passthrough:`` fields, sent
+    unchecked with a warning. Raises ``ManifestErrors`` with all problems when any document is
+    invalid.
     """
-    loader = _Loader(environ, environment)
+    loader = _Loader(environ, environment, project or Project())
     for file in manifest_files(paths, loader.problems):
         loader.load_file(file)
     if not loader.documents:
@@ -63,6 +70,7 @@ def load_resources(
         # found nothing at all is a mistake the user wants to hear about.
         loader.problems.extend(_problem(file, 1, f"no documents: {why}") for file, why in loader.empty)
     loader.problems.extend(check_references(loader.resources, loader.defined))
+    loader.problems.extend(cross_document_problems(loader.resources))
     loader.problems.extend(_previous_name_problems(loader.resources))
     if loader.problems:
         problems = [_one_line(p) for p in loader.problems]
@@ -197,6 +205,7 @@ def _problem(
 class _Loader:
     environ: Mapping[str, str]
     environment: Environment | None = None
+    project: Project = field(default_factory=Project)
     resources: list[Resource] = field(default_factory=list)
     problems: list[ManifestProblem] = field(default_factory=list)
     defined: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -267,7 +276,11 @@ class _Loader:
         for path, message in result.problems:
             self.problems.append(_problem(file, source.line_of(path), message, kind, name, format_path(path)))
         # A missing spec stays missing, so the schema says it is required rather than "null".
-        interpolated = {**value, "spec": result.value} if "spec" in value else value
+        with_spec = {**value, "spec": result.value} if "spec" in value else value
+        # Fields the project lists under passthrough go under x-passthrough, which the schema allows.
+        listed = self._listed(kind, name, result.value)
+        interpolated, moved = hatch_listed(with_spec, list(listed))
+        where = {path: listed[pattern] for path, pattern in moved.items()}
         # A value whose reference failed still holds the raw `${...}`: judging it again adds only noise.
         unresolved = {format_path(path) for path, _ in result.problems}
         schema_problems = [
@@ -289,9 +302,30 @@ class _Loader:
                 template=result.template,
                 secrets=frozenset(result.secrets),
                 previous_names=tuple(value.get("previous_names") or ()),
-                warnings=tuple(str(w) for w in passthrough_warnings(interpolated, kind, source, name)),
+                warnings=tuple(
+                    str(_masked(w, result.secrets)) for w in document_warnings(interpolated, kind, source, name, where)
+                ),
             )
         )
+
+    def _listed(self, kind: str, name: str | None, spec: Any) -> dict[JsonPath, str]:
+        """The project's passthrough fields for this document: paths inside spec, and where each is listed.
+
+        A rule matches the manifest's ``Kind/name`` or its live one (with the environment's prefix);
+        a CanaryDeploy's versions also take the fields listed for its assistant.
+        """
+        if name is None or not self.project.passthrough:
+            return {}
+        listed = self.project.passthrough_fields(*self._addresses(kind, name))
+        assistant = spec.get("assistant") if kind == "CanaryDeploy" and isinstance(spec, dict) else None
+        if isinstance(assistant, str):
+            for path, where in self.project.passthrough_fields(*self._addresses("Assistant", assistant)).items():
+                listed.setdefault(("versions", "*", *path), where)
+        return listed
+
+    def _addresses(self, kind: str, name: str) -> list[str]:
+        live = self.environment.live_name(name) if self.environment is not None else name
+        return list(dict.fromkeys([f"{kind}/{name}", f"{kind}/{live}"]))
 
     def _add_issues(self, file: str, document: YamlDocument, kind: str | None, name: str | None) -> None:
         for issue in document.issues:

@@ -1,4 +1,4 @@
-"""The project file, ``reconciler.yaml``: stack name, pruning safety, protection, ignore rules.
+"""The project file, ``reconciler.yaml``: stack name, pruning safety, protection, ignore and passthrough rules.
 
     stack: support-desk               # ownership scope; two stacks can share one account
     ownership_file: .reconciler/ownership-support-desk.json   # default shown
@@ -13,9 +13,14 @@
     ignore:                           # fields the console owns: never a change in plan or drift
       - target: Assistant/*
         fields: [greeting, voice_settings.voice, "tools[*].webhook.url"]
+    passthrough:                      # fields Telnyx added before the schema knows them: sent
+      - target: Assistant/*           # as written, unchecked, with a warning (like x-passthrough)
+        fields: [voice_settings.warmth, "tools[*].webhook.retry_policy"]
 
 It is read from ``--config FILE``, else ``reconciler.yaml`` in the current directory, else
 defaults apply (no stack: nothing is ever pruned except canary configs of managed assistants).
+Files the reconciler keeps for a project (the ownership ledger, ``not-kept.json``) live in
+``.reconciler/`` beside the project file, wherever the command runs from.
 """
 
 from __future__ import annotations
@@ -39,9 +44,13 @@ MAX_PROJECT_BYTES = 1024 * 1024
 """Largest project file read (1 MiB); it holds a stack name and a few rules."""
 
 DEFAULT_FILE = Path("reconciler.yaml")
+NOT_KEPT_FILE = Path(".reconciler") / "not-kept.json"
+"""Fields the API did not keep (``reconciler.changes.readback``), relative to the project file's directory."""
 
 _TARGET = r"^(Assistant|Tool|McpServer|CanaryDeploy|AssistantTest|\*)/.+$"
 _TARGET_HELP = "(Kind: Assistant, Tool, McpServer, CanaryDeploy, AssistantTest or *; name may use * and ?)"
+_SPEC_FIELD = r"^([^.\[\]]+(\[(\*|\d+)\])*\.)*[^.\[\]]+$"
+_SPEC_FIELD_HELP = "a field path inside spec, ending in a field name (voice_settings.warmth, tools[*].webhook.retry)"
 _SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -78,6 +87,26 @@ _SCHEMA: dict[str, Any] = {
                 },
             },
         },
+        "passthrough": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["target", "fields"],
+                "properties": {
+                    "target": {"type": "string", "pattern": _TARGET},
+                    "fields": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {
+                            "type": "string",
+                            "pattern": _SPEC_FIELD,
+                            "not": {"pattern": r"(^|\.)x-passthrough(\.|\[|$)"},
+                        },
+                    },
+                },
+            },
+        },
     },
 }
 
@@ -103,12 +132,24 @@ class IgnoreRule:
 
 
 @dataclass(frozen=True)
+class PassthroughRule:
+    """Fields of the objects ``target`` matches that are sent unchecked, with a warning."""
+
+    target: str
+    fields: tuple[str, ...]
+
+    def applies_to(self, address: str) -> bool:
+        return fnmatch.fnmatchcase(address, self.target)
+
+
+@dataclass(frozen=True)
 class Project:
     stack: str | None = None
     ownership_file: Path | None = None
     prune: PruneSettings = field(default_factory=PruneSettings)
     protect: tuple[str, ...] = ()
     ignore: tuple[IgnoreRule, ...] = ()
+    passthrough: tuple[PassthroughRule, ...] = ()
     source: Path | None = None
     lines: dict[JsonPath, int] = field(default_factory=dict, compare=False, repr=False)
     """Line of every key and item of the project file, for messages."""
@@ -119,12 +160,30 @@ class Project:
     def ignored_fields(self, address: str) -> list[str]:
         return [f for rule in self.ignore if rule.applies_to(address) for f in rule.fields]
 
+    @property
+    def not_kept_file(self) -> Path:
+        """Where apply remembers fields the API did not keep: beside the project file, like the ledger."""
+        return (self.source.parent if self.source is not None else Path()) / NOT_KEPT_FILE
+
+    def passthrough_fields(self, *addresses: str) -> dict[JsonPath, str]:
+        """The passthrough fields (paths inside spec) of an object known by any of ``addresses``,
+        each with the ``FILE:LINE`` of its entry, for the warning."""
+        found: dict[JsonPath, str] = {}
+        for i, rule in enumerate(self.passthrough):
+            if any(rule.applies_to(address) for address in addresses):
+                for j, text in enumerate(rule.fields):
+                    line = self.lines.get(("passthrough", i, "fields", j), 1)
+                    where = f"{self.source}:{line}" if self.source is not None else "the project"
+                    found.setdefault(parse_field_path(text), where)
+        return found
+
     def unmatched(self, addresses: Iterable[str]) -> list[str]:
         """A warning for each protect or ignore pattern that matches none of ``addresses``: a typo
         there would otherwise protect (or ignore) nothing without a word."""
         known = list(addresses)
         patterns: list[tuple[JsonPath, str]] = [(("protect", i), p) for i, p in enumerate(self.protect)]
         patterns += [(("ignore", i, "target"), r.target) for i, r in enumerate(self.ignore)]
+        patterns += [(("passthrough", i, "target"), r.target) for i, r in enumerate(self.passthrough)]
         warnings = []
         for where, pattern in patterns:
             if not any(fnmatch.fnmatchcase(a, pattern) for a in known):
@@ -182,6 +241,7 @@ def load_project(path: Path | None = None) -> Project:
         prune=prune,
         protect=tuple(data.get("protect") or ()),
         ignore=tuple(IgnoreRule(r["target"], tuple(r["fields"])) for r in data.get("ignore") or ()),
+        passthrough=tuple(PassthroughRule(r["target"], tuple(r["fields"])) for r in data.get("passthrough") or ()),
         source=path,
         lines=lines,
     )
@@ -222,6 +282,10 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[JsonPath, int]]:
         message = error.message
         if error.validator == "pattern" and error.schema.get("pattern") == _TARGET:
             message = f"{error.instance!r} is not Kind/name {_TARGET_HELP}"
+        if error.validator == "pattern" and error.schema.get("pattern") == _SPEC_FIELD:
+            message = f"{error.instance!r} is not {_SPEC_FIELD_HELP}"
+        if error.validator == "not" and at[:1] == ("passthrough",):
+            message = f"{error.instance!r}: list the field itself, not a path through x-passthrough"
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
             known = list(error.schema.get("properties", {}))
             for key in error.instance:

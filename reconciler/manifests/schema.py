@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import difflib
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -18,7 +18,7 @@ from typing import Any
 from jsonschema.exceptions import ValidationError, best_match
 
 from reconciler.api.jsonschema_ext import SchemaValidator
-from reconciler.api.write_rules import Violation, assistant_violations, tool_violations
+from reconciler.api.write_rules import Violation, assistant_advisories, assistant_violations, tool_violations
 from reconciler.errors import ManifestProblem
 from reconciler.model import KINDS, JsonPath, SourceMap, format_path
 
@@ -26,6 +26,8 @@ __all__ = [
     "PASSTHROUGH",
     "SCHEMA_FILES",
     "all_schemas",
+    "document_warnings",
+    "hatch_listed",
     "lift_passthrough",
     "manifest_kinds",
     "manifest_schema",
@@ -140,6 +142,50 @@ def lift_passthrough(spec: Any) -> Any:
     return spec
 
 
+def hatch_listed(
+    document: Mapping[str, Any], listed: Sequence[JsonPath]
+) -> tuple[Mapping[str, Any], dict[JsonPath, JsonPath]]:
+    """``document`` with each listed field moved under ``x-passthrough`` in the object that holds it.
+
+    ``listed`` holds paths inside ``spec`` (a project's ``passthrough:`` list), where ``*`` is any
+    list item or map entry. Returns the document to validate and, for each field moved, its path
+    from the document root and the listed path it fits; ``document`` itself is not changed. A field
+    already under its object's ``x-passthrough`` stays beside it, so the usual clash is reported.
+    """
+    spec = document.get("spec")
+    if not listed or not isinstance(spec, Mapping):
+        return document, {}
+    spec = copy.deepcopy(dict(spec))
+    moved: dict[JsonPath, JsonPath] = {}
+    for field in listed:
+        *parents, key = field
+        if not isinstance(key, str) or key == PASSTHROUGH:
+            continue
+        for path, holder in _holders(spec, tuple(parents), ("spec",)):
+            hatch = holder.setdefault(PASSTHROUGH, {}) if key in holder else None
+            if isinstance(hatch, dict) and key not in hatch:
+                hatch[key] = holder.pop(key)
+                moved.setdefault((*path, key), field)
+    return {**document, "spec": spec}, moved
+
+
+def _holders(node: Any, parents: JsonPath, path: JsonPath) -> Iterator[tuple[JsonPath, dict[str, Any]]]:
+    """(path, object) of every object at ``parents`` below ``node``; ``*`` follows every item or entry."""
+    if not parents:
+        if isinstance(node, dict):
+            yield path, node
+        return
+    part, rest = parents[0], parents[1:]
+    if isinstance(node, list):
+        indexes = range(len(node)) if part == "*" else [part] if isinstance(part, int) and part < len(node) else []
+        for index in indexes:
+            yield from _holders(node[index], rest, (*path, index))
+    elif isinstance(node, dict):
+        keys = [k for k in node if k != PASSTHROUGH] if part == "*" else [part] if part in node else []
+        for key in keys:
+            yield from _holders(node[key], rest, (*path, key))
+
+
 def _problem(
     source: SourceMap, kind: str, name: str | None, path: JsonPath, line_path: JsonPath, message: str
 ) -> ManifestProblem:
@@ -149,14 +195,46 @@ def _problem(
 
 
 def passthrough_warnings(
-    document: Mapping[str, Any], kind: str, source: SourceMap, name: str | None = None
+    document: Mapping[str, Any], kind: str, source: SourceMap, name: str | None = None,
+    listed: Mapping[JsonPath, str] | None = None,
 ) -> list[ManifestProblem]:
-    """One warning per field sent through ``x-passthrough``: it is sent unchecked."""
+    """One warning per field sent through ``x-passthrough``: it is sent unchecked.
+
+    ``listed`` maps the fields ``hatch_listed`` moved there to where the project lists them.
+    """
     warnings = []
     for path, extra, _ in _passthrough_fields(document.get("spec"), ("spec",)):
         for key in extra:
-            warnings.append(_problem(source, kind, name, (*path, key), (*path, PASSTHROUGH, key),
-                                     f"not in the {kind} schema; sent as written because it is under {PASSTHROUGH}"))
+            field = (*path, key)
+            if listed and field in listed:
+                message = (f"not checked against the {kind} schema; sent as written because {listed[field]} "
+                           "lists it under passthrough")
+                warnings.append(_problem(source, kind, name, field, field, message))
+            else:
+                message = f"not in the {kind} schema; sent as written because it is under {PASSTHROUGH}"
+                warnings.append(_problem(source, kind, name, field, (*path, PASSTHROUGH, key), message))
+    return sorted(warnings, key=lambda w: (w.line, w.path))
+
+
+def document_warnings(
+    document: Mapping[str, Any], kind: str, source: SourceMap, name: str | None = None,
+    listed: Mapping[JsonPath, str] | None = None,
+) -> list[ManifestProblem]:
+    """What ``validate`` warns about in a valid document: passthrough fields and write-rule advice
+    (``assistant_advisories``), for an assistant and for each candidate version of a CanaryDeploy."""
+    warnings = passthrough_warnings(document, kind, source, name, listed)
+    spec = document.get("spec")
+    configs: list[tuple[JsonPath, Any]] = []
+    if kind == "Assistant":
+        configs = [(("spec",), spec)]
+    elif kind == "CanaryDeploy" and isinstance(spec, Mapping) and isinstance(spec.get("versions"), Mapping):
+        # An override's top-level field replaces the assistant's whole, so its flow is judged alone.
+        configs = [(("spec", "versions", version), override) for version, override in spec["versions"].items()]
+    for at, config in configs:
+        if isinstance(config, Mapping):
+            for advice in assistant_advisories(lift_passthrough(config)):
+                where = (*at, *advice.path)
+                warnings.append(_problem(source, kind, name, where, where, advice.message))
     return sorted(warnings, key=lambda w: (w.line, w.path))
 
 
