@@ -354,10 +354,10 @@ class TestAgainstTheEmulator:
         apply_ok(DESK, emulator)
         report = drift_of([DESK], emulator)
         assert report.in_sync
-        assert render_text(report) == "No drift: 7 objects match the manifests.\n"
+        assert render_text(report) == "No drift: 10 objects match the manifests.\n"
         assert drift_document(report) == {
             "format_version": 1, "in_sync": True,
-            "summary": {"missing": 0, "changed": 0, "extra": 0, "in_sync": 7}, "objects": [], "protected": [],
+            "summary": {"missing": 0, "changed": 0, "extra": 0, "in_sync": 10}, "objects": [], "protected": [],
         }
 
     def test_a_stated_field_changed_by_hand_is_named_in_every_format(self, emulator: Any, sdk: telnyx.Telnyx) -> None:
@@ -374,10 +374,10 @@ class TestAgainstTheEmulator:
             '          live:    "Telnyx.KokoroTTS.af_bella"\n'
             '          desired: "Telnyx.KokoroTTS.af_heart"\n'
             "\n"
-            "Drift: 0 missing, 1 changed, 0 extra; 6 in sync.\n"
+            "Drift: 0 missing, 1 changed, 0 extra; 9 in sync.\n"
         )
         assert render_drift(report, "markdown") == (
-            "**Drift**: 0 missing, 1 changed, 0 extra; 6 in sync.\n"
+            "**Drift**: 0 missing, 1 changed, 0 extra; 9 in sync.\n"
             "\n"
             f"### changed: `Assistant/support-triage` (`{triage.id}`)\n"
             "\n"
@@ -388,7 +388,7 @@ class TestAgainstTheEmulator:
         assert json.loads(render_drift(report, "json")) == {
             "format_version": 1,
             "in_sync": False,
-            "summary": {"missing": 0, "changed": 1, "extra": 0, "in_sync": 6},
+            "summary": {"missing": 0, "changed": 1, "extra": 0, "in_sync": 9},
             "objects": [{
                 "address": "Assistant/support-triage", "kind": "Assistant", "name": "support-triage",
                 "status": "changed", "id": triage.id,
@@ -433,7 +433,7 @@ class TestAgainstTheEmulator:
         tech = report.objects[2]
         assert [(f.dotted, f.live, f.desired) for f in tech.fields] == [
             ("tool_ids", None, [Pending("Tool", "create-ticket")])]
-        assert text.endswith("Drift: 1 missing, 4 changed, 0 extra; 2 in sync.\n")
+        assert text.endswith("Drift: 1 missing, 4 changed, 0 extra; 5 in sync.\n")
 
     def test_a_changed_candidate_override_is_drift_of_the_canary_deploy(self, emulator: Any, desk: Path) -> None:
         apply_ok(desk, emulator)
@@ -464,7 +464,7 @@ class TestAgainstTheEmulator:
             f"  extra    CanaryDeploy/support-triage ({triage.id})\n"
             "      in the account and owned by this stack, not in the manifests\n"
             "\n"
-            "Drift: 0 missing, 0 changed, 1 extra; 6 in sync.\n"
+            "Drift: 0 missing, 0 changed, 1 extra; 9 in sync.\n"
         )
 
 

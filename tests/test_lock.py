@@ -27,7 +27,8 @@ from tests.helpers import REPO, run_cli
 DESK = REPO / "examples" / "support-desk"
 LEDGER = Path(".reconciler") / "ownership-desk.json"
 LOCK = Path(".reconciler") / "ownership-desk.lock"
-DESK_OWNED = ["create-ticket", "crm", "lookup-order", "support-billing", "support-tech", "support-triage"]
+DESK_OWNED = ["billing-question-handoff", "create-ticket", "crm", "lookup-order", "refund-over-limit",
+              "refund-within-limit", "support-billing", "support-tech", "support-triage"]
 
 
 def _locked_message(holder: Holder, command: str = "apply", after: str | None = None) -> str:
@@ -123,7 +124,7 @@ class TestHeldLock:
             thread.join()
         assert result.exit_code == 0, result.output
         assert time.monotonic() - started >= 0.9
-        assert result.stdout.endswith("Apply: 10 applied, 0 failed, 0 skipped.\n")
+        assert result.stdout.endswith("Apply: 13 applied, 0 failed, 0 skipped.\n")
         assert _ledger_names(stack_dir) == DESK_OWNED
 
     def test_lock_timeout_gives_up_after_the_duration(self, emulator: EmulatorServer, stack_dir: Path) -> None:
@@ -231,6 +232,7 @@ def _spawn(cwd: Path, base_url: str, *extra: str) -> subprocess.Popen[str]:
 ONE_APPLY_WRITES = {
     "POST /v2/ai/assistants": 3,
     "POST /v2/ai/assistants/{assistant_id}": 3,
+    "POST /v2/ai/assistants/tests": 3,
     "POST /v2/ai/assistants/{assistant_id}/canary-deploys": 1,
     "POST /v2/ai/mcp_servers": 1,
     "POST /v2/ai/tools": 2,
@@ -257,18 +259,18 @@ def test_two_concurrent_applies_of_one_stack(tmp_path: Path, extra: tuple[str, .
         assistants = _assistants(server)
     writes = {route: n for route, n in stats["by_route"].items() if not route.startswith("GET ")}
     assert writes == ONE_APPLY_WRITES  # exactly one of them created and updated
-    applied = [i for i, (out, _) in enumerate(outputs) if out.endswith("Apply: 10 applied, 0 failed, 0 skipped.\n")]
+    applied = [i for i, (out, _) in enumerate(outputs) if out.endswith("Apply: 13 applied, 0 failed, 0 skipped.\n")]
     assert len(applied) == 1, outputs
     other_code, (other_out, other_err) = codes[1 - applied[0]], outputs[1 - applied[0]]
     assert codes[applied[0]] == 0
     if extra:
         # It waited for the lock, then planned against what the first one made: nothing to do.
-        assert (other_code, other_out) == (0, "No changes. 7 objects match the manifests.\n"), other_err
+        assert (other_code, other_out) == (0, "No changes. 10 objects match the manifests.\n"), other_err
     elif other_code == 1:
         assert other_err.startswith("Error: stack 'desk' is locked: apply by "), other_err
         assert other_err.endswith(f"; lock file {LOCK}; try again later, or wait with --lock-timeout DURATION\n")
     else:  # it started only after the first had finished
-        assert (other_code, other_out) == (0, "No changes. 7 objects match the manifests.\n"), other_err
+        assert (other_code, other_out) == (0, "No changes. 10 objects match the manifests.\n"), other_err
     names = sorted(a["name"] for a in assistants)
     assert names == ["support-billing", "support-tech", "support-triage"]
     assert _ledger_names(stack) == DESK_OWNED

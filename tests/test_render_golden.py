@@ -213,17 +213,17 @@ class TestEndToEnd:
         assert lines[2:5] == [
             "| + create | ~ update | - delete | unchanged |",
             "|---:|---:|---:|---:|",
-            "| 8 | 0 | 0 | 0 |",
+            "| 11 | 0 | 0 | 0 |",
         ]
         summaries = [line for line in lines if line.startswith("<details><summary>")]
-        assert len(summaries) == 10
-        assert lines.count("</details>") == 10
+        assert len(summaries) == 13
+        assert lines.count("</details>") == 13
         assert summaries[0] == "<details><summary><code>+</code> <b>McpServer/crm</b> will be created</summary>"
         assert summaries[6] == (
             "<details><summary><code>~</code> <b>Assistant/support-billing</b> will be updated (link): "
             "<i>handoffs linked once every assistant they name exists</i></summary>"
         )
-        assert lines.count("```diff") == 4  # instructions of three new assistants and of the candidate
+        assert lines.count("```diff") == 7  # instructions of three assistants, three tests and the candidate
 
     def test_json_counts_and_validates_against_the_schema(self, emulator: Any) -> None:
         result = run_cli(["plan", str(DESK), "--format", "json"], emulator.base_url)
@@ -231,8 +231,8 @@ class TestEndToEnd:
         document = json.loads(result.stdout)
         assert list(document)[:4] == ["format_version", "summary", "changes", "unchanged"]
         assert document["format_version"] == 1
-        assert document["summary"] == {"create": 8, "update": 0, "delete": 0, "adopt": 0}
-        assert len(document["changes"]) == 10
+        assert document["summary"] == {"create": 11, "update": 0, "delete": 0, "adopt": 0}
+        assert len(document["changes"]) == 13
         assert [c["step"] for c in document["changes"]].count("link") == 2
         assert _errors(document) == []
 
@@ -241,7 +241,7 @@ class TestEndToEnd:
         result = run_cli(["plan", str(DESK), "--format", "json"], emulator.base_url)
         document = json.loads(result.stdout)
         assert document["summary"] == {"create": 0, "update": 0, "delete": 0, "adopt": 0}
-        assert (document["changes"], len(document["unchanged"])) == ([], 7)
+        assert (document["changes"], len(document["unchanged"])) == ([], 10)
         assert _errors(document) == []
         markdown = run_cli(["plan", str(DESK), "--format", "markdown"], emulator.base_url)
-        assert markdown.stdout == "No changes. 7 objects match the manifests.\n"
+        assert markdown.stdout == "No changes. 10 objects match the manifests.\n"

@@ -123,4 +123,4 @@ def test_support_desk_saved_plan_round_trip(emulator: Any, tmp_path: Path, monke
     assert run_cli(["plan", "desk", "--out", "p.json"], emulator.base_url).exit_code == 0
     result = run_cli(["apply", "--plan", "p.json", "--yes"], emulator.base_url)
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[-1] == "Apply: 10 applied, 0 failed, 0 skipped."
+    assert result.stdout.splitlines()[-1] == "Apply: 13 applied, 0 failed, 0 skipped."

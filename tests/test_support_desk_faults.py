@@ -27,13 +27,15 @@ def test_support_desk_converges_through_faults(emulator: Any, sdk: Any, seed: in
     emulator.set_faults(0.0)
 
     planned = run_cli(["plan", str(DESK), "--detailed-exitcode"], emulator.base_url)
-    assert (planned.exit_code, planned.stdout) == (0, "No changes. 7 objects match the manifests.\n")
+    assert (planned.exit_code, planned.stdout) == (0, "No changes. 10 objects match the manifests.\n")
     assistants = Counter(a.name for a in sdk.ai.assistants.list().data)
     tools = Counter(t.display_name for t in sdk.ai.tools.list())
     servers = Counter(s.name for s in sdk.ai.mcp_servers.list())
     assert assistants == Counter({"support-triage": 1, "support-billing": 1, "support-tech": 1})
     assert tools == Counter({"lookup-order": 1, "create-ticket": 1})
     assert servers == Counter({"crm": 1})
+    tests = Counter(t.name for t in sdk.ai.assistants.tests.list())
+    assert tests == Counter({"refund-within-limit": 1, "refund-over-limit": 1, "billing-question-handoff": 1})
     triage = next(a for a in sdk.ai.assistants.list().data if a.name == "support-triage")
     candidates = [v for v in sdk.ai.assistants.versions.list(triage.id).data if v.version_name == "concise-prompt"]
     assert len(candidates) == 1  # a lost answer never made a second candidate
