@@ -223,7 +223,7 @@ class TestEndToEnd:
             "<details><summary><code>~</code> <b>Assistant/support-billing</b> will be updated (link): "
             "<i>handoffs linked once every assistant they name exists</i></summary>"
         )
-        assert lines.count("```diff") == 7  # instructions of three assistants, three tests and the candidate
+        assert lines.count("```diff") == 6  # multi-line instructions: 3 assistants, 2 tests, the candidate
 
     def test_json_counts_and_validates_against_the_schema(self, emulator: Any) -> None:
         result = run_cli(["plan", str(DESK), "--format", "json"], emulator.base_url)
