@@ -20,9 +20,11 @@ import click
 from reconciler import __version__, planfile
 from reconciler.api.client import TelnyxClient
 from reconciler.api.limits import Limits
+from reconciler.changes.refs import IdIndex, pending_in
 from reconciler.config import DEFAULT_PARALLELISM, LOCAL_STATE, Connection, open_client
 from reconciler.engine.apply import ApplyResult, Outcome, Status, apply_plan
 from reconciler.engine.drift import drift_report
+from reconciler.engine.gates import GateFailed, run_gate
 from reconciler.engine.live import fetch_live
 from reconciler.engine.lock import lock_for, parse_duration
 from reconciler.engine.ownership import (
@@ -37,11 +39,13 @@ from reconciler.engine.ownership import (
     updated_ledger,
 )
 from reconciler.engine.plan import Action, Plan, build_plan
+from reconciler.engine.rollback import RollbackError, choose, describe
 from reconciler.engine.safety import check_safety, with_refusals
 from reconciler.errors import ConfigError, ManifestError, ReconcilerError
 from reconciler.export import ExportResult, adopt, export_account, name_versions
 from reconciler.export.importing import managed_refusal, owners_by_id, plan_import, render_import_plan
 from reconciler.kinds.assistant import stack_marker
+from reconciler.kinds.canary import GATE
 from reconciler.manifests.environment import load_environment
 from reconciler.manifests.loader import load_resources
 from reconciler.manifests.project import Project, load_project
@@ -55,6 +59,7 @@ from reconciler.render.test_report import render_json as render_test_json
 from reconciler.render.test_report import render_markdown as render_test_markdown
 from reconciler.render.test_report import render_text as render_test_text
 from reconciler.render.text import render_outcomes, render_result
+from reconciler.verify.results import Outcome as TestOutcome
 from reconciler.verify.results import TestReport
 from reconciler.verify.runner import run_tests
 from reconciler.verify.selection import MAIN, Selection, SelectionError, chosen_tests, targets, unapplied
@@ -292,6 +297,9 @@ def validate(paths: tuple[str, ...], config_path: Path | None, var_files: tuple[
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 with no changes, 2 with changes.")
+@click.option("--test", "run_gates", is_flag=True,
+              help="Also run each gate's test suite on its unpromoted candidate now and show the results "
+                   "(exit 1 if a gate fails).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also save the plan to FILE, for 'apply --plan FILE'. It holds no secret value.")
 @click.option("--force", is_flag=True,
@@ -302,14 +310,18 @@ def validate(paths: tuple[str, ...], config_path: Path | None, var_files: tuple[
 @var_file_option
 @connection_options
 def plan(paths: tuple[str, ...], detailed_exitcode: bool, out: Path | None, force: bool, output_format: str,
-         prune: bool, config_path: Path | None, var_files: tuple[Path, ...], base_url: str | None,
+         run_gates: bool, prune: bool, config_path: Path | None, var_files: tuple[Path, ...], base_url: str | None,
          api_key: str | None, local: bool, parallelism: int) -> None:
     """Read live state and show what apply would change."""
     connection = _connection(base_url, api_key, local, parallelism)
+    gates: list[str] = []
+    gates_failed = False
     try:
         with open_client(connection) as client:
             computed = _compute(client, paths, connection, prune, config_path, var_files, force=force,
                                 fingerprint=out is not None)
+            if run_gates:
+                gates, gates_failed = _run_plan_gates(client, computed.plan, connection.parallelism)
         the_plan = computed.plan
         if out is not None:
             planfile.save(mask_plan(the_plan), out, paths, computed.resources, prune, [str(f) for f in var_files],
@@ -318,8 +330,42 @@ def plan(paths: tuple[str, ...], detailed_exitcode: bool, out: Path | None, forc
         _fail(str(exc))
         return
     _show(the_plan, output_format)
+    if run_gates:
+        click.echo(_masked("\n".join(gates) + "\n", the_plan.secrets), err=output_format == "json", nl=False)
+    if gates_failed:
+        sys.exit(EXIT_ERROR)
     if detailed_exitcode and not the_plan.is_empty:
         sys.exit(EXIT_CHANGES)
+
+
+def _run_plan_gates(client: TelnyxClient, the_plan: Plan, parallelism: int) -> tuple[list[str], bool]:
+    """``plan --test``: run each gate of the plan on its candidates now, before anything is applied.
+
+    A candidate this plan would still write (or a test it would still create or change) cannot be
+    tested yet: that gate is reported as not run. Returns the report lines and whether a gate failed.
+    """
+    lines: list[str] = []
+    failed = False
+    gates = [c for c in the_plan.changes if c.step == GATE]
+    if not gates:
+        return ["Gates: this plan has none (a CanaryDeploy with gate: that widens traffic or promotes)."], False
+    ids = IdIndex.of(the_plan.live_ids)
+    for gate in gates:
+        waiting = [p.address for p in pending_in(gate.body)]
+        if waiting or gate.requires:
+            unapplied = ", ".join(dict.fromkeys([*waiting, *gate.requires]))
+            lines.append(f"Gate of {gate.address} not run: it tests what this plan still writes ({unapplied}); "
+                         "apply the candidate first (without rules that widen its traffic), then plan --test")
+            continue
+        try:
+            report = run_gate(client, gate, ids, parallelism)
+        except GateFailed as exc:
+            failed = True
+            lines.append(f"Gate of {gate.address} FAILED: {exc}")
+            continue
+        lines.append(f"Gate of {gate.address} passed: {report.count(TestOutcome.PASSED)} of {len(report.results)} "
+                     f"runs of suite {gate.body['suite']!r}")
+    return lines, failed
 
 
 @main.command()
@@ -514,6 +560,48 @@ def _test_report_as(report: TestReport, output_format: str) -> str:
     if output_format == "markdown":
         return render_test_markdown(report)
     return render_test_text(report, color=_use_color(sys.stdout))
+
+
+@main.command()
+@click.argument("target", metavar="Assistant/NAME")
+@click.option("--to", "to_version", default=None, metavar="VERSION",
+              help="The version to make main: a version id, or a version name (its newest kept version).")
+@click.option("--previous", is_flag=True, help="The version created before the current main (the default).")
+@click.option("--yes", is_flag=True, help="Roll back without asking (needed when stdin is not a terminal).")
+@connection_options
+def rollback(target: str, to_version: str | None, previous: bool, yes: bool, base_url: str | None,
+             api_key: str | None, local: bool, parallelism: int) -> None:
+    """Make an earlier kept version main again (one promote call, no new version)."""
+    if to_version is not None and previous:
+        _fail("--to and --previous both given; choose one")
+    kind, _, name = target.partition("/")
+    if kind != "Assistant" or not name:
+        _fail(f"{target!r} is not Assistant/NAME; only assistants have versions")
+    connection = _connection(base_url, api_key, local, parallelism)
+    try:
+        with open_client(connection) as client:
+            found = [a for a in client.list_assistants() if a.get("name") == name]
+            if len(found) != 1:
+                ids = ", ".join(str(a.get("id")) for a in found)
+                raise RollbackError(f"Assistant/{name}: " + (f"{len(found)} live assistants have this name ({ids})"
+                                                               if found else "no live assistant has this name"))
+            assistant = found[0]
+            versions = client.list_versions(str(assistant["id"]))
+            canary = client.get_canary(str(assistant["id"])) is not None
+            chosen = choose(assistant, versions, to_version, canary, client.list_tools())
+            click.echo(_masked("\n".join(describe(chosen))))
+            if not yes:
+                if not sys.stdin.isatty():
+                    _fail("refusing to roll back: stdin is not a terminal; review the above and pass --yes")
+                if not click.confirm("Roll back?", default=False):
+                    _fail("nothing was changed")
+            client.promote_version(chosen.assistant_id, str(chosen.target["version_id"]))
+    except ReconcilerError as exc:
+        _fail(str(exc))
+        return
+    click.echo(_masked(f"Rolled back: Assistant/{name} serves {chosen.target['version_id']}. The account now "
+                       "differs from git: `reconciler drift` shows how; `reconciler export --kind Assistant "
+                       f"--name {name}` writes the rolled-back spec, `reconciler apply` rolls forward."))
 
 
 def _write_export(client: TelnyxClient, result: ExportResult, adopt_objects: bool, config_path: Path | None,

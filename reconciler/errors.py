@@ -67,6 +67,10 @@ class IdentityError(ReconcilerError):
     """Live state cannot be matched to manifests without guessing."""
 
 
+class PromotionRefused(ReconcilerError):
+    """A promotion that would not make main exactly the version that was tested."""
+
+
 class ConcurrentChange(ReconcilerError):
     """An object changed in the account between plan and write; the write was not sent."""
 

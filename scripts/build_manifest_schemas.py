@@ -143,6 +143,14 @@ CANARY_FIELDS = {
     "rules": (
         "Ordered routing rules; the first whose match holds serves the call. A rule without match catches everything."
     ),
+    "promote": (
+        "The candidate to make main, exactly as it was tested: one promote call, no new version. The Assistant "
+        "document must already state its content; Telnyx removes the canary config."
+    ),
+    "gate": (
+        "A test suite that must pass on the candidates before apply widens their traffic or promotes one; "
+        "otherwise nothing is widened or promoted."
+    ),
 }
 
 TEST_FIELDS = {
@@ -564,9 +572,39 @@ def build_canary_schema(assistant_request: JSON, canary_request: JSON) -> JSON:
     spec = {
         "type": "object",
         "additionalProperties": False,
-        "required": ["assistant", "versions", "rules"],
+        "required": ["assistant", "versions"],
+        "allOf": [
+            {
+                "not": {"type": "object", "required": ["promote", "rules"]},
+                "errorMessage": "promote and rules both given; promoting removes the canary config, so drop rules",
+            },
+            {
+                "not": {"type": "object", "properties": {"promote": False, "rules": False}},
+                "errorMessage": "rules or promote is required (rules split traffic, promote makes a candidate main)",
+            },
+        ],
         "properties": {
             "assistant": {**_reference("Assistant", "The assistant"), "description": CANARY_FIELDS["assistant"]},
+            "promote": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": VERSION_NAME_MAX,
+                "description": CANARY_FIELDS["promote"],
+            },
+            "gate": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["suite"],
+                "description": CANARY_FIELDS["gate"],
+                "properties": {
+                    "suite": {"type": "string", "minLength": 1,
+                              "description": "test_suite of the AssistantTest documents that test this assistant."},
+                    "min_pass_rate": {"type": "number", "minimum": 0, "maximum": 1,
+                                      "description": "Share of runs that must pass, 0 to 1 (default 1: all)."},
+                    "repeats": {"type": "integer", "minimum": 1, "maximum": 10,
+                                "description": "Runs of each test on each candidate (default 1)."},
+                },
+            },
             "versions": {
                 "type": "object",
                 "minProperties": 1,

@@ -215,6 +215,9 @@ class TestTextView:
             "  extra    Tool/old (t-9)\n"
             "      in the account and owned by this stack, not in the manifests\n"
             "\n"
+            "To keep what Assistant/desk serves now, write its live spec into the manifests with\n"
+            "`reconciler export --kind Assistant --name 'desk' --out DIR`; to restore the manifests, apply.\n"
+            "\n"
             "Drift: 1 missing, 1 changed, 1 extra; 1 in sync.\n"
         )
 
@@ -373,6 +376,9 @@ class TestAgainstTheEmulator:
             "      voice_settings.voice:\n"
             '          live:    "Telnyx.KokoroTTS.af_bella"\n'
             '          desired: "Telnyx.KokoroTTS.af_heart"\n'
+            "\n"
+            "To keep what Assistant/support-triage serves now, write its live spec into the manifests with\n"
+            "`reconciler export --kind Assistant --name 'support-triage' --out DIR`; to restore the manifests, apply.\n"
             "\n"
             "Drift: 0 missing, 1 changed, 0 extra; 9 in sync.\n"
         )

@@ -446,6 +446,11 @@ class TelnyxClient:
         path = f"/ai/assistants/{assistant_id}/versions/{version_id}"
         return _object(self.request("GET", path, params={"include_mcp_servers": "true"}))
 
+    def promote_version(self, assistant_id: str, version_id: str) -> dict[str, Any]:
+        """Make a kept version main; Telnyx deletes the assistant's canary config with it. No new version."""
+        path = f"/ai/assistants/{assistant_id}/versions/{version_id}/promote"
+        return _object(self.request("POST", path, repeatable=True))
+
     def add_tag(self, assistant_id: str, tag: str) -> None:
         self.request("POST", f"/ai/assistants/{assistant_id}/tags", body={"tag": tag}, repeatable=True)
 

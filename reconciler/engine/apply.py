@@ -16,10 +16,13 @@ from enum import StrEnum
 from reconciler.api.client import TelnyxClient
 from reconciler.changes.change import Change
 from reconciler.changes.refs import IdIndex
+from reconciler.engine.gates import run_gate
 from reconciler.engine.order import waves
 from reconciler.engine.plan import Plan
 from reconciler.errors import ReconcilerError
 from reconciler.kinds import handler_for
+from reconciler.kinds.canary import GATE
+from reconciler.verify.results import Outcome as TestOutcome
 
 
 class Status(StrEnum):
@@ -60,6 +63,10 @@ def idempotency_key() -> str:
 
 def _run(client: TelnyxClient, change: Change, ids: IdIndex) -> Outcome:
     try:
+        if change.step == GATE:
+            report = run_gate(client, change, ids)
+            return Outcome(change, Status.APPLIED, message=f"{report.count(TestOutcome.PASSED)} of "
+                                                           f"{len(report.results)} runs passed")
         live_id = handler_for(change.kind).execute(client, change, ids, idempotency_key())
         return Outcome(change, Status.APPLIED, live_id=live_id)
     except ReconcilerError as exc:

@@ -17,10 +17,10 @@ from reconciler.changes.refs import IdIndex
 from reconciler.engine.fingerprint import digest
 from reconciler.engine.order import UNLINK, arrange
 from reconciler.engine.ownership import OWNED_KINDS, Ledger
-from reconciler.errors import IdentityError
+from reconciler.errors import IdentityError, PromotionRefused
 from reconciler.kinds import PlanContext, handler_for
 from reconciler.kinds.assistant import MAIN_VERSION, marked_stacks, stack_marker
-from reconciler.kinds.canary import CanaryDeployHandler
+from reconciler.kinds.canary import ASSISTANT_LEVEL_FIELDS, PROMOTE, CanaryDeployHandler
 from reconciler.manifests.project import Project
 from reconciler.model import LiveState, Resource
 
@@ -56,7 +56,8 @@ class Plan:
     def summary(self) -> dict[str, int]:
         counts = {action.value: 0 for action in Action}
         for change in self.changes:
-            if not change.step:  # a second write of one object is not another object changed
+            # A second write of one object is not another object changed; a promotion is an update.
+            if not change.step or change.step == PROMOTE:
                 counts[change.action.value] += 1
         return counts
 
@@ -124,6 +125,7 @@ def build_plan(
         replace(c, note=f"renamed from {renamed[c.address]!r}") if c.address in renamed and not c.step else c
         for c in changes
     ]
+    changes = _fold_promotions(changes)
     warnings = _likely_renames(changes, ctx, ledger) if ledger is not None else []
     if ledger is not None:
         changes = _adoptions(resources, ctx, changes, ledger, claims or {})
@@ -160,6 +162,36 @@ def build_plan(
         in_use=in_use,
         warnings=tuple(warnings),
     )
+
+
+def _fold_promotions(changes: list[Change]) -> list[Change]:
+    """Leave out the Assistant update a promotion makes unnecessary.
+
+    A CanaryDeploy that promotes a candidate has checked that the Assistant document states the
+    candidate's content; the update plan found (main differs from that content) is what the promote
+    call does, without a new version. Only assistant-level fields (tags) are still written.
+    """
+    promoted = {c.name.split("@", 1)[0] for c in changes if c.step == PROMOTE}
+    if not promoted:
+        return changes
+    out: list[Change] = []
+    for change in changes:
+        if change.kind != "Assistant" or change.name not in promoted or change.action not in (
+            Action.UPDATE, Action.ADOPT
+        ):
+            out.append(change)
+            continue
+        if change.step:
+            raise PromotionRefused(f"{change.address}: promote the candidate in an apply of its own; this plan also "
+                                   "links handoffs of the assistant")
+        if "name" in change.body:
+            raise PromotionRefused(f"{change.address}: rename the assistant and promote its candidate in separate "
+                                   "applies")
+        body = {k: v for k, v in change.body.items() if k in ASSISTANT_LEVEL_FIELDS}
+        fields = tuple(f for f in change.fields if f.path and f.path[0] in ASSISTANT_LEVEL_FIELDS)
+        if body or change.action is Action.ADOPT:
+            out.append(replace(change, body=body, fields=fields))
+    return out
 
 
 def _follow_renames(

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from reconciler.api.client import TelnyxClient
 from reconciler.changes.change import Action, Change
-from reconciler.changes.diff import leaves, removed, stated_differences
+from reconciler.changes.diff import FieldChange, leaves, removed, stated_differences
 from reconciler.changes.refs import IdIndex, Pending
-from reconciler.errors import ApiNotFound, ReconcilerError
+from reconciler.errors import ApiNotFound, PromotionRefused, ReconcilerError
 from reconciler.kinds.assistant import MAIN_VERSION, AssistantHandler, resolve_references
 from reconciler.kinds.base import (
     KindHandler,
@@ -57,6 +58,25 @@ def newest_named_version(
     return named[0] if named else None
 
 
+PROMOTE = "promote"
+"""Step of the change that makes a candidate main."""
+GATE = "gate"
+"""Step of the change that runs a CanaryDeploy's gate suite on its candidates."""
+
+
+def _served(rule: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The ``{version}`` entries one manifest rule serves (a single version or rollout slots)."""
+    serve = rule.get("serve") or {}
+    slots = [serve] if "version" in serve else []
+    return [*slots, *(slot for slot in serve.get("rollout") or [] if isinstance(slot, Mapping))]
+
+
+def _main_id(ctx: PlanContext, assistant_name: str) -> str | None:
+    live = ctx.live.get("Assistant", assistant_name)
+    main_id = live.get("version_id") if live else None
+    return main_id if isinstance(main_id, str) else None
+
+
 def comparable_rules(rules: Any) -> list[dict[str, Any]]:
     """Rules in one full shape, so an absent ``match`` (catch-all) never hides a live one."""
     out: list[dict[str, Any]] = []
@@ -85,6 +105,9 @@ class AssistantVersionHandler(KindHandler):
     def confirm(self, client: TelnyxClient, change: Change, ids: IdIndex) -> str | None:
         """A candidate whose answer was lost: the newest version of that name, if it matches."""
         assistant_id = str(ids.resolve(change.live_id))
+        if change.step == PROMOTE:  # a lost promote answer: done if that version is main now
+            main = client.get_assistant(assistant_id).get("version_id")
+            return str(main) if main == change.body["version_id"] else None
         main_id = ids.get(MAIN_VERSION, change.name.split("@", 1)[0])
         versions = client.list_versions(assistant_id)
         found = newest_named_version(
@@ -102,6 +125,10 @@ class AssistantVersionHandler(KindHandler):
     def write(self, client: TelnyxClient, change: Change, ids: IdIndex, idempotency_key: str) -> str | None:
         assistant_id = str(ids.resolve(change.live_id))
         body = ids.resolve(dict(change.body))
+        if change.step == PROMOTE:
+            client.promote_version(assistant_id, str(body["version_id"]))
+            ids.set(MAIN_VERSION, change.name.split("@", 1)[0], str(body["version_id"]))
+            return str(body["version_id"])
         answer = client.update_assistant(assistant_id, body)
         version_id = answer.get("version_id")
         assistant_name = change.name.split("@", 1)[0]
@@ -127,6 +154,130 @@ class CanaryDeployHandler(KindHandler):
         return {"rules": comparable_rules(live.get("rules"))}
 
     def plan(self, resource: Resource, ctx: PlanContext) -> list[Change]:
+        if isinstance(resource.spec.get("promote"), str):
+            return self._plan_promotion(resource, ctx, str(resource.spec["promote"]))
+        changes = self._plan_rollout(resource, ctx)
+        config = [c for c in changes if c.kind == self.kind]
+        if config and resource.spec.get("gate"):
+            served = {
+                slot.get("version") for rule in resource.spec.get("rules") or [] for slot in _served(rule)
+            } - {"main", None}
+            gate = self._gate(resource, ctx, sorted(str(name) for name in served), changes)
+            if gate is not None:
+                changes = [*[c for c in changes if c.kind != self.kind], gate,
+                           *[replace(c, requires=(*c.requires, gate.ref)) for c in config]]
+        return changes
+
+    def _plan_promotion(self, resource: Resource, ctx: PlanContext, candidate: str) -> list[Change]:
+        """Make the tested candidate main, exactly: one promote call, no new version.
+
+        Refused unless the live candidate is what the manifests say (else it is not the version that
+        was tested) and the Assistant document already states the candidate's content (else the next
+        plan would write main again). The Assistant update that content would otherwise cost is left
+        out of the plan by ``fold_promotions`` in the engine.
+        """
+        assistant_name = str(resource.spec["assistant"])
+        where = f"{resource.address}: cannot promote {candidate!r}"
+        live_assistant = ctx.live.get("Assistant", assistant_name)
+        if live_assistant is None:
+            raise PromotionRefused(f"{where}: Assistant/{assistant_name} is not in the account yet")
+        main_id = live_assistant.get("version_id")
+        main_body = _assistants.desired_body(ctx.resources[("Assistant", assistant_name)], ctx)
+        main_view = {k: v for k, v in main_body.items() if k not in ASSISTANT_LEVEL_FIELDS}
+        if live_assistant.get("version_name") == candidate:
+            before = _assistants.comparable(live_assistant, ctx)
+            if not stated_differences(without_ignored(main_view, before, "Assistant/" + assistant_name, ctx), before):
+                return []  # promoted already: main is that version and states what the manifests say
+        live_version = newest_named_version(ctx.live.versions.get(assistant_name, []), candidate,
+                                            main_id if isinstance(main_id, str) else None)
+        if live_version is None:
+            raise PromotionRefused(f"{where}: Assistant/{assistant_name} has no version of that name; apply the "
+                                   "candidate (without promote) and test it first")
+        before = _assistants.comparable(live_version, ctx)
+        override = resolve_references((resource.spec.get("versions") or {}).get(candidate) or {}, ctx.ids)
+        desired = without_ignored({**main_view, **override}, before, "Assistant/" + assistant_name, ctx)
+        stale = stated_differences(desired, before)
+        if stale:
+            fields = ", ".join(sorted({f.dotted for f in stale}))
+            raise PromotionRefused(
+                f"{where}: the live candidate ({live_version['version_id']}) differs from the manifests ({fields}), "
+                "so it is not the version that was tested; apply the change without promote, test it, then promote"
+            )
+        missing = stated_differences(without_ignored(dict(override), before, "Assistant/" + assistant_name, ctx),
+                                     without_ignored(main_view, before, "Assistant/" + assistant_name, ctx))
+        if missing:
+            fields = ", ".join(sorted({f.dotted for f in missing}))
+            raise PromotionRefused(
+                f"{where}: Assistant/{assistant_name} must state the candidate's content as main before it is "
+                f"promoted ({fields} differ); copy the override into the Assistant document"
+            )
+        version_id = str(live_version["version_id"])
+        assistant_id = ctx.ids.ref("Assistant", assistant_name)
+        address_name = version_address_name(assistant_name, candidate)
+        promote = Change(
+            Action.UPDATE, VERSION_KIND, address_name, assistant_id, {"main_version": main_id},
+            {"main_version": version_id}, (FieldChange(("main_version",), main_id, version_id),),
+            {"version_id": version_id}, resource.file, resource.line, (self.level, 0), step=PROMOTE,
+            note=(f"promote candidate {candidate!r} ({version_id}) of Assistant/{assistant_name} to main: no new "
+                  "version is written, and Telnyx removes the canary config"),
+        )
+        if not resource.spec.get("gate"):
+            return [promote]
+        gate = self._gate(resource, ctx, [candidate], [], {candidate: version_id})
+        return [gate, replace(promote, requires=(gate.ref,))] if gate is not None else [promote]
+
+    def _gate(
+        self,
+        resource: Resource,
+        ctx: PlanContext,
+        candidates: list[str],
+        planned: list[Change],
+        known: Mapping[str, str] | None = None,
+    ) -> Change | None:
+        """The gate step: the suite must pass on each candidate before traffic widens or it is promoted."""
+        if not candidates:
+            return None
+        gate = dict(resource.spec["gate"])
+        assistant_name = str(resource.spec["assistant"])
+        tests = sorted(
+            name for (kind, name), test in ctx.resources.items()
+            if kind == "AssistantTest" and test.spec.get("test_suite") == gate["suite"]
+            and test.spec.get("assistant") == assistant_name
+        )
+        if not tests:
+            raise PromotionRefused(
+                f"{resource.address}: gate suite {gate['suite']!r} has no AssistantTest document that tests "
+                f"Assistant/{assistant_name}"
+            )
+        versions: dict[str, str | Pending] = {}
+        for name in candidates:
+            address_name = version_address_name(assistant_name, name)
+            pending = next((c for c in planned if c.name == address_name and c.kind == VERSION_KIND), None)
+            found = (known or {}).get(name)
+            if found is None:
+                live_version = newest_named_version(ctx.live.versions.get(assistant_name, []), name,
+                                                    _main_id(ctx, assistant_name))
+                found = str(live_version["version_id"]) if live_version is not None and pending is None else None
+            versions[name] = found if found is not None else Pending(VERSION_KIND, address_name)
+        body = {
+            "suite": gate["suite"],
+            "min_pass_rate": gate.get("min_pass_rate", 1.0),
+            "repeats": gate.get("repeats", 1),
+            "assistant": assistant_name,
+            "candidates": versions,
+            "tests": [{"name": name, "test_id": ctx.ids.ref("AssistantTest", name)} for name in tests],
+        }
+        waits = [c.ref for c in planned if c.kind == VERSION_KIND]
+        waits += [f"AssistantTest/{name}" for name in tests if f"AssistantTest/{name}" in ctx.changed]
+        rate = f"{body['min_pass_rate']:.0%}"
+        return Change(
+            Action.UPDATE, self.kind, resource.name, ctx.ids.ref("Assistant", assistant_name), None, None, (), body,
+            resource.file, resource.line, (self.level - 1, 1), tuple(waits), step=GATE,
+            note=(f"gate: suite {gate['suite']!r} ({len(tests)} tests, {body['repeats']} run(s) each) must pass "
+                  f"{rate} on {', '.join(repr(c) for c in candidates)} first"),
+        )
+
+    def _plan_rollout(self, resource: Resource, ctx: PlanContext) -> list[Change]:
         assistant_name = str(resource.spec["assistant"])
         assistant_resource = ctx.resources[("Assistant", assistant_name)]
         assistant_id = ctx.ids.ref("Assistant", assistant_name)

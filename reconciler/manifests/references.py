@@ -139,6 +139,11 @@ def _canary_problems(resource: Resource) -> Iterator[ManifestProblem]:
     """Rule versions must name a candidate (or main); one rollout's weights must leave main a share."""
     spec = resource.spec
     candidates = list(spec.get("versions", {}))
+    if isinstance(spec.get("promote"), str) and spec["promote"] not in candidates:
+        promoted = spec["promote"]
+        message = (f"no candidate named {promoted!r}{_suggest(promoted, candidates)} to promote; "
+                   f"use one of: {', '.join(candidates)}")
+        yield _problem(resource, ("promote",), message)
     for i, rule in _items(spec.get("rules")):
         serve = rule.get("serve")
         if not isinstance(serve, Mapping):

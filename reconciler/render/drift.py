@@ -85,6 +85,7 @@ class TextView:
             lines.append("")
         if kept:
             lines.extend([*kept, ""])
+        lines.extend(_assistant_hint(report))
         lines.append(self._style(f"Drift: {_summary_counts(report)}.", bold=True))
         return "\n".join(lines) + "\n"
 
@@ -112,6 +113,18 @@ class TextView:
             f"          live:    {_side(field.live, field.sensitive, '(absent)')}",
             f"          desired: {_side(field.desired, field.sensitive, 'null')}",
         ]
+
+
+def _assistant_hint(report: DriftReport) -> list[str]:
+    """How to bring the manifests in line when an assistant changed (a rollback, an edit in the portal)."""
+    changed = [o.name for o in report.objects if o.kind == "Assistant" and o.status is DriftStatus.CHANGED]
+    if not changed:
+        return []
+    return [
+        f"To keep what Assistant/{changed[0]} serves now, write its live spec into the manifests with",
+        f"`reconciler export --kind Assistant --name '{changed[0]}' --out DIR`; to restore the manifests, apply.",
+        "",
+    ]
 
 
 def render_text(report: DriftReport, color: bool = False) -> str:

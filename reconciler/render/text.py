@@ -24,6 +24,9 @@ SYMBOLS = {
 CREATE_PREVIEW_LINES = 3
 
 
+EXPLAINED_STEPS = frozenset({"gate", "promote"})
+"""Steps whose note says what happens (a gate's suite, a promotion writing no version)."""
+
 class TextView:
     """Renders to a list of lines; ``color`` decides whether ANSI styles are added."""
 
@@ -72,7 +75,7 @@ class TextView:
         if change.action is not Action.CREATE and isinstance(change.live_id, str):
             head += f" ({change.live_id})"
         lines = [head]
-        if change.action is Action.ADOPT and change.note:
+        if change.note and (change.action is Action.ADOPT or change.step in EXPLAINED_STEPS):
             lines.append(f"      # {change.note}")
         # A second write (link step) of an object created moments before has no before: like a
         # create, it shows what it sets.

@@ -89,17 +89,18 @@ def run_tests(
 ) -> TestReport:
     """Trigger every target, wait for every run, and report."""
     began = time.monotonic()
-    runs = {t.test_id: _Run(t) for t in targets}
+    runs = [_Run(t) for t in targets]
+    by_target = {id(run.target): run for run in runs}
     for suite, batch in trigger_plan(targets, live_tests):
-        _trigger(client, suite, batch, runs)
+        _trigger(client, suite, [by_target[id(t)] for t in batch])
     _wait(client, runs, began + timeout, timeout, max(1, parallelism), progress, began)
-    results = tuple(sorted((r.result for r in runs.values() if r.result), key=lambda r: r.target.name))
+    results = tuple(sorted((r.result for r in runs if r.result), key=lambda r: r.target.name))
     return TestReport(results, time.monotonic() - began)
 
 
-def _trigger(client: TelnyxClient, suite: str | None, batch: list[TestTarget], runs: dict[str, _Run]) -> None:
+def _trigger(client: TelnyxClient, suite: str | None, batch: list[_Run]) -> None:
     key = str(uuid.uuid4())
-    first = batch[0]
+    first = batch[0].target
     answered: list[dict[str, Any]] = []
     for attempt in range(TRIGGER_ROUNDS):
         try:
@@ -114,27 +115,26 @@ def _trigger(client: TelnyxClient, suite: str | None, batch: list[TestTarget], r
             if transient and attempt + 1 < TRIGGER_ROUNDS:
                 time.sleep(min(2.0**attempt, MAX_POLL))
                 continue
-            _fail_batch(batch, runs, f"could not start the run: {exc}")
+            _fail_batch(batch, f"could not start the run: {exc}")
             return
     now = time.monotonic()
     by_test = {str(run.get("test_id")): run for run in answered}
-    for target in batch:
-        run = runs[target.test_id]
-        found = by_test.get(target.test_id)
+    for run in batch:
+        found = by_test.get(run.target.test_id)
         if found is None or not isinstance(found.get("run_id"), str):
-            _fail_batch([target], runs, "the trigger answered without a run for this test")
+            _fail_batch([run], "the trigger answered without a run for this test")
             continue
         run.run_id, run.last, run.started = str(found["run_id"]), found, now
 
 
-def _fail_batch(batch: Iterable[TestTarget], runs: dict[str, _Run], reason: str) -> None:
-    for target in batch:
-        runs[target.test_id].result = RunResult(target, None, Outcome.ERROR, "not started", reason=reason)
+def _fail_batch(batch: Iterable[_Run], reason: str) -> None:
+    for run in batch:
+        run.result = RunResult(run.target, None, Outcome.ERROR, "not started", reason=reason)
 
 
 def _wait(
     client: TelnyxClient,
-    runs: dict[str, _Run],
+    runs: list[_Run],
     deadline: float,
     timeout: float,
     parallelism: int,
@@ -145,13 +145,13 @@ def _wait(
     with ThreadPoolExecutor(max_workers=parallelism) as pool:
         while True:
             now = time.monotonic()
-            for run in runs.values():
+            for run in runs:
                 if run.result is None and is_finished(run.last):
                     run.result = _finished(run, now)
-            open_runs = [r for r in runs.values() if r.result is None]
+            open_runs = [r for r in runs if r.result is None]
             if progress is not None:
                 progress(
-                    {r.target.name: str(r.last.get("status", "?")) for r in runs.values() if r.result is None},
+                    {r.target.name: str(r.last.get("status", "?")) for r in runs if r.result is None},
                     now - began,
                 )
             if not open_runs:
@@ -169,7 +169,7 @@ def _wait(
                     run.result = _abandoned(
                         run, now, f"still {run.last.get('status')} after {timeout:g} s (--timeout){extra}"
                     )
-            open_runs = [r for r in runs.values() if r.result is None]
+            open_runs = [r for r in runs if r.result is None]
             if not open_runs:
                 continue
             time.sleep(max(0.0, min(pause, deadline - time.monotonic())))
