@@ -272,3 +272,20 @@ class TestRollback:
         wrong = run_cli(["rollback", "Tool/x", "--yes"], emulator.base_url)
         assert wrong.exit_code == 1
         assert "'Tool/x' is not Assistant/NAME" in wrong.output
+
+
+def test_a_saved_plan_carries_the_gate_and_the_promote(tmp_path: Path, emulator: Any, sdk: telnyx.Telnyx) -> None:
+    fast_runs(emulator)
+    folder = write(tmp_path / "m", assistant(), gate_test(), canary(gate=GATE))
+    saved = tmp_path / "plan.json"
+    assert run_cli(["plan", str(folder), "--out", str(saved)], emulator.base_url).exit_code == 0
+    applied = run_cli(["apply", "--plan", str(saved), "--yes"], emulator.base_url)
+    assert applied.exit_code == 0, applied.output
+    assert "applied  update CanaryDeploy/billing-canary (gate)" in applied.output
+    tested = candidate_id(sdk, billing(sdk).id)
+    write(folder, assistant(NEW), gate_test(), canary(promote=True, gate=GATE))
+    assert run_cli(["plan", str(folder), "--out", str(saved)], emulator.base_url).exit_code == 0
+    promoted = run_cli(["apply", "--plan", str(saved), "--yes"], emulator.base_url)
+    assert promoted.exit_code == 0, promoted.output
+    assert billing(sdk).version_id == tested
+    plan_is_empty(folder, emulator)
