@@ -389,8 +389,9 @@ class TestCanaryDeploySchema:
     def test_required_parts_and_empty_collections(self) -> None:
         assert check_kind("CanaryDeploy", {}) == [
             "m.yaml:1: CanaryDeploy/x: spec: 'assistant' is a required property",
-            "m.yaml:1: CanaryDeploy/x: spec: 'rules' is a required property",
             "m.yaml:1: CanaryDeploy/x: spec: 'versions' is a required property",
+            "m.yaml:1: CanaryDeploy/x: spec: rules or promote is required (rules split traffic, promote makes a "
+            "candidate main)",
         ]
         assert check_kind("CanaryDeploy", self.spec(versions={}, rules=[])) == [
             "m.yaml:1: CanaryDeploy/x: spec.rules: must not be empty",

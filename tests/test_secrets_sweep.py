@@ -172,6 +172,7 @@ def test_no_form_of_a_tricky_secret_or_key_is_in_any_output_or_file(workdir: Pat
         for fmt in ("text", "markdown", "json", "junit"):
             session.run(f"test --format {fmt}", ["test", "manifests", "--format", fmt, "--junit", f"junit-{fmt}.xml"],
                         url, any_code)
+        session.run("rollback", ["rollback", "Assistant/triage", "--previous", "--yes"], url, any_code)
         session.run("export", ["export", "--out", "exported"], url, any_code)
         imported = ["import", "vapi", "--api-key-ref", "vapi-key-ref", "--out", "imported"]
         session.run("import without --yes", imported, url, 1)
