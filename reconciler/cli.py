@@ -38,6 +38,7 @@ from reconciler.engine.ownership import (
 )
 from reconciler.engine.plan import Action, Plan, build_plan
 from reconciler.engine.safety import check_safety, with_refusals
+from reconciler.engine.versions import with_version_budget
 from reconciler.errors import ConfigError, ManifestError, ReconcilerError
 from reconciler.export import ExportResult, adopt, export_account, name_versions
 from reconciler.export.importing import managed_refusal, owners_by_id, plan_import, render_import_plan
@@ -221,6 +222,7 @@ def _compute(client: TelnyxClient, paths: Sequence[str], connection: Connection,
         ledger = bound_to(ledger, connection.account, live, project.ownership_file)
     the_plan = build_plan(resources, live, prune=prune, project=project, ledger=ledger, claims=claims,
                           fingerprint=fingerprint)
+    the_plan = with_version_budget(client, the_plan, live, project, connection.parallelism, fingerprint)
     the_plan = with_refusals(the_plan, project.prune, force)
     addresses = {r.address for r in resources} | {f"{kind}/{name}" for kind, name in live.objects}
     for warning in project.unmatched(addresses):
