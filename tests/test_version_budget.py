@@ -252,7 +252,7 @@ def test_saved_plan_round_trip_keeps_the_budget_and_the_force_approval(tmp_path:
     document = json.loads(saved.read_text())
     assert document["versions"][0]["evicted"][0]["version_id"] == oldest
     assert document["forced"] is True
-    assert any(key == "versions of Assistant/triage" for key in document["saved"]["live"])
+    assert "versions of Assistant/triage (version budget)" in document["saved"]["live"]
     applied = run_cli(["apply", "--plan", str(saved), "--yes", "--config", config], emulator.base_url)
     assert applied.exit_code == 0, applied.output
     assert oldest not in [v.version_id for v in oldest_first(sdk, assistant_id)]
@@ -268,7 +268,10 @@ def test_a_saved_plan_is_stale_once_the_versions_move(tmp_path: Path, emulator: 
         ["apply", "--plan", str(saved), "--yes", "--config", str(directory / "reconciler.yaml")], emulator.base_url
     )
     assert applied.exit_code == 1
-    assert "versions of Assistant/triage" in applied.output
+    assert applied.stderr == (
+        "Error: the live account changed since the plan was saved: "
+        "versions of Assistant/triage (version budget); run plan again\n"
+    )
 
 
 def test_attaching_a_shared_tool_writes_no_version(tmp_path: Path, emulator: Any, sdk: Any) -> None:
@@ -300,3 +303,23 @@ def test_attaching_a_shared_tool_writes_no_version(tmp_path: Path, emulator: Any
     shared = [t for t in sdk.ai.assistants.retrieve(assistant.id).to_dict()["tools"] if t.get("shared")]
     assert [t["webhook"]["name"] for t in shared] == ["refund"]
     assert run(directory, emulator, "plan").stdout == "No changes. 3 objects match the manifests.\n"
+
+
+def test_a_keep_versions_entry_of_the_wrong_form_names_its_line(tmp_path: Path, emulator: Any) -> None:
+    directory = project(tmp_path, MAIN.format(instructions="v0"), "stack: desk\nkeep_versions:\n  - Tool/lookup@v1\n")
+    planned = run(directory, emulator, "plan")
+    assert planned.exit_code == 1
+    assert planned.stderr == (
+        f"Error: {directory / 'reconciler.yaml'}:3: keep_versions.0: 'Tool/lookup@v1' is not "
+        "Assistant/NAME@VERSION (a version id or version name; NAME may use * and ?)\n"
+    )
+
+
+def test_a_keep_versions_entry_that_matches_no_assistant_is_a_warning(tmp_path: Path, emulator: Any) -> None:
+    directory = project(tmp_path, MAIN.format(instructions="v0"), "keep_versions: [Assistant/triaje@v1]\n")
+    planned = run(directory, emulator, "plan")
+    assert planned.exit_code == 0, planned.output
+    assert (
+        f"Warning: {directory / 'reconciler.yaml'}:1: keep_versions.0: 'Assistant/triaje' matches no manifest "
+        "and no live object"
+    ) in planned.stderr

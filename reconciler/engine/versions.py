@@ -36,6 +36,10 @@ if TYPE_CHECKING:
 MAX_VERSIONS = 10
 """Versions Telnyx keeps per assistant."""
 
+BUDGET_READ = " (version budget)"
+"""Suffix of the live fingerprints of what only the budget read: which it reads depends on the
+plan itself, so a saved plan compares them only where both sides have one (planfile.check)."""
+
 
 @dataclass(frozen=True)
 class EvictedVersion:
@@ -193,7 +197,7 @@ def with_version_budget(
         for name, found in listed:
             versions[name] = found
             if fingerprint:
-                fingerprints[f"versions of Assistant/{name}"] = digest(
+                fingerprints[f"versions of Assistant/{name}{BUDGET_READ}"] = digest(
                     sorted(found, key=lambda v: str(v.get("version_id")))
                 )
 
@@ -210,7 +214,9 @@ def with_version_budget(
         for name, canary in pool.map(lambda n: (n, client.get_canary(str(ids[n]))), unknown):
             canaries[name] = canary
             if fingerprint:
-                fingerprints[f"canary of Assistant/{name}"] = digest(canary) if canary is not None else "absent"
+                fingerprints[f"canary of Assistant/{name}{BUDGET_READ}"] = (
+                    digest(canary) if canary is not None else "absent"
+                )
     budgets = tuple(
         _budget(
             name,
@@ -239,6 +245,7 @@ def eviction_refusals(budgets: Iterable[VersionBudget]) -> list[str]:
 
 
 __all__ = [
+    "BUDGET_READ",
     "MAX_VERSIONS",
     "EvictedVersion",
     "VersionBudget",
