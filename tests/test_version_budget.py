@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 from jsonschema import Draft202012Validator
 
+from reconciler.engine.versions import replay_cap
+from reconciler.kinds.assistant import writes_version
 from tests.conftest import AUTH
 from tests.helpers import REPO, run_cli
 
@@ -240,6 +242,17 @@ def test_a_version_a_new_canary_rule_will_serve_is_refused(tmp_path: Path, emula
     assert refused.exit_code == 1
     assert refusal in refused.output
 
+    # --force applies it: the update evicts the candidate, so the canary config that names it
+    # fails (what the refusal warned of); the next apply rebuilds the candidate and converges.
+    forced = run(directory, emulator, "apply", "--yes", "--force")
+    assert forced.exit_code == 1
+    assert "failed  create CanaryDeploy/triage-canary" in forced.stdout
+    assert first not in [v.version_id for v in oldest_first(sdk, created.id)]
+    again = run(directory, emulator, "apply", "--yes")
+    assert again.exit_code == 0, again.output
+    assert "+ AssistantVersion/triage@short will be created" in again.stdout
+    assert run(directory, emulator, "plan").stdout == "No changes. 2 objects match the manifests.\n"
+
 
 def test_saved_plan_round_trip_keeps_the_budget_and_the_force_approval(tmp_path: Path, emulator: Any, sdk: Any) -> None:
     assistant_id, versions = seed(sdk)
@@ -323,3 +336,27 @@ def test_a_keep_versions_entry_that_matches_no_assistant_is_a_warning(tmp_path: 
         f"Warning: {directory / 'reconciler.yaml'}:1: keep_versions.0: 'Assistant/triaje' matches no manifest "
         "and no live object"
     ) in planned.stderr
+
+
+def test_which_updates_write_a_version() -> None:
+    """Tags and attached shared tools alone edit main in place; an unknown attached tool cannot be detached."""
+    before = {"tags": ["a"], "tool_ids": ["tool-1"], "instructions": "x"}
+    assert not writes_version({}, before)
+    assert not writes_version({"tags": ["b"]}, before)
+    assert not writes_version({"tool_ids": ["tool-2"], "tags": ["b"]}, before)
+    assert writes_version({"tool_ids": ["tool-2"], "instructions": "y"}, before)
+    assert writes_version({"tool_ids": []}, {"tool_ids": ["(unknown shared webhook tool)"]})
+    assert writes_version({"tags": ["b"]}, None)  # a link step: nothing live to compare with
+
+
+def test_the_cap_replay_never_evicts_main_nor_a_served_version() -> None:
+    listed = [{"version_id": f"v{i}", "version_created_at": f"2026-01-0{i}T00:00:00Z"} for i in range(10)]
+    newest_first = list(reversed(listed))
+    evicted, kept = replay_cap(newest_first, [True], "v9", {"v0"})
+    assert [v["version_id"] for v in evicted] == ["v1"]  # v0 is served; the new version is main
+    assert kept == 10
+    evicted, kept = replay_cap(newest_first, [False, False], "v0", set())
+    assert [v["version_id"] for v in evicted] == ["v1", "v2"]  # candidates: main (v0) stays
+    assert kept == 10
+    evicted, kept = replay_cap(newest_first, [True], "v9", {f"v{i}" for i in range(10)})
+    assert (evicted, kept) == ([], 11)  # all protected: the API keeps more than ten
