@@ -360,3 +360,13 @@ def test_the_cap_replay_never_evicts_main_nor_a_served_version() -> None:
     assert kept == 10
     evicted, kept = replay_cap(newest_first, [True], "v9", {f"v{i}" for i in range(10)})
     assert (evicted, kept) == ([], 11)  # all protected: the API keeps more than ten
+
+
+def test_drift_reads_no_versions_for_its_report(tmp_path: Path, emulator: Any, sdk: Any) -> None:
+    """Drift shows no budget, so it does not pay for one."""
+    seed(sdk, versions=2)
+    directory = project(tmp_path, MAIN.format(instructions="v10"))
+    emulator.reset_stats()
+    drifted = run(directory, emulator, "drift")
+    assert drifted.exit_code == 2, drifted.output
+    assert version_reads(emulator) == 0
