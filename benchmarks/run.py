@@ -114,6 +114,8 @@ def expected(scenario: str, n: int, parallelism: int) -> Expect:
     plan reads: 1 assistants list + 2 per canary assistant (canary config, versions), those 2C
     spread over P workers after the list. apply create: the list (the account is empty, so no
     canary reads), then N creates, C candidate versions and C canary configs, stage by stage.
+    apply update: the plan's reads, a versions list per updated assistant (the version budget,
+    after those reads), then the U updates.
     """
     canaries, updated = workload.counts(n)
     reads = 1 + 2 * canaries
@@ -123,7 +125,7 @@ def expected(scenario: str, n: int, parallelism: int) -> Expect:
     if scenario == "create":
         trips = 1 + math.ceil(n / parallelism) + 2 * math.ceil(canaries / parallelism)
         return Expect(1 + n + 2 * canaries, trips)
-    return Expect(reads + updated, read_trips + math.ceil(updated / parallelism))
+    return Expect(reads + 2 * updated, read_trips + 2 * math.ceil(updated / parallelism))
 
 
 def sdk_expected(scenario: str, n: int, lookup: str) -> int:

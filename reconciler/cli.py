@@ -41,6 +41,7 @@ from reconciler.engine.ownership import (
 from reconciler.engine.plan import Action, Plan, build_plan
 from reconciler.engine.rollback import RollbackError, choose, describe
 from reconciler.engine.safety import check_safety, with_refusals
+from reconciler.engine.versions import with_version_budget
 from reconciler.errors import ConfigError, ManifestError, ReconcilerError
 from reconciler.export import ExportResult, adopt, export_account, name_versions
 from reconciler.export.importing import managed_refusal, owners_by_id, plan_import, render_import_plan
@@ -203,8 +204,10 @@ def _project(config_path: Path | None, connection: Connection) -> Project:
 
 def _compute(client: TelnyxClient, paths: Sequence[str], connection: Connection, prune: bool,
              config_path: Path | None, var_files: Sequence[Path] = (), force: bool = False,
-             fingerprint: bool = False) -> Computed:
+             fingerprint: bool = False, versions: bool = True) -> Computed:
     """Load manifests and project, read the account, and plan: what plan, apply and drift share.
+
+    ``versions``: add the version budget (plan and apply show it; drift and test do not need it).
 
     The API key joins the plan's secrets, so even a manifest that interpolates it never shows it.
     """
@@ -226,6 +229,8 @@ def _compute(client: TelnyxClient, paths: Sequence[str], connection: Connection,
         ledger = bound_to(ledger, connection.account, live, project.ownership_file)
     the_plan = build_plan(resources, live, prune=prune, project=project, ledger=ledger, claims=claims,
                           fingerprint=fingerprint)
+    if versions:
+        the_plan = with_version_budget(client, the_plan, live, project, connection.parallelism, fingerprint)
     the_plan = with_refusals(the_plan, project.prune, force)
     addresses = {r.address for r in resources} | {f"{kind}/{name}" for kind, name in live.objects}
     for warning in project.unmatched(addresses):
@@ -469,7 +474,7 @@ def drift(paths: tuple[str, ...], output_format: str, prune: bool, config_path: 
     connection = _connection(base_url, api_key, local, parallelism)
     try:
         with open_client(connection) as client:
-            computed = _compute(client, paths, connection, prune, config_path, var_files)
+            computed = _compute(client, paths, connection, prune, config_path, var_files, versions=False)
     except ReconcilerError as exc:
         _fail(str(exc))
         return
@@ -505,7 +510,7 @@ def test_command(paths: tuple[str, ...], suite: str | None, assistant: str | Non
     progress = _test_progress() if sys.stderr.isatty() and output_format == "text" else None
     try:
         with open_client(connection) as client:
-            computed = _compute(client, paths, connection, False, config_path, var_files)
+            computed = _compute(client, paths, connection, False, config_path, var_files, versions=False)
             tests = chosen_tests(computed.resources, selection)
             pending = unapplied(computed.plan.changes, tests, version)
             if pending:

@@ -22,6 +22,7 @@ from typing import Any
 from reconciler import __version__
 from reconciler.engine.fingerprint import digest
 from reconciler.engine.plan import Plan
+from reconciler.engine.versions import BUDGET_READ
 from reconciler.errors import ConfigError, ReconcilerError
 from reconciler.manifests.files import FileRefused, read_json
 from reconciler.model import Resource
@@ -146,10 +147,16 @@ def check(saved: SavedPlan, resources: Sequence[Resource], plan: Plan, account: 
         raise PlanOutdated(
             "the manifests changed since the plan was saved: " + ", ".join(changed) + "; run plan again"
         )
-    moved = _differences(saved.live, plan.live_fingerprints)
+    # What only the version budget read depends on the plan: one side alone is no move (a changed
+    # plan shows below), both sides differing is.
+    moved = [
+        key for key in _differences(saved.live, plan.live_fingerprints)
+        if not key.endswith(BUDGET_READ) or (key in saved.live and key in plan.live_fingerprints)
+    ]
     if moved:
         raise PlanOutdated(
             "the live account changed since the plan was saved: " + ", ".join(moved) + "; run plan again"
         )
-    if plan_document(plan) != saved.document:
+    # A plan saved before the version budget existed has no "versions" key: it reviewed none.
+    if plan_document(plan) != {"versions": [], **saved.document}:
         raise PlanOutdated("the plan computed now differs from the saved plan; run plan again")

@@ -87,6 +87,9 @@ def test_editing_one_field_plans_exactly_that_field(emulator: Any, sdk: Any, tmp
         f"  ~ Assistant/support-triage will be updated ({assistant.id})",
         '      ~ voice_settings.voice: "Telnyx.KokoroTTS.af_heart" -> "Telnyx.KokoroTTS.am_michael"',
         "",
+        "Assistant versions (Telnyx keeps 10 per assistant; beyond that the oldest go):",
+        "  Assistant/support-triage: 1 new version (1 kept -> 2); none evicted",
+        "",
         "Plan: 0 to create, 1 to update, 0 to delete.",
     ]
     versions_before = len(sdk.ai.assistants.versions.list(assistant.id).data)

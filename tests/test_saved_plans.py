@@ -72,7 +72,8 @@ def test_a_saved_plan_is_refused_after_an_out_of_band_change(emulator: Any, sdk:
     result = apply_saved(emulator)
     assert result.exit_code == 1
     assert result.stderr == (
-        "Error: the live account changed since the plan was saved: Assistant/support-triage; run plan again\n"
+        "Error: the live account changed since the plan was saved: Assistant/support-triage, "
+        "versions of Assistant/support-triage (version budget); run plan again\n"
     )
     assert emulator.stats()["writes"] == writes
 

@@ -86,6 +86,9 @@ class TestConvergence:
             "+ AssistantTest/billing-question-handoff will be created",
             "+ AssistantVersion/support-triage@concise-prompt will be created",
             "+ CanaryDeploy/triage-concise-prompt will be created",
+            "Assistant/support-billing: 2 new versions (0 kept -> 2); none evicted",
+            "Assistant/support-tech: 1 new version (0 kept -> 1); none evicted",
+            "Assistant/support-triage: 3 new versions (0 kept -> 3); none evicted",
         ]
         assert lines[-1] == "Plan: 11 to create, 0 to update, 0 to delete."
 

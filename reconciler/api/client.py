@@ -457,6 +457,14 @@ class TelnyxClient:
     def remove_tag(self, assistant_id: str, tag: str) -> None:
         self.request("DELETE", f"/ai/assistants/{assistant_id}/tags/{quote(tag, safe='')}")
 
+    def attach_tool(self, assistant_id: str, tool_id: str) -> dict[str, Any]:
+        """Attach a shared tool to the main version in place; attaching twice is a no-op."""
+        return _object(self.request("PUT", f"/ai/assistants/{assistant_id}/tools/{quote(tool_id, safe='')}"))
+
+    def detach_tool(self, assistant_id: str, tool_id: str) -> dict[str, Any]:
+        """Detach a shared tool from the main version in place; 404 when it is not attached."""
+        return _object(self.request("DELETE", f"/ai/assistants/{assistant_id}/tools/{quote(tool_id, safe='')}"))
+
     # -- canary deploys --------------------------------------------------------------------
 
     def get_canary(self, assistant_id: str) -> dict[str, Any] | None:

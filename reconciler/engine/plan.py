@@ -17,6 +17,7 @@ from reconciler.changes.refs import IdIndex
 from reconciler.engine.fingerprint import digest
 from reconciler.engine.order import UNLINK, arrange
 from reconciler.engine.ownership import OWNED_KINDS, Ledger
+from reconciler.engine.versions import VersionBudget
 from reconciler.errors import IdentityError, PromotionRefused
 from reconciler.kinds import PlanContext, handler_for
 from reconciler.kinds.assistant import MAIN_VERSION, marked_stacks, stack_marker
@@ -51,6 +52,9 @@ class Plan:
     """The plan was made with --force: a saved plan carries that approval to apply."""
     warnings: tuple[str, ...] = ()
     """What a reviewer should know that is not a change, e.g. a create that looks like a rename."""
+    versions: tuple[VersionBudget, ...] = ()
+    """Per assistant the apply writes versions of: how many, and which ones the ten-version cap
+    evicts (``reconciler.engine.versions``; filled in after planning, empty without such a write)."""
 
     @property
     def summary(self) -> dict[str, int]:

@@ -15,6 +15,7 @@ from dataclasses import replace
 from reconciler.changes.change import Action
 from reconciler.engine.ownership import OWNED_KINDS
 from reconciler.engine.plan import Plan
+from reconciler.engine.versions import eviction_refusals
 from reconciler.errors import ReconcilerError
 from reconciler.manifests.project import PruneSettings
 
@@ -54,8 +55,13 @@ def _objects(count: int) -> str:
 
 
 def with_refusals(plan: Plan, settings: PruneSettings, force: bool) -> Plan:
-    """The plan carrying why apply would refuse it, and whether --force approved that."""
-    return replace(plan, refusals=tuple(safety_problems(plan, settings)), forced=force)
+    """The plan carrying why apply would refuse it, and whether --force approved that.
+
+    Besides the thresholds: a version the ten-version cap would evict although a canary rule
+    serves it or the project keeps it as a rollback target (``reconciler.engine.versions``).
+    """
+    problems = [*safety_problems(plan, settings), *eviction_refusals(plan.versions)]
+    return replace(plan, refusals=tuple(problems), forced=force)
 
 
 def check_safety(plan: Plan, force: bool) -> None:

@@ -18,6 +18,7 @@ matched to live Tool objects by content to recover ``tool_ids``, and never sent 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Mapping
 from dataclasses import replace
@@ -28,6 +29,7 @@ from reconciler.changes.change import Action, Change
 from reconciler.changes.diff import leaves, stated_differences
 from reconciler.changes.readback import LEDGER_FILE, NotKeptLedger, report_not_kept, without_paths
 from reconciler.changes.refs import IdIndex, Pending, pending_in
+from reconciler.errors import ApiNotFound
 from reconciler.kinds.base import KindHandler, PlanContext, requires_of
 from reconciler.model import Resource
 
@@ -38,6 +40,29 @@ READ_ONLY_FIELDS = frozenset(
 
 MAIN_VERSION = "AssistantMain"
 """Pseudo-kind under which apply records an assistant's current main version id."""
+
+IN_PLACE_FIELDS = frozenset({"tags", "tool_ids"})
+"""Fields an update can change without a new version: tags through the tag endpoints, attached
+shared tools through attach/detach (both edit the main version in place)."""
+
+UNKNOWN_SHARED = "(unknown shared "
+"""How ``comparable`` names an attached shared tool no live Tool matches: it has no id to detach."""
+
+
+def writes_version(body: Mapping[str, Any], before: Mapping[str, Any] | None) -> bool:
+    """Whether an update (or adopt) sending ``body`` writes a new assistant version.
+
+    A body of tags and ``tool_ids`` only goes through the tag and attach/detach endpoints, which
+    write none, provided every shared tool attached now is known by id (an unknown one can only
+    be dropped by replacing ``tool_ids`` in an update). Anything else is an assistant update.
+    """
+    if not body:
+        return False
+    if before is None or not set(body) <= IN_PLACE_FIELDS:
+        return True
+    if "tool_ids" in body:
+        return any(not isinstance(t, str) or t.startswith(UNKNOWN_SHARED) for t in before.get("tool_ids") or [])
+    return False
 
 
 def shared_tool_payload(tool: Mapping[str, Any]) -> Any:
@@ -172,20 +197,30 @@ class AssistantHandler(KindHandler):
                 tool_id for tool_id, tool_payload in index.get(_tool_key(tool_type, payload), [])
                 if tool_id not in found and _same_content(tool_payload, payload)
             ]
-            found.append(candidates[0] if candidates else f"(unknown shared {tool_type} tool)")
+            found.append(candidates[0] if candidates else f"{UNKNOWN_SHARED}{tool_type} tool)")
         return sorted(found)
 
     def update(
         self, client: TelnyxClient, live_id: str, body: Mapping[str, Any], change: Change
     ) -> dict[str, Any] | None:
-        if set(body) == {"tags"} and change.before is not None:
-            # Tags alone go through the tag endpoints, which do not cost a version.
-            have = set(change.before.get("tags") or [])
-            want = set(body["tags"] or [])
-            for tag in sorted(have - want):
-                client.remove_tag(live_id, tag)
-            for tag in sorted(want - have):
-                client.add_tag(live_id, tag)
+        if change.before is not None and not writes_version(body, change.before):
+            # Tags and attached shared tools alone go through the tag and attach/detach endpoints,
+            # which edit the main version in place and do not cost a version.
+            if "tags" in body:
+                have = set(change.before.get("tags") or [])
+                want = set(body["tags"] or [])
+                for tag in sorted(have - want):
+                    client.remove_tag(live_id, tag)
+                for tag in sorted(want - have):
+                    client.add_tag(live_id, tag)
+            if "tool_ids" in body:
+                attached = set(change.before.get("tool_ids") or [])
+                wanted = set(body["tool_ids"] or [])
+                for tool_id in sorted(attached - wanted):  # detach first: a single-instance type may be swapped
+                    with contextlib.suppress(ApiNotFound):  # not attached (any more): what the detach wanted
+                        client.detach_tool(live_id, tool_id)
+                for tool_id in sorted(wanted - attached):
+                    client.attach_tool(live_id, tool_id)
             return None
         return client.update_assistant(live_id, body)
 

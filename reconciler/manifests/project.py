@@ -1,4 +1,4 @@
-"""The project file, ``reconciler.yaml``: stack name, pruning safety, protection, ignore and passthrough rules.
+"""The project file, ``reconciler.yaml``: stack, pruning safety, protection, ignore, passthrough, rollback targets.
 
     stack: support-desk               # ownership scope; two stacks can share one account
     ownership_file: .reconciler/ownership-support-desk.json   # default shown
@@ -16,6 +16,8 @@
     passthrough:                      # fields Telnyx added before the schema knows them: sent
       - target: Assistant/*           # as written, unchecked, with a warning (like x-passthrough)
         fields: [voice_settings.warmth, "tools[*].webhook.retry_policy"]
+    keep_versions:                    # rollback targets: apply refuses to let the 10-version cap
+      - Assistant/support-triage@v-1  # evict them without --force (Assistant/NAME@VERSION ID or NAME)
 
 It is read from ``--config FILE``, else ``reconciler.yaml`` in the current directory, else
 defaults apply (no stack: nothing is ever pruned except canary configs of managed assistants).
@@ -49,6 +51,8 @@ NOT_KEPT_FILE = Path(".reconciler") / "not-kept.json"
 
 _TARGET = r"^(Assistant|Tool|McpServer|CanaryDeploy|AssistantTest|\*)/.+$"
 _TARGET_HELP = "(Kind: Assistant, Tool, McpServer, CanaryDeploy, AssistantTest or *; name may use * and ?)"
+_KEEP_VERSION = r"^Assistant/[^@]+@.+$"
+_KEEP_VERSION_HELP = "Assistant/NAME@VERSION (a version id or version name; NAME may use * and ?)"
 _SPEC_FIELD = r"^([^.\[\]]+(\[(\*|\d+)\])*\.)*[^.\[\]]+$"
 _SPEC_FIELD_HELP = "a field path inside spec, ending in a field name (voice_settings.warmth, tools[*].webhook.retry)"
 _SCHEMA: dict[str, Any] = {
@@ -75,6 +79,7 @@ _SCHEMA: dict[str, Any] = {
             },
         },
         "protect": {"type": "array", "items": {"type": "string", "pattern": _TARGET}},
+        "keep_versions": {"type": "array", "items": {"type": "string", "pattern": _KEEP_VERSION}},
         "ignore": {
             "type": "array",
             "items": {
@@ -150,12 +155,24 @@ class Project:
     protect: tuple[str, ...] = ()
     ignore: tuple[IgnoreRule, ...] = ()
     passthrough: tuple[PassthroughRule, ...] = ()
+    keep_versions: tuple[str, ...] = ()
+    """``Assistant/NAME@VERSION`` rollback targets the version cap must not evict without --force."""
     source: Path | None = None
     lines: dict[JsonPath, int] = field(default_factory=dict, compare=False, repr=False)
     """Line of every key and item of the project file, for messages."""
 
     def is_protected(self, address: str) -> bool:
         return any(fnmatch.fnmatchcase(address, pattern) for pattern in self.protect)
+
+    def keeps_version(self, assistant: str, version_id: str, version_name: str | None) -> str | None:
+        """Where a ``keep_versions`` entry declares this version of ``Assistant/assistant`` a rollback
+        target (``FILE:LINE``, or ``the project``), or None when none does."""
+        for i, entry in enumerate(self.keep_versions):
+            target, _, version = entry.partition("@")
+            if fnmatch.fnmatchcase(f"Assistant/{assistant}", target) and version in (version_id, version_name):
+                line = self.lines.get(("keep_versions", i), 1)
+                return f"{self.source}:{line}" if self.source is not None else "the project"
+        return None
 
     def ignored_fields(self, address: str) -> list[str]:
         return [f for rule in self.ignore if rule.applies_to(address) for f in rule.fields]
@@ -178,12 +195,13 @@ class Project:
         return found
 
     def unmatched(self, addresses: Iterable[str]) -> list[str]:
-        """A warning for each protect or ignore pattern that matches none of ``addresses``: a typo
-        there would otherwise protect (or ignore) nothing without a word."""
+        """A warning for each protect, ignore, passthrough or keep_versions pattern that matches none of
+        ``addresses``: a typo there would otherwise protect (or ignore) nothing without a word."""
         known = list(addresses)
         patterns: list[tuple[JsonPath, str]] = [(("protect", i), p) for i, p in enumerate(self.protect)]
         patterns += [(("ignore", i, "target"), r.target) for i, r in enumerate(self.ignore)]
         patterns += [(("passthrough", i, "target"), r.target) for i, r in enumerate(self.passthrough)]
+        patterns += [(("keep_versions", i), entry.partition("@")[0]) for i, entry in enumerate(self.keep_versions)]
         warnings = []
         for where, pattern in patterns:
             if not any(fnmatch.fnmatchcase(a, pattern) for a in known):
@@ -242,6 +260,7 @@ def load_project(path: Path | None = None) -> Project:
         protect=tuple(data.get("protect") or ()),
         ignore=tuple(IgnoreRule(r["target"], tuple(r["fields"])) for r in data.get("ignore") or ()),
         passthrough=tuple(PassthroughRule(r["target"], tuple(r["fields"])) for r in data.get("passthrough") or ()),
+        keep_versions=tuple(data.get("keep_versions") or ()),
         source=path,
         lines=lines,
     )
@@ -282,6 +301,8 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[JsonPath, int]]:
         message = error.message
         if error.validator == "pattern" and error.schema.get("pattern") == _TARGET:
             message = f"{error.instance!r} is not Kind/name {_TARGET_HELP}"
+        if error.validator == "pattern" and error.schema.get("pattern") == _KEEP_VERSION:
+            message = f"{error.instance!r} is not {_KEEP_VERSION_HELP}"
         if error.validator == "pattern" and error.schema.get("pattern") == _SPEC_FIELD:
             message = f"{error.instance!r} is not {_SPEC_FIELD_HELP}"
         if error.validator == "not" and at[:1] == ("passthrough",):

@@ -16,6 +16,7 @@ from reconciler.changes.refs import Pending
 from reconciler.engine.apply import ApplyResult, Status
 from reconciler.engine.plan import Plan
 from reconciler.redact import MASK, contains_secret, mask_text
+from reconciler.render.versions import versions_document
 
 FORMAT_VERSION = 1
 
@@ -70,6 +71,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "refusals": list(plan.refusals),
         "forced": plan.forced,
         "warnings": list(plan.warnings),
+        "versions": versions_document(plan),
     }
 
 

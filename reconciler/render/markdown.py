@@ -20,6 +20,7 @@ from reconciler.changes.diff import FieldChange
 from reconciler.engine.plan import Plan
 from reconciler.redact import MASK, contains_secret
 from reconciler.render.values import cut, is_long_text, line_diff, one_line
+from reconciler.render.versions import markdown_lines as version_markdown
 
 __all__ = ["CELL_LIMIT", "render_plan"]
 
@@ -118,6 +119,7 @@ class MarkdownView:
         lines.extend(f"> **{line}**" for line in refusal_lines(plan))
         if plan.refusals or plan.warnings:
             lines.append("")
+        lines.extend(version_markdown(plan))
         if kept:
             lines.extend([*kept, ""])
         for change in plan.changes:

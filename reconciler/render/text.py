@@ -16,6 +16,7 @@ from reconciler.engine.plan import Action, Change, Plan
 from reconciler.redact import MASK, contains_secret
 from reconciler.render.markdown import VERBS, refusal_lines
 from reconciler.render.values import DIFF_COLOURS, is_long_text, line_diff, short
+from reconciler.render.versions import text_lines as version_lines
 
 SYMBOLS = {
     Action.CREATE: ("+", "green"), Action.UPDATE: ("~", "yellow"), Action.DELETE: ("-", "red"),
@@ -50,6 +51,7 @@ class TextView:
             lines.append("")
         if kept:
             lines.extend([*kept, ""])
+        lines.extend(version_lines(plan))
         lines.append(self._summary(plan))
         lines.extend(refusal_lines(plan))
         return "\n".join(lines) + "\n"
