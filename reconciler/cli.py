@@ -46,7 +46,7 @@ from reconciler.errors import ConfigError, ManifestError, ReconcilerError
 from reconciler.export import ExportResult, adopt, export_account, name_versions
 from reconciler.export.importing import managed_refusal, owners_by_id, plan_import, render_import_plan
 from reconciler.kinds.assistant import stack_marker
-from reconciler.kinds.canary import GATE
+from reconciler.kinds.canary import GATE, STAGED
 from reconciler.manifests.environment import load_environment
 from reconciler.manifests.loader import load_resources
 from reconciler.manifests.project import Project, load_project
@@ -351,7 +351,8 @@ def _run_plan_gates(client: TelnyxClient, the_plan: Plan, parallelism: int) -> t
     """
     lines: list[str] = []
     failed = False
-    gates = [c for c in the_plan.changes if c.step == GATE]
+    gates = [c if c.step == GATE else replace(c, body=c.body["gate"], step=GATE)
+             for c in the_plan.changes if c.step in (GATE, STAGED)]
     if not gates:
         return ["Gates: this plan has none (a CanaryDeploy with gate: that widens traffic or promotes)."], False
     ids = IdIndex.of(the_plan.live_ids)

@@ -147,6 +147,10 @@ CANARY_FIELDS = {
         "The candidate to make main, exactly as it was tested: one promote call, no new version. The Assistant "
         "document must already state its content; Telnyx removes the canary config."
     ),
+    "steps": (
+        "A staged rollout: weights (percent) the candidates' traffic passes through, in rising order, before the "
+        "weights the rules state; the gate runs before each step, and a failure returns traffic to where it was."
+    ),
     "gate": (
         "A test suite that must pass on the candidates before apply widens their traffic or promotes one; "
         "otherwise nothing is widened or promoted."
@@ -590,6 +594,13 @@ def build_canary_schema(assistant_request: JSON, canary_request: JSON) -> JSON:
                 "minLength": 1,
                 "maxLength": VERSION_NAME_MAX,
                 "description": CANARY_FIELDS["promote"],
+            },
+            "steps": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 10,
+                "items": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 100},
+                "description": CANARY_FIELDS["steps"],
             },
             "gate": {
                 "type": "object",

@@ -289,3 +289,47 @@ def test_a_saved_plan_carries_the_gate_and_the_promote(tmp_path: Path, emulator:
     assert promoted.exit_code == 0, promoted.output
     assert billing(sdk).version_id == tested
     plan_is_empty(folder, emulator)
+
+
+class TestStagedRollout:
+    STEPS = (10, 25)
+
+    def _desk(self, tmp_path: Path) -> Path:
+        doc = canary(weight=50, gate={"suite": "release"})
+        doc["spec"]["steps"] = list(self.STEPS)
+        return write(tmp_path / "m", assistant(), gate_test(), doc)
+
+    def test_every_step_is_gated_and_the_stated_weight_is_reached(
+        self, tmp_path: Path, emulator: Any, sdk: telnyx.Telnyx
+    ) -> None:
+        fast_runs(emulator)
+        folder = self._desk(tmp_path)
+        text = run_cli(["plan", str(folder)], emulator.base_url).stdout
+        assert "+ CanaryDeploy/billing-canary will be created (staged)" in text
+        assert "# staged rollout: candidate weights rise through 10%, 25%, then as stated" in text
+        result = apply(folder, emulator)
+        assert result.exit_code == 0, result.output
+        live = billing(sdk)
+        assert sdk.ai.assistants.canary_deploys.retrieve(live.id).rules[0].serve.rollout[0].weight == 50
+        (test,) = sdk.ai.assistants.tests.list().data
+        assert len(sdk.ai.assistants.tests.runs.list(test.test_id).data) == 3  # before 10%, 25% and 50%
+        plan_is_empty(folder, emulator)
+
+    def test_a_failing_step_stops_and_returns_traffic_to_main(
+        self, tmp_path: Path, emulator: Any, sdk: telnyx.Telnyx
+    ) -> None:
+        fast_runs(emulator)
+        folder = self._desk(tmp_path)
+        only_test = write(tmp_path / "t", assistant(), gate_test())
+        assert apply(only_test, emulator).exit_code == 0
+        (test,) = sdk.ai.assistants.tests.list().data
+        root = emulator.base_url.removesuffix("/v2")
+        scripted = {"run_seconds": 0.05, "outcomes": {test.test_id: {"outcome": "pass", "times": 1},
+                                                      "reply-time": {"outcome": "fail"}}}
+        assert httpx.put(f"{root}/_emulator/test-runs", json=scripted, headers=AUTH).status_code == 200
+        result = apply(folder, emulator)
+        assert result.exit_code == 1, result.output
+        assert ("CanaryDeploy/billing-canary: staged rollout stopped before step 25% (reached: 10%); traffic is "
+                "back where it was before this apply.") in result.output
+        assert not has_canary(sdk, billing(sdk).id)
+        assert billing(sdk).instructions == OLD

@@ -16,12 +16,12 @@ from enum import StrEnum
 from reconciler.api.client import TelnyxClient
 from reconciler.changes.change import Change
 from reconciler.changes.refs import IdIndex
-from reconciler.engine.gates import run_gate
+from reconciler.engine.gates import run_gate, run_staged
 from reconciler.engine.order import waves
 from reconciler.engine.plan import Plan
 from reconciler.errors import ReconcilerError
 from reconciler.kinds import handler_for
-from reconciler.kinds.canary import GATE
+from reconciler.kinds.canary import GATE, STAGED
 from reconciler.verify.results import Outcome as TestOutcome
 
 
@@ -63,6 +63,8 @@ def idempotency_key() -> str:
 
 def _run(client: TelnyxClient, change: Change, ids: IdIndex) -> Outcome:
     try:
+        if change.step == STAGED:
+            return Outcome(change, Status.APPLIED, live_id=run_staged(client, change, ids, idempotency_key()))
         if change.step == GATE:
             report = run_gate(client, change, ids)
             return Outcome(change, Status.APPLIED, message=f"{report.count(TestOutcome.PASSED)} of "

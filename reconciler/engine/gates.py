@@ -10,6 +10,7 @@ passed runs over all runs.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from reconciler.api.client import TelnyxClient
@@ -84,3 +85,49 @@ def describe(report: TestReport) -> str:
         lines.append(f"  {result.outcome.value}: AssistantTest/{result.target.name} on {result.target.version} "
                      f"({result.target.version_id}): {rubric}")
     return "\n".join(lines)
+
+
+def capped(rules: list[dict[str, Any]], weight: float) -> list[dict[str, Any]]:
+    """``rules`` with every rollout weight at most ``weight`` (single-version rules unchanged)."""
+    out = []
+    for rule in rules:
+        serve = dict(rule.get("serve") or {})
+        if isinstance(serve.get("rollout"), list):
+            serve["rollout"] = [{**slot, "weight": min(float(slot["weight"]), weight)} for slot in serve["rollout"]]
+        out.append({**rule, "serve": serve})
+    return out
+
+
+def run_staged(client: TelnyxClient, change: Change, ids: IdIndex, idempotency_key: str, parallelism: int = 8) -> str:
+    """Write a canary config in gated steps; on a failing gate put the config back as it was.
+
+    Before each write the gate must pass (so no step widens traffic untested). The steps cap the
+    candidates' weights; the last write is the config as stated. Returns the assistant id.
+    """
+    assistant_id = str(ids.resolve(change.live_id))
+    body = ids.resolve(dict(change.body))
+    previous = body.get("previous")
+    exists = previous is not None
+    gate = replace(change, body=body["gate"], step="gate")
+    shown = "none"
+    for weight in [*body["steps"], None]:
+        rules = body["rules"] if weight is None else capped(body["rules"], float(weight))
+        label = "as stated" if weight is None else f"{float(weight):g}%"
+        try:
+            run_gate(client, gate, ids, parallelism)
+        except GateFailed as exc:
+            if shown != "none":
+                if previous is not None:
+                    client.replace_canary(assistant_id, previous)
+                else:
+                    client.delete_canary(assistant_id)
+            back = "traffic is back where it was before this apply" if shown != "none" else "nothing was widened"
+            raise GateFailed(f"{change.address}: staged rollout stopped before step {label} (reached: {shown}); "
+                             f"{back}. {exc}") from None
+        if exists:
+            client.replace_canary(assistant_id, {"rules": rules})
+        else:
+            client.create_canary(assistant_id, {"rules": rules}, idempotency_key)
+            exists = True
+        shown = label
+    return assistant_id

@@ -21,7 +21,7 @@ from reconciler.engine.versions import VersionBudget
 from reconciler.errors import IdentityError, PromotionRefused
 from reconciler.kinds import PlanContext, handler_for
 from reconciler.kinds.assistant import MAIN_VERSION, marked_stacks, stack_marker
-from reconciler.kinds.canary import ASSISTANT_LEVEL_FIELDS, PROMOTE, CanaryDeployHandler
+from reconciler.kinds.canary import ASSISTANT_LEVEL_FIELDS, PROMOTE, STAGED, CanaryDeployHandler
 from reconciler.manifests.project import Project
 from reconciler.model import LiveState, Resource
 
@@ -60,8 +60,9 @@ class Plan:
     def summary(self) -> dict[str, int]:
         counts = {action.value: 0 for action in Action}
         for change in self.changes:
-            # A second write of one object is not another object changed; a promotion is an update.
-            if not change.step or change.step == PROMOTE:
+            # A second write of one object is not another object changed; a promotion is an update,
+            # and a staged rollout is the config's one change.
+            if not change.step or change.step in (PROMOTE, STAGED):
                 counts[change.action.value] += 1
         return counts
 

@@ -62,6 +62,8 @@ PROMOTE = "promote"
 """Step of the change that makes a candidate main."""
 GATE = "gate"
 """Step of the change that runs a CanaryDeploy's gate suite on its candidates."""
+STAGED = "staged"
+"""Step of the change that writes a canary config in gated steps (``steps:``)."""
 
 
 def _served(rule: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -163,10 +165,35 @@ class CanaryDeployHandler(KindHandler):
                 slot.get("version") for rule in resource.spec.get("rules") or [] for slot in _served(rule)
             } - {"main", None}
             gate = self._gate(resource, ctx, sorted(str(name) for name in served), changes)
+            if gate is not None and resource.spec.get("steps") and config[0].action is not Action.DELETE:
+                return [*[c for c in changes if c.kind != self.kind], self._staged(resource, ctx, config[0], gate)]
             if gate is not None:
                 changes = [*[c for c in changes if c.kind != self.kind], gate,
                            *[replace(c, requires=(*c.requires, gate.ref)) for c in config]]
         return changes
+
+    def _staged(self, resource: Resource, ctx: PlanContext, config: Change, gate: Change) -> Change:
+        """One change that raises the candidates' weights step by step, gated at every step.
+
+        Each step caps every candidate's rollout weight at the step's value (the stated weights come
+        last); the gate runs after each write. A failing step puts the config back as it was before
+        the apply (or deletes it, if there was none), so traffic returns to main.
+        """
+        assistant_name = str(resource.spec["assistant"])
+        live = ctx.live.canaries.get(assistant_name)
+        steps = [float(s) for s in resource.spec["steps"]]
+        body = {
+            "rules": config.body["rules"],
+            "steps": steps,
+            "previous": {"rules": live.get("rules") or []} if live is not None else None,
+            "gate": dict(gate.body),
+        }
+        shown = ", ".join(f"{s:g}%" for s in steps)
+        return replace(
+            config, body=body, step=STAGED, requires=tuple(dict.fromkeys((*config.requires, *gate.requires))),
+            note=(f"staged rollout: candidate weights rise through {shown}, then as stated; {gate.note}, at every "
+                  "step; on a failure traffic returns to where it was before this apply"),
+        )
 
     def _plan_promotion(self, resource: Resource, ctx: PlanContext, candidate: str) -> list[Change]:
         """Make the tested candidate main, exactly: one promote call, no new version.

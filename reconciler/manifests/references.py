@@ -139,6 +139,13 @@ def _canary_problems(resource: Resource) -> Iterator[ManifestProblem]:
     """Rule versions must name a candidate (or main); one rollout's weights must leave main a share."""
     spec = resource.spec
     candidates = list(spec.get("versions", {}))
+    steps = spec.get("steps")
+    if isinstance(steps, list) and steps:
+        if not spec.get("gate"):
+            yield _problem(resource, ("steps",), "a staged rollout needs a gate: each step waits for it to pass")
+        numbers = [s for s in steps if isinstance(s, int | float) and not isinstance(s, bool)]
+        if numbers != sorted(set(numbers)):
+            yield _problem(resource, ("steps",), "steps must rise: each weight above the one before")
     if isinstance(spec.get("promote"), str) and spec["promote"] not in candidates:
         promoted = spec["promote"]
         message = (f"no candidate named {promoted!r}{_suggest(promoted, candidates)} to promote; "

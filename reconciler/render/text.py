@@ -25,7 +25,7 @@ SYMBOLS = {
 CREATE_PREVIEW_LINES = 3
 
 
-EXPLAINED_STEPS = frozenset({"gate", "promote"})
+EXPLAINED_STEPS = frozenset({"gate", "promote", "staged"})
 """Steps whose note says what happens (a gate's suite, a promotion writing no version)."""
 
 class TextView:
