@@ -109,7 +109,7 @@ class TestLayout:
 
     def test_an_id_known_only_after_apply_reads_as_such(self) -> None:
         lines = section(create(("tool_ids", [Pending("Tool", "t")]), ("id", Pending("Tool", "t"))))
-        assert '| `tool_ids` | <code>\\["(known after apply: Tool/t)"]</code> |' in lines
+        assert '| `shared_tools` | <code>\\["t"]</code> |' in lines  # the name the manifest used
         assert "| `id` | <code>(known after apply: Tool/t)</code> |" in lines
 
     def test_same_plan_same_bytes(self) -> None:
@@ -139,7 +139,7 @@ class TestEscaping:
         text = "line one\n```\n<script>alert(1)</script>\nline four"
         assert section(create(("instructions", text))) == [
             "",
-            "`instructions`",
+            "<details><summary><code>instructions</code> (4 lines)</summary>",
             "",
             "````diff",
             "+line one",
@@ -174,7 +174,8 @@ class TestLongValues:
 
     def test_a_new_long_text_is_shown_whole_as_added_lines(self) -> None:
         assert section(create(("greeting", "Hello.\nHow can I help?"))) == [
-            "", "`greeting`", "", "```diff", "+Hello.", "+How can I help?", "```", "",
+            "", "<details><summary><code>greeting</code> (2 lines)</summary>", "",
+            "```diff", "+Hello.", "+How can I help?", "```", "",
         ]
 
     def test_short_fields_come_first_in_a_table_and_long_text_after_it(self) -> None:
