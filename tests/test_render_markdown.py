@@ -13,7 +13,7 @@ from reconciler.changes.change import Action, Change
 from reconciler.changes.diff import FieldChange
 from reconciler.changes.refs import Pending
 from reconciler.engine.plan import Plan
-from reconciler.render.markdown import CELL_LIMIT, code_span, escape_cell, fence_for, render_plan
+from reconciler.render.markdown import CELL_LIMIT, COMMENT_LIMIT, code_span, escape_cell, fence_for, render_plan
 
 
 def create(*fields: tuple[str, Any], name: str = "a", secrets: frozenset[str] = frozenset()) -> Plan:
@@ -225,3 +225,32 @@ class TestSecrets:
     def test_a_secret_inside_a_nested_value_masks_the_whole_value(self) -> None:
         plan = create(("headers", [{"name": "x", "value": self.SECRET}]), secrets=frozenset({self.SECRET}))
         assert "| `headers` | (sensitive) |" in section(plan)
+
+
+class TestCommentLimit:
+    """A PR comment holds at most 65,536 characters: a bigger plan keeps its table and says where the rest is."""
+
+    @staticmethod
+    def big_plan(count: int, prompt_lines: int) -> Plan:
+        prompt = "\n".join(f"Line {n} of a long prompt that a reviewer reads." for n in range(prompt_lines))
+        return Plan(changes=tuple(
+            Change(Action.CREATE, "Assistant", f"a-{n:04}", None, None, {},
+                   (FieldChange(("instructions",), None, prompt),), {}) for n in range(count)))
+
+    def test_an_oversized_plan_is_cut_with_a_pointer_to_the_whole_plan(self) -> None:
+        rendered = render_plan(self.big_plan(200, 40))
+        assert len(rendered) < COMMENT_LIMIT
+        lines = rendered.splitlines()
+        assert lines[4] == "| 200 | 0 | 0 | 0 |"  # the summary table first
+        assert any("`reconciler show plan.json`" in line and "left out" in line for line in lines)
+        assert "- <code>+</code> <b>Assistant/a-0199</b> will be created" in lines  # every change still named
+        assert rendered.count("</details>") % 2 == 0  # no section is cut in half
+
+    def test_a_huge_number_of_changes_ends_with_a_count(self) -> None:
+        rendered = render_plan(self.big_plan(3000, 2))
+        assert len(rendered) < COMMENT_LIMIT
+        assert rendered.rstrip().splitlines()[-1].startswith("- … and ")
+
+    def test_a_plan_that_fits_is_not_cut(self) -> None:
+        rendered = render_plan(self.big_plan(3, 5))
+        assert "left out" not in rendered

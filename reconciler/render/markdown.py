@@ -23,9 +23,11 @@ from reconciler.redact import MASK, contains_secret
 from reconciler.render.fieldview import created_view, field_view, item_counts, item_leaves, tool_names
 from reconciler.render.values import cut, is_long_text, line_diff, one_line
 
-__all__ = ["CELL_LIMIT", "render_plan"]
+__all__ = ["CELL_LIMIT", "COMMENT_LIMIT", "render_plan"]
 
 CELL_LIMIT = 80
+COMMENT_LIMIT = 65_536
+"""GitHub's limit on the characters of one comment: a markdown plan always stays under it."""
 """Characters of one value in a table cell; a PR comment is about 100 columns of code wide."""
 
 SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.ADOPT: "&"}
@@ -127,13 +129,52 @@ class MarkdownView:
             lines.append("")
         if kept:
             lines.extend([*kept, ""])
-        for change in plan.changes:
-            lines.extend(self.change(change))
-            lines.append("")
+        sections = [[*self.change(change), ""] for change in plan.changes]
+        tail: list[str] = []
         if self.cut:
-            lines.append("Values marked … are cut to fit; `reconciler plan --format json` shows them whole.")
-            lines.append("")
-        return "\n".join(lines[:-1]) + "\n"
+            tail = ["Values marked … are cut to fit; `reconciler plan --format json` shows them whole.", ""]
+        return "\n".join(self.fitted(lines, sections, tail, plan.changes)[:-1]) + "\n"
+
+    def fitted(self, head: list[str], sections: list[list[str]], tail: list[str],
+               changes: tuple[Change, ...]) -> list[str]:
+        """Head, sections and tail, under ``COMMENT_LIMIT`` characters in all.
+
+        The summary table stays first. Sections that do not fit keep only their one-line summary
+        (then, if even those do not fit, a count), and a note above them says where the whole
+        plan is. Lines are counted with their newline.
+        """
+        def size(block: list[str]) -> int:
+            return sum(len(line) + 1 for line in block)
+
+        whole = [*head, *(line for section in sections for line in section), *tail]
+        if size(whole) < COMMENT_LIMIT:
+            return whole
+        budget = COMMENT_LIMIT - size(head) - size(tail) - 600  # the note, and room to spare
+        kept: list[str] = []
+        shown = 0
+        for section in sections:
+            if size(section) > budget - 200 * (len(sections) - shown):  # leave a line per later change
+                break
+            kept.extend(section)
+            budget -= size(section)
+            shown += 1
+        short_lines: list[str] = []
+        for change in changes[shown:]:
+            line = f"- {self.summary(change).removeprefix('<details><summary>').removesuffix('</summary>')}"
+            if size([line]) > budget - 100:
+                break
+            short_lines.append(line)
+            budget -= size([line])
+        left = len(sections) - shown
+        unnamed = left - len(short_lines)
+        note = [
+            f"> **This comment is cut to fit GitHub's {COMMENT_LIMIT:,}-character limit: the details of {left} "
+            f"{'change are' if left == 1 else 'changes are'} left out. The whole plan is the `plan.json` this "
+            "job saved (`reconciler plan --out plan.json`); `reconciler show plan.json` prints it.**",
+            "",
+        ]
+        rest = [*short_lines, *([f"- … and {unnamed} more"] if unnamed else []), ""]
+        return [*head, *note, *kept, *rest, *tail]
 
     def summary(self, change: Change) -> str:
         """The one line a reviewer sees before opening the section; HTML context, so html-escaped."""
