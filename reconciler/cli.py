@@ -371,7 +371,7 @@ def apply(paths: tuple[str, ...], plan_file: Path | None, yes: bool, force: bool
                 if not yes:
                     if not sys.stdin.isatty():
                         _fail("refusing to apply: stdin is not a terminal; review the plan and pass --yes")
-                    if not click.confirm("Apply these changes?", default=False, err=as_json):
+                    if not _confirm_yes("Apply these changes?", err=as_json):
                         _fail("apply cancelled; nothing was changed")
                 result = _run_apply(client, computed, connection, color, as_json)
     except ReconcilerError as exc:
@@ -528,7 +528,8 @@ def _write_export(client: TelnyxClient, result: ExportResult, adopt_objects: boo
     for problem in result.problems:
         _echo(f"Error: {problem}", err=True)
     if result.secrets:
-        click.echo(f"Set the {len(result.secrets)} variables listed in secrets.txt before planning.", err=True)
+        click.echo(f"Set the {_count(len(result.secrets), 'variable')} listed in secrets.txt before planning.",
+                   err=True)
     if adopt_objects:
         project = _project(config_path, connection)
         if not project.stack or project.ownership_file is None:
@@ -546,10 +547,10 @@ def _write_export(client: TelnyxClient, result: ExportResult, adopt_objects: boo
             if obj.kind == "Assistant" and marker is not None:
                 client.add_tag(obj.id, marker)  # the in-band ownership record (no new version)
         renamed = name_versions(client, result)
-        click.echo(f"Adopted {len(result.objects)} objects into stack {project.stack!r}"
-                   + (f"; named {renamed} canary versions" if renamed else "") + ".", err=True)
+        click.echo(f"Adopted {_count(len(result.objects), 'object')} into stack {project.stack!r}"
+                   + (f"; named {_count(renamed, 'canary version')}" if renamed else "") + ".", err=True)
     elif result.renames:
-        click.echo(f"{len(result.renames)} canary versions need a name the plan can find them by: "
+        click.echo(f"{_count(len(result.renames), 'canary version')} need a name the plan can find them by: "
                    "run export again with --adopt (it names them without a new version).", err=True)
     if not result.ok:
         sys.exit(EXIT_ERROR)
@@ -624,7 +625,7 @@ def import_(provider: str, api_key_ref: str, import_ids: tuple[str, ...], out: P
                 if not click.confirm("Import these agents?", default=False):
                     raise ConfigError("import cancelled; nothing was imported")
             imported = client.import_assistants(provider, api_key_ref, list(import_ids) or None)
-            click.echo(f"Imported {len(imported)} assistants from {provider}.", err=True)
+            click.echo(f"Imported {_count(len(imported), 'assistant')} from {provider}.", err=True)
             ids = {str(a["id"]) for a in imported}
             result = export_account(client, out, assistant_ids=ids, parallelism=connection.parallelism)
             _write_export(client, result, adopt_objects, config_path, connection)
@@ -691,3 +692,31 @@ def emulator(host: str, port: int, api_key: str | None, state_file: Path | None,
                      fault_rate=fault_rate, seed=seed, on_ready=ready, unknown_fields=unknown_fields)
     except ValueError as exc:
         _fail(str(exc))
+
+
+def _count(number: int, noun: str) -> str:
+    """``1 assistant``, ``2 assistants``: every count the command line prints agrees with its noun."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def _confirm_yes(question: str, err: bool = False) -> bool:
+    """Ask like Terraform: only ``yes`` goes ahead; anything else, ``y`` included, cancels."""
+    answer = click.prompt(f"{question}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value",
+                          default="", show_default=False, err=err)
+    return str(answer).strip() == "yes"
+
+
+@main.command()
+@click.argument("plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@format_option
+def show(plan_file: Path, output_format: str) -> None:
+    """Show a saved plan (plan --out FILE) without contacting the API."""
+    try:
+        document = planfile.load(plan_file).document
+    except ReconcilerError as exc:
+        _fail(str(exc))
+        return
+    if output_format == "json":
+        click.echo(json.dumps(dict(document), indent=2, ensure_ascii=False))
+        return
+    _show(planfile.plan_from_document(document), output_format)

@@ -13,6 +13,7 @@ made with ``--force`` carries that approval past the safety thresholds.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from reconciler import __version__
+from reconciler.changes.change import Action, Change
+from reconciler.changes.diff import FieldChange
+from reconciler.changes.refs import Pending
 from reconciler.engine.fingerprint import digest
 from reconciler.engine.plan import Plan
 from reconciler.errors import ConfigError, ReconcilerError
@@ -153,3 +157,55 @@ def check(saved: SavedPlan, resources: Sequence[Resource], plan: Plan, account: 
         )
     if plan_document(plan) != saved.document:
         raise PlanOutdated("the plan computed now differs from the saved plan; run plan again")
+
+
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+_PENDING = re.compile(r"\(known after apply: ([A-Za-z]+)/(.+)\)")
+
+
+def _pending(value: Any) -> Any:
+    """Ids known only after apply, saved as their readable string, as ``Pending`` again."""
+    if isinstance(value, str):
+        found = _PENDING.fullmatch(value)
+        return Pending(found.group(1), found.group(2)) if found else value
+    if isinstance(value, list):
+        return [_pending(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _pending(item) for key, item in value.items()}
+    return value
+
+
+def plan_from_document(document: Mapping[str, Any]) -> Plan:
+    """A saved plan's changes as a ``Plan`` again, for ``reconciler show`` (no account needed).
+
+    Values are as saved (secrets already ``(sensitive)``, pending ids their readable string); tool
+    names come back from each field's ``names``. Fields the renderers never read stay empty.
+    """
+    changes: list[Change] = []
+    names: dict[tuple[str, str], str] = {}
+    for entry in document.get("changes") or []:
+        fields = []
+        for item in entry.get("fields") or []:
+            path = tuple(int(i) if i else k for k, i in _PATH_PART.findall(str(item.get("path", ""))))
+            fields.append(FieldChange(path, _pending(item.get("before")), _pending(item.get("after"))))
+            named = item.get("names")
+            if isinstance(named, dict):
+                for side in ("before", "after"):
+                    ids, shown = item.get(side), named.get(side)
+                    if isinstance(ids, list) and isinstance(shown, list) and len(ids) == len(shown):
+                        names.update({("Tool", str(n)): str(i) for i, n in zip(ids, shown, strict=True) if i != n})
+        action = Action(entry.get("action", "update"))
+        source = entry.get("source") or {}
+        changes.append(Change(
+            action, str(entry.get("kind")), str(entry.get("name")), entry.get("id"),
+            None if action is Action.CREATE or entry.get("step") else {}, None if action is Action.DELETE else {},
+            tuple(fields), {}, source.get("file"), source.get("line"), step=entry.get("step") or "",
+            note=entry.get("note") or "", requires=tuple(entry.get("requires") or ()),
+        ))
+    return Plan(
+        changes=tuple(changes), unchanged=tuple(document.get("unchanged") or ()),
+        live_ids=names, protected=tuple(document.get("protected") or ()),
+        in_use={k: tuple(v) for k, v in (document.get("in_use") or {}).items()},
+        refusals=tuple(document.get("refusals") or ()), forced=bool(document.get("forced")),
+        warnings=tuple(document.get("warnings") or ()),
+    )

@@ -70,7 +70,7 @@ class TestShowsAndAsks:
             f"  + import Vapi agent {APEX} as a new assistant\n\n"
             "Import: 1 new, 0 to overwrite.\n"
             "wrote assistants/Apex-Fitness-Membership-Desk.yaml  (Assistant/Apex Fitness Membership Desk)\n")
-        assert result.stderr.startswith("Imported 1 assistants from vapi.\n")
+        assert result.stderr.startswith("Imported 1 assistant from vapi.\n")
         assert list(_by_import_id(sdk)) == [APEX]
 
     def test_a_re_import_names_the_assistants_it_overwrites(self, emulator: EmulatorServer, project: Path,
