@@ -68,6 +68,9 @@ EXIT_CHANGES = 2
 
 def _use_color(stream: Any) -> bool:
     """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.find_root().meta.get("reconciler.no_color"):
+        return False  # --no-color
     return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
 
 
@@ -262,6 +265,9 @@ class _Main(click.Group):
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="reconciler")
+@click.option("--no-color", is_flag=True, expose_value=False, is_eager=True,
+              callback=lambda ctx, _param, value: ctx.meta.__setitem__("reconciler.no_color", value),
+              help="No ANSI colours, as with NO_COLOR set.")
 def main() -> None:
     """Infrastructure as code for Telnyx AI assistants.
 

@@ -52,3 +52,8 @@ def test_only_yes_approves_like_terraform() -> None:
     assert not _answer("y\n")
     assert not _answer("\n")
     assert not _answer("YES please\n")
+
+
+def test_no_color_is_a_global_flag(tmp_path: Path) -> None:
+    result = CliRunner().invoke(__import__("reconciler.cli", fromlist=["main"]).main, ["--no-color", "--help"])
+    assert result.exit_code == 0 and "--no-color" in result.output
