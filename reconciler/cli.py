@@ -7,6 +7,7 @@ Exit codes (design.md section 2): 0 success; 1 error, invalid input or refusal;
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -268,12 +269,20 @@ class _Main(click.Group):
 @click.option("--no-color", is_flag=True, expose_value=False, is_eager=True,
               callback=lambda ctx, _param, value: ctx.meta.__setitem__("reconciler.no_color", value),
               help="No ANSI colours, as with NO_COLOR set.")
-def main() -> None:
+@click.option("-v", "--verbose", is_flag=True, expose_value=False, callback=_remember,
+              help="Write each API request (method, route, status, duration, retry, request id) to stderr.")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default=None,
+              expose_value=False, callback=_remember,
+              help="How much to write to stderr: info shows each API request (as -v), debug adds more.")
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Infrastructure as code for Telnyx AI assistants.
 
     Keep assistants as YAML manifests, then validate, plan and apply them against a Telnyx
     account (or the embedded emulator with --local).
     """
+    meta = ctx.meta
+    _logging(meta.get("reconciler.log_level") or ("info" if meta.get("reconciler.verbose") else None))
 
 
 @main.command()
@@ -726,3 +735,29 @@ def show(plan_file: Path, output_format: str) -> None:
         click.echo(json.dumps(dict(document), indent=2, ensure_ascii=False))
         return
     _show(planfile.plan_from_document(document), output_format)
+
+
+class _MaskSecrets(logging.Filter):
+    """Every log line is masked like the command's output: no secret known to it ever reaches stderr."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = _masked(record.getMessage())
+        record.args = None
+        return True
+
+
+def _logging(level: str | None) -> None:
+    """``-v`` / ``--log-level``: a stderr handler for the request log (none without either)."""
+    logger = logging.getLogger("reconciler.http")
+    for old in [h for h in logger.handlers if getattr(h, "reconciler_cli", False)]:
+        logger.removeHandler(old)  # a command run before in this process (the tests)
+    logger.setLevel(logging.WARNING)
+    if level is None:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    handler.addFilter(_MaskSecrets())
+    handler.reconciler_cli = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(level.upper())
+    logger.propagate = False
