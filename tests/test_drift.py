@@ -284,7 +284,9 @@ class TestMarkdownView:
         rows = [line for line in lines if line.startswith(("| `tags`", "| `shared_tools`"))]
         assert len(rows) == 2
         assert all(len(row) < 2 * CELL_LIMIT + 30 for row in rows)
-        diff = lines[lines.index("```diff") + 1: lines.index("```", lines.index("```diff"))]
+        assert any(line.startswith('+  "yyyy') for line in lines)  # too wide for a cell: whole, as lines
+        start = lines.index("```diff", next(i for i, line in enumerate(lines) if "<code>instructions</code>" in line))
+        diff = lines[start + 1: lines.index("```", start)]
         assert max(len(line) for line in diff) <= DIFF_WIDTH
         assert [line[:1] for line in diff] == ["@", "-", "+", "+", "+", "+"]
         assert "".join(line[1:] for line in diff[2:]) == long_line

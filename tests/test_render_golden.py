@@ -252,7 +252,9 @@ class TestEndToEnd:
             "<details><summary><code>~</code> <b>Assistant/support-billing</b> will be updated (link): "
             "<i>handoffs linked once every assistant they name exists</i></summary>"
         )
-        assert lines.count("```diff") == 6  # multi-line instructions: 3 assistants, 2 tests, the candidate
+        # multi-line instructions: 3 assistants, 2 tests, the candidate; and 3 one-line values too wide
+        # for a cell (two descriptions, a rubric criterion), shown whole instead of cut
+        assert lines.count("```diff") == 9
 
     def test_json_counts_and_validates_against_the_schema(self, emulator: Any) -> None:
         result = run_cli(["plan", str(DESK), "--format", "json"], emulator.base_url)

@@ -184,16 +184,31 @@ class TestLongValues:
                              '| `model` | <code>"x"</code> | <code>"y"</code> |', ""]
         assert lines[5] == "`instructions`"
 
-    def test_a_long_single_line_value_is_cut_and_the_footer_says_where_it_is_whole(self) -> None:
+    def test_a_value_too_wide_for_a_cell_is_shown_whole_as_lines(self) -> None:
+        """A cut cell can hide the very thing that changed: wide values leave the table, whole."""
         value = ["x" * 40, "y" * 40]
-        plan = create(("list", value))
-        [row] = [line for line in section(plan) if "`list`" in line]
-        shown = row.split("<code>")[1].split("</code>")[0]
-        assert len(shown.replace("\\", "")) == CELL_LIMIT
-        assert shown.endswith("…")
-        assert render_plan(plan).endswith(
+        lines = section(create(("list", value)))
+        assert not [line for line in lines if "`list` |" in line]
+        assert "<details><summary><code>list</code> (4 lines)</summary>" in lines
+        assert f'+  "{"x" * 40}",' in lines and f'+  "{"y" * 40}"' in lines
+        assert "cut to fit" not in render_plan(create(("list", value)))
+
+    def test_a_cell_of_an_item_table_is_cut_and_the_footer_says_where_it_is_whole(self) -> None:
+        before = [{"name": "a", "criteria": "short"}]
+        after = [{"name": "a", "criteria": "z" * 120}, {"name": "b"}]
+        rendered = render_plan(update(("rubric", before, after)))
+        [row] = [line for line in rendered.splitlines() if "`criteria`" in line]
+        assert "z" * (CELL_LIMIT - 3) in row and "…" in row and "z" * 120 not in row
+        assert rendered.endswith(
             "\nValues marked … are cut to fit; `reconciler plan --format json` shows them whole.\n"
         )
+
+    def test_an_update_of_a_wide_value_is_a_line_diff(self) -> None:
+        before = {"url": "https://a.example/" + "p" * 80, "method": "POST"}
+        after = {"url": "https://a.example/" + "q" * 80, "method": "POST"}
+        lines = section(update(("webhook", before, after)))
+        assert f'-  "url": "https://a.example/{"p" * 80}",' in lines
+        assert f'+  "url": "https://a.example/{"q" * 80}",' in lines
 
     def test_no_footer_when_nothing_was_cut(self) -> None:
         assert "cut to fit" not in render_plan(create(("model", "openai/gpt-4o")))

@@ -20,7 +20,7 @@ from reconciler.redact import MASK
 from reconciler.render.fieldview import field_view, item_counts, item_leaves
 from reconciler.render.json import item_document, plain
 from reconciler.render.markdown import diff_block
-from reconciler.render.values import DIFF_COLOURS, cut, is_long_text, line_diff, one_line, short
+from reconciler.render.values import DIFF_COLOURS, cut, is_long_text, is_wide, line_diff, one_line, short, value_diff
 
 __all__ = ["drift_document", "render_drift", "render_json", "render_markdown", "render_text"]
 
@@ -126,6 +126,12 @@ class TextView:
                 fg = DIFF_COLOURS.get(line[:1])
                 out.append("          " + (self._style(line, fg=fg) if fg else line))
             return out
+        if not field.sensitive and (is_wide(field.live, 200) or is_wide(field.desired, 200)):
+            out = [f"      {field.dotted} (- live, + desired):"]
+            for line in value_diff(field.live, field.desired):
+                fg = DIFF_COLOURS.get(line[:1])
+                out.append("          " + (self._style(line, fg=fg) if fg else line))
+            return out
         return [
             f"      {field.dotted}:",
             f"          live:    {_side(field.live, field.sensitive, '(absent)')}",
@@ -170,8 +176,8 @@ def _wrapped(line: str) -> list[str]:
     return [marker + body[i : i + width] for i in range(0, len(body), width)]
 
 
-def _diff_block(field: DriftField) -> list[str]:
-    lines = [wrapped for line in _text_diff(field) for wrapped in _wrapped(line)]
+def _diff_block(field: DriftField, diff: list[str] | None = None) -> list[str]:
+    lines = [wrapped for line in (_text_diff(field) if diff is None else diff) for wrapped in _wrapped(line)]
     return [
         f"<details><summary><code>{html.escape(field.dotted)}</code> (- live, + desired)</summary>",
         "",
@@ -227,6 +233,9 @@ def _markdown_object(obj: DriftObject, names: Mapping[str, str] | None = None) -
         elif _is_text_diff(field):
             live = desired = "_line diff below_"
             diffs.extend(_diff_block(field))
+        elif not field.sensitive and (is_wide(field.live, CELL_LIMIT) or is_wide(field.desired, CELL_LIMIT)):
+            live = desired = "_line diff below_"  # a cut cell could hide the very difference
+            diffs.extend(_diff_block(field, value_diff(field.live, field.desired)))
         else:
             live = _cell(field.live, field.sensitive, "(absent)")
             desired = _cell(field.desired, field.sensitive, _code("null"))

@@ -21,7 +21,7 @@ from reconciler.changes.items import ItemChange
 from reconciler.engine.plan import Plan
 from reconciler.redact import MASK, contains_secret
 from reconciler.render.fieldview import created_view, field_view, item_counts, item_leaves, tool_names
-from reconciler.render.values import cut, is_long_text, line_diff, one_line
+from reconciler.render.values import cut, is_long_text, is_wide, line_diff, one_line, pretty_lines, value_diff
 
 __all__ = ["CELL_LIMIT", "COMMENT_LIMIT", "render_plan"]
 
@@ -211,9 +211,12 @@ class MarkdownView:
             if not deleting:
                 field = created_view(field, self.names)
             value = (field.before if field.before is not None else field.after) if deleting else field.after
+            sign = "-" if deleting else "+"
             if isinstance(value, str) and is_long_text(value) and not contains_secret(value, self.secrets):
-                sign = "-" if deleting else "+"
                 texts.extend(self.collapsed(field, [sign + line for line in value.splitlines()]))
+            elif is_wide(value, CELL_LIMIT) and not contains_secret(value, self.secrets):
+                lines = [sign + line for line in pretty_lines(value)]  # whole: a cut could hide what matters
+                texts.extend(self.text_block(field, lines) if len(lines) <= 3 else self.collapsed(field, lines))
             else:
                 rows.append(f"| {code_span(field.dotted)} | {self.value(value)} |")
         header = "| field | current value |" if deleting else "| field | value |"
@@ -239,6 +242,9 @@ class MarkdownView:
                 if lines:  # texts that differ only in a trailing newline have no line diff
                     texts.extend(self.text_block(field, lines))
                     continue
+            if not secret and (is_wide(field.before, CELL_LIMIT) or is_wide(field.after, CELL_LIMIT)):
+                texts.extend(self.text_block(field, value_diff(field.before, field.after)))
+                continue  # a cut cell could hide the very difference: the whole values, as lines
             if secret:
                 before = "(absent)" if field.before is None else MASK
                 after = "null" if field.after is None else MASK

@@ -17,7 +17,7 @@ from reconciler.engine.plan import Action, Change, Plan
 from reconciler.redact import MASK, contains_secret
 from reconciler.render.fieldview import created_view, field_view, item_counts, item_leaves, tool_names
 from reconciler.render.markdown import VERBS, refusal_lines, step_note
-from reconciler.render.values import DIFF_COLOURS, is_long_text, line_diff, short
+from reconciler.render.values import DIFF_COLOURS, is_long_text, is_wide, line_diff, pretty_lines, short, value_diff
 
 SYMBOLS = {
     Action.CREATE: ("+", "green"), Action.UPDATE: ("~", "yellow"), Action.DELETE: ("-", "red"),
@@ -98,6 +98,8 @@ class TextView:
         if isinstance(value, str) and is_long_text(value):
             # The whole text: a reviewer approves every line of a new prompt, not its first three.
             return [f"{indent}{field.dotted} = <<", *(f"{indent}    {line}" for line in value.splitlines())]
+        if is_wide(value):
+            return [f"{indent}{field.dotted} = <<", *(f"{indent}    {line}" for line in pretty_lines(value))]
         return [f"{indent}{field.dotted} = {short(value)}"]
 
     def _updated_field(self, field: FieldChange, secrets: frozenset[str], indent: str = "      ") -> list[str]:
@@ -114,6 +116,12 @@ class TextView:
         ):
             out = [f"{indent}{tilde} {view.dotted}:"]
             for line in line_diff(view.before, view.after):
+                fg = DIFF_COLOURS.get(line[:1])
+                out.append(f"{indent}    " + (self._style(line, fg=fg) if fg else line))
+            return out
+        if is_wide(view.before) or is_wide(view.after):  # cut, the difference could hide: lines instead
+            out = [f"{indent}{tilde} {view.dotted}:"]
+            for line in value_diff(view.before, view.after):
                 fg = DIFF_COLOURS.get(line[:1])
                 out.append(f"{indent}    " + (self._style(line, fg=fg) if fg else line))
             return out
