@@ -276,3 +276,32 @@ class TestEndToEnd:
         assert _errors(document) == []
         markdown = run_cli(["plan", str(DESK), "--format", "markdown"], emulator.base_url)
         assert markdown.stdout == "No changes. 10 objects match the manifests.\n"
+
+
+@pytest.mark.parametrize(("output_format", "filename"), [("text", "drift.txt"), ("markdown", "drift.md"),
+                                                         ("json", "drift.json")])
+def test_each_drift_view_matches_its_golden_file(output_format: str, filename: str) -> None:
+    """The drift the golden plan repairs: list items, whitespace only, shared tool names, masked secrets."""
+    from reconciler.engine.drift import drift_report
+    from reconciler.render.drift import render_drift
+
+    rendered = render_drift(drift_report(golden_plan()), output_format)
+    assert SECRET not in rendered
+    path = GOLDEN / filename
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.write_text(rendered, encoding="utf-8")
+    assert rendered == path.read_text(encoding="utf-8")
+
+
+def test_oversized_markdown_matches_its_golden_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cut comment, at a 6,000-character limit so the file stays readable: table first, the
+    sections that fit, one line per change left out, and the pointer to the whole plan."""
+    from reconciler.render import markdown
+
+    monkeypatch.setattr(markdown, "COMMENT_LIMIT", 6000)
+    rendered = render_plan_as(golden_plan(), "markdown")
+    assert len(rendered) < 6000
+    path = GOLDEN / "plan-cut.md"
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.write_text(rendered, encoding="utf-8")
+    assert rendered == path.read_text(encoding="utf-8")
