@@ -46,6 +46,7 @@ from reconciler.kinds.assistant import stack_marker
 from reconciler.manifests.environment import load_environment
 from reconciler.manifests.loader import load_resources
 from reconciler.manifests.project import Project, load_project
+from reconciler.manifests.selection import Subset, select_subset
 from reconciler.model import KINDS, LiveState, Resource
 from reconciler.redact import forget_all, known, mask_plan, mask_text, remember, too_short
 from reconciler.render import render_plan_as
@@ -156,6 +157,22 @@ prune_option = click.option(
     "--prune", is_flag=True,
     help="Also delete objects this stack owns that the manifests no longer state (see docs/pruning.md).",
 )
+selection_options_list = [
+    click.option("--target", "targets", multiple=True, metavar="Kind/name", expose_value=False, callback=_remember,
+                 help="Only this manifest and what it references (repeatable); nothing else is planned or pruned."),
+    click.option("--select-tag", "select_tags", multiple=True, metavar="TAG", expose_value=False,
+                 callback=_remember,
+                 help="Only assistants with this tag, their canaries and tests, and what they reference (repeatable)."),
+]
+
+
+def selection_options(func: F) -> F:
+    """--target and --select-tag (plan, apply, drift); read back by ``_selected``."""
+    for option in reversed(selection_options_list):
+        func = option(func)
+    return func
+
+
 format_option = click.option(
     "--format", "output_format", type=click.Choice(["text", "markdown", "json"]), default="text",
     show_default=True, help="text for terminals, markdown for PR comments, json for programs.",
@@ -208,7 +225,8 @@ def _compute(client: TelnyxClient, paths: Sequence[str], connection: Connection,
     The API key joins the plan's secrets, so even a manifest that interpolates it never shows it.
     """
     project = _project(config_path, connection)
-    resources = _load(paths, var_files, project)
+    resources = every = _load(paths, var_files, project)
+    selection = _selected(resources, prune)  # refuses bad flags before any request
     for warning in (w for resource in resources for w in resource.warnings):
         _echo(f"Warning: {warning}", err=True)  # fields sent through x-passthrough, as validate says
     ledger = None
@@ -221,12 +239,17 @@ def _compute(client: TelnyxClient, paths: Sequence[str], connection: Connection,
     if extra & {"Tool", "McpServer"}:
         extra.add("Assistant")  # a tool is pruned only once no live assistant uses it
     live = fetch_live(client, resources, connection.parallelism, prune=prune, extra_kinds=extra)
+    if selection is not None:  # what the selection references is resolved from live when it exists
+        selection = _selected(resources, prune, lambda kind, name: (kind, name) in live.objects)
+        resources = selection.resources if selection is not None else resources
     if ledger is not None and project.ownership_file is not None:
         ledger = bound_to(ledger, connection.account, live, project.ownership_file)
     the_plan = build_plan(resources, live, prune=prune, project=project, ledger=ledger, claims=claims,
                           fingerprint=fingerprint)
     the_plan = with_refusals(the_plan, project.prune, force)
-    addresses = {r.address for r in resources} | {f"{kind}/{name}" for kind, name in live.objects}
+    if selection is not None:
+        the_plan = replace(the_plan, warnings=(*the_plan.warnings, selection.note()))
+    addresses = {r.address for r in every} | {f"{kind}/{name}" for kind, name in live.objects}
     for warning in project.unmatched(addresses):
         _echo(f"Warning: {warning}", err=True)
     if connection.api_key:
@@ -313,6 +336,7 @@ def validate(paths: tuple[str, ...], config_path: Path | None, var_files: tuple[
               help="Approve the plan past the safety thresholds; a saved plan carries the approval to apply.")
 @format_option
 @prune_option
+@selection_options
 @config_option
 @var_file_option
 @connection_options
@@ -327,8 +351,11 @@ def plan(paths: tuple[str, ...], detailed_exitcode: bool, out: Path | None, forc
                                 fingerprint=out is not None)
         the_plan = computed.plan
         if out is not None:
+            meta = click.get_current_context().meta
             planfile.save(mask_plan(the_plan), out, paths, computed.resources, prune, [str(f) for f in var_files],
-                          account=connection.account, ledger=_ledger_digest(computed))
+                          account=connection.account, ledger=_ledger_digest(computed),
+                          targets=meta.get("reconciler.targets", ()),
+                          select_tags=meta.get("reconciler.select_tags", ()))
     except ReconcilerError as exc:
         _fail(str(exc))
         return
@@ -346,6 +373,7 @@ def plan(paths: tuple[str, ...], detailed_exitcode: bool, out: Path | None, forc
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json prints the result per change on stdout (the plan and progress go to stderr).")
 @prune_option
+@selection_options
 @lock_timeout_option
 @config_option
 @var_file_option
@@ -367,6 +395,7 @@ def apply(paths: tuple[str, ...], plan_file: Path | None, yes: bool, force: bool
                 raise ConfigError("a saved plan uses the var files it was made with; do not pass --var-file")
             saved = planfile.load(plan_file)
             paths, prune, var_files = saved.paths, saved.prune, tuple(Path(f) for f in saved.var_files)
+            _saved_selection(saved)
         approved = bool(saved.document.get("forced")) if saved is not None else force
         project = _project(config_path, connection)  # the lock is taken before live state is read
         with lock_for(project.stack, project.ownership_file, lock_timeout, "apply"), \
@@ -428,6 +457,7 @@ def _run_apply(client: TelnyxClient, computed: Computed, connection: Connection,
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @format_option
 @prune_option
+@selection_options
 @config_option
 @var_file_option
 @connection_options
@@ -761,3 +791,22 @@ def _logging(level: str | None) -> None:
     logger.addHandler(handler)
     logger.setLevel(level.upper())
     logger.propagate = False
+
+
+def _selected(resources: list[Resource], prune: bool,
+              exists: Callable[[str, str], bool] = lambda kind, name: False) -> Subset | None:
+    """The subset --target / --select-tag ask for (None: all), refused together with --prune."""
+    meta = click.get_current_context().meta
+    selection = select_subset(resources, meta.get("reconciler.targets", ()), meta.get("reconciler.select_tags", ()),
+                              exists)
+    if selection is not None and prune:
+        raise ConfigError("--prune acts on the whole stack; it cannot be combined with --target or --select-tag")
+    return selection
+
+
+def _saved_selection(saved: planfile.SavedPlan) -> None:
+    """apply --plan plans the subset the saved plan was made for, and only that."""
+    meta = click.get_current_context().meta
+    if meta.get("reconciler.targets") or meta.get("reconciler.select_tags"):
+        raise ConfigError("a saved plan carries its own --target/--select-tag; do not pass them with --plan")
+    meta["reconciler.targets"], meta["reconciler.select_tags"] = saved.targets, saved.select_tags

@@ -46,6 +46,9 @@ class SavedPlan:
     document: Mapping[str, Any]
     account: str | None = None
     ledger: str | None = None
+    targets: tuple[str, ...] = ()
+    """``--target`` addresses the plan was made with (apply --plan plans the same subset)."""
+    select_tags: tuple[str, ...] = ()
 
 
 def manifest_digests(resources: Sequence[Resource]) -> dict[str, str]:
@@ -56,6 +59,7 @@ def manifest_digests(resources: Sequence[Resource]) -> dict[str, str]:
 def save(
     plan: Plan, path: Path, paths: Sequence[str], resources: Sequence[Resource], prune: bool,
     var_files: Sequence[str] = (), account: str | None = None, ledger: str | None = None,
+    targets: Sequence[str] = (), select_tags: Sequence[str] = (),
 ) -> None:
     document = plan_document(plan)
     document["saved"] = {
@@ -69,6 +73,8 @@ def save(
         "account": account,
         "ledger": ledger,
     }
+    if targets or select_tags:
+        document["saved"]["selection"] = {"targets": list(targets), "select_tags": list(select_tags)}
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
@@ -87,6 +93,8 @@ def load(path: Path) -> SavedPlan:
         document={k: v for k, v in document.items() if k != "saved"},
         account=saved.get("account"),
         ledger=saved.get("ledger"),
+        targets=tuple((saved.get("selection") or {}).get("targets") or ()),
+        select_tags=tuple((saved.get("selection") or {}).get("select_tags") or ()),
     )
 
 
@@ -122,6 +130,8 @@ def check_saved_section(path: Path, saved: Mapping[str, Any]) -> None:
         ("options", lambda v: isinstance(v, dict) and isinstance(v.get("prune", False), bool), "{prune: bool}"),
         ("manifests", string_map, "a mapping of address to digest"),
         ("live", string_map, "a mapping of id to fingerprint"),
+        ("selection", lambda v: isinstance(v, dict) and all(strings(v.get(k, [])) for k in ("targets", "select_tags")),
+         "{targets: [...], select_tags: [...]}"),
     ]
     for key, ok, what in rules:
         if key in saved and saved[key] is not None and not ok(saved[key]):
