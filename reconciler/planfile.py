@@ -202,8 +202,11 @@ def plan_from_document(document: Mapping[str, Any]) -> Plan:
             if isinstance(named, dict):
                 for side in ("before", "after"):
                     ids, shown = item.get(side), named.get(side)
+                    if isinstance(ids, str) and isinstance(shown, str):
+                        ids, shown = [ids], [shown]
                     if isinstance(ids, list) and isinstance(shown, list) and len(ids) == len(shown):
-                        names.update({("Tool", str(n)): str(i) for i, n in zip(ids, shown, strict=True) if i != n})
+                        # (kind is not kept in the file; the views only map id -> name)
+                        names.update({("", str(n)): str(i) for i, n in zip(ids, shown, strict=True) if i != n})
         action = Action(entry.get("action", "update"))
         source = entry.get("source") or {}
         changes.append(Change(

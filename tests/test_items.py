@@ -81,3 +81,20 @@ def test_tool_ids_read_as_the_manifest_names() -> None:
         "tool-9",
         "crm",
     ]
+
+
+def test_assistant_and_server_ids_read_as_names() -> None:
+    assert named_path(("tools", 0, "handoff", "ai_assistants", 1, "id")) == (
+        "tools",
+        0,
+        "handoff",
+        "ai_assistants",
+        1,
+        "assistant",
+    )
+    assert named_path(("mcp_servers", 0, "id")) == ("mcp_servers", 0, "server")
+    assert named_path(("flow", "edges", 2, "target", "assistant_id")) == ("flow", "edges", 2, "target", "assistant")
+    assert named_path(("tools", 0, "id")) == ("tools", 0, "id")  # an id the manifest also writes as an id
+    names = {"assistant-1": "billing"}
+    assert named_ids(("mcp_servers", 0, "id"), "server-9", names) == "server-9"
+    assert named_ids(("handoff", "ai_assistants", 0, "id"), "assistant-1", names) == "billing"

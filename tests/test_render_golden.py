@@ -169,7 +169,7 @@ def golden_plan() -> Plan:
     return Plan(
         changes=changes,
         unchanged=("McpServer/crm",),
-        live_ids={("Tool", "lookup-order"): LOOKUP_ID},
+        live_ids={("Tool", "lookup-order"): LOOKUP_ID, ("Assistant", "support-triage"): TRIAGE_ID},
         secrets=frozenset({SECRET}),
         protected=("Assistant/keep-me",),
     )

@@ -46,6 +46,8 @@ ItemStatus = Literal["added", "removed", "changed", "moved"]
 
 ID_LIST_FIELDS = {"tool_ids": "shared_tools", "shared_tool_ids": "shared_tools", "shared_tool_id": "shared_tool"}
 """Request fields that hold tool ids where the manifest wrote tool names, and the manifest's name."""
+ID_ITEM_FIELDS = {"mcp_servers": "server", "ai_assistants": "assistant"}
+"""Lists whose items' ``id`` the manifest wrote as a name (``server: crm``, ``assistant: billing``)."""
 
 
 @dataclass(frozen=True)
@@ -303,15 +305,24 @@ def _lines(numbers: list[int]) -> str:
 
 
 def named_path(path: JsonPath) -> JsonPath:
-    """``tool_ids`` as the manifest calls it (``shared_tools``), at any depth."""
-    if path and isinstance(path[-1], str) and path[-1] in ID_LIST_FIELDS:
-        return (*path[:-1], ID_LIST_FIELDS[path[-1]])
+    """A field holding ids as the manifest calls it, at any depth: ``tool_ids`` -> ``shared_tools``,
+    ``mcp_servers[0].id`` -> ``mcp_servers[0].server``, ``ai_assistants[0].id`` and a flow edge's
+    ``assistant_id`` -> ``assistant``. Any other path is returned as it is."""
+    if not path or not isinstance(path[-1], str):
+        return path
+    last = path[-1]
+    if last in ID_LIST_FIELDS:
+        return (*path[:-1], ID_LIST_FIELDS[last])
+    if last == "assistant_id":
+        return (*path[:-1], "assistant")
+    if last == "id" and len(path) >= 3 and isinstance(path[-2], int) and path[-3] in ID_ITEM_FIELDS:
+        return (*path[:-1], ID_ITEM_FIELDS[str(path[-3])])
     return path
 
 
 def named_ids(path: JsonPath, value: Any, names: Mapping[str, str]) -> Any:
-    """Tool ids in a ``tool_ids``-like field as the names the manifest used (ids nothing names stay ids)."""
-    if not path or path[-1] not in ID_LIST_FIELDS:
+    """Ids in a field ``named_path`` renames, as the names the manifest used (ids nothing names stay ids)."""
+    if named_path(path) == path:
         return value
 
     def one(item: Any) -> Any:

@@ -80,7 +80,7 @@ class DriftReport:
     protected: tuple[str, ...] = field(default=())
     """Owned objects absent from the manifests that pruning keeps: reported, never counted as drift."""
     names: Mapping[str, str] = field(default_factory=dict)
-    """Tool id -> name, so the views show ``shared_tools`` names where the manifests used them."""
+    """Id -> name of the objects the plan read, so the views show names where the manifests used them."""
 
     @property
     def in_sync(self) -> bool:
@@ -192,6 +192,6 @@ def drift_report(plan: Plan) -> DriftReport:
             entry.fields[:0] = fields
     objects = tuple(DriftObject(e.kind, e.name, e.status, e.id, tuple(e.fields)) for e in entries.values())
     adopted = tuple(c.address for c in plan.changes if c.action is Action.ADOPT and not c.fields)
-    names = {object_id: name for (kind, name), object_id in plan.live_ids.items() if kind == "Tool"}
+    names = {object_id: name for (_kind, name), object_id in plan.live_ids.items()}
     return DriftReport(objects=objects, matching=(*plan.unchanged, *adopted), protected=tuple(plan.protected),
                        names=names)

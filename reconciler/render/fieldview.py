@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.changes.diff import FieldChange, leaves
-from reconciler.changes.items import ID_LIST_FIELDS, ItemChange, item_changes, named_ids, named_path, whitespace_only
+from reconciler.changes.items import ItemChange, item_changes, named_ids, named_path, whitespace_only
 from reconciler.model import JsonPath, format_path
 
 __all__ = ["FieldView", "created_view", "field_view", "item_counts", "item_leaves", "tool_names"]
@@ -35,13 +35,13 @@ class FieldView:
 
 
 def tool_names(live_ids: Mapping[tuple[str, str], str]) -> dict[str, str]:
-    """Tool id -> name, from the ids a plan read (``Plan.live_ids``)."""
-    return {object_id: name for (kind, name), object_id in live_ids.items() if kind == "Tool"}
+    """Id -> name of every object the plan read (``Plan.live_ids``): tools, servers, assistants."""
+    return {object_id: name for (_kind, name), object_id in live_ids.items()}
 
 
 def field_view(path: JsonPath, before: Any, after: Any, names: Mapping[str, str]) -> FieldView:
     """How to show ``before -> after`` at ``path`` (``before`` is live, ``after`` desired)."""
-    if path and path[-1] in ID_LIST_FIELDS:
+    if named_path(path) != path:
         return FieldView(named_path(path), named_ids(path, before, names), named_ids(path, after, names))
     whitespace = whitespace_only(before, after)
     if whitespace:
@@ -54,7 +54,7 @@ def field_view(path: JsonPath, before: Any, after: Any, names: Mapping[str, str]
 
 def created_view(field: FieldChange, names: Mapping[str, str]) -> FieldChange:
     """A created field with tool ids as the manifest's names."""
-    if field.path and field.path[-1] in ID_LIST_FIELDS:
+    if named_path(field.path) != field.path:
         return FieldChange(named_path(field.path), None, named_ids(field.path, field.after, names))
     return field
 
