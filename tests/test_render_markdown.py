@@ -13,7 +13,7 @@ from reconciler.changes.change import Action, Change
 from reconciler.changes.diff import FieldChange
 from reconciler.changes.refs import Pending
 from reconciler.engine.plan import Plan
-from reconciler.render.markdown import CELL_LIMIT, COMMENT_LIMIT, code_span, escape_cell, fence_for, render_plan
+from reconciler.render.markdown import COMMENT_LIMIT, code_span, escape_cell, fence_for, render_plan
 
 
 def create(*fields: tuple[str, Any], name: str = "a", secrets: frozenset[str] = frozenset()) -> Plan:
@@ -193,15 +193,14 @@ class TestLongValues:
         assert f'+  "{"x" * 40}",' in lines and f'+  "{"y" * 40}"' in lines
         assert "cut to fit" not in render_plan(create(("list", value)))
 
-    def test_a_cell_of_an_item_table_is_cut_and_the_footer_says_where_it_is_whole(self) -> None:
+    def test_a_long_value_inside_a_list_item_is_shown_whole_below_its_table(self) -> None:
         before = [{"name": "a", "criteria": "short"}]
         after = [{"name": "a", "criteria": "z" * 120}, {"name": "b"}]
-        rendered = render_plan(update(("rubric", before, after)))
-        [row] = [line for line in rendered.splitlines() if "`criteria`" in line]
-        assert "z" * (CELL_LIMIT - 3) in row and "…" in row and "z" * 120 not in row
-        assert rendered.endswith(
-            "\nValues marked … are cut to fit; `reconciler plan --format json` shows them whole.\n"
-        )
+        lines = render_plan(update(("rubric", before, after))).splitlines()
+        assert '| \\~ "a" (changed) | `criteria` | _whole below_ | _whole below_ |' in lines
+        start = lines.index('`rubric "a".criteria`')
+        assert lines[start + 2: start + 6] == ["```diff", "@@ -1 +1 @@", "-short", "+" + "z" * 120]
+        assert "cut to fit" not in "\n".join(lines)
 
     def test_an_update_of_a_wide_value_is_a_line_diff(self) -> None:
         before = {"url": "https://a.example/" + "p" * 80, "method": "POST"}

@@ -258,6 +258,7 @@ class MarkdownView:
     def items(self, dotted: str, items: tuple[ItemChange, ...]) -> list[str]:
         """A list of objects item by item: one row per field of each added or changed item."""
         rows: list[str] = []
+        below: list[str] = []
         for item in items:
             head = f"{escape_cell(ITEM_SYMBOLS[item.status])} {escape_cell(item.label)} ({escape_cell(item.note)})"
             if item.status == "added":
@@ -266,14 +267,26 @@ class MarkdownView:
                 fields = list(item.fields)
             if not fields:
                 rows.append(f"| {head} | | | |")
-            for number, field in enumerate(fields):
+            for number, original in enumerate(fields):
+                view = field_view(original.path, original.before, original.after, self.names)
+                field = FieldChange(view.path, view.before, view.after)
                 secret = contains_secret(field.before, self.secrets) or contains_secret(field.after, self.secrets)
-                before = "" if item.status == "added" else (
-                    "(absent)" if field.before is None else MASK if secret else self.value(field.before))
-                after = code("null") if field.after is None else MASK if secret else self.value(field.after)
+                if not secret and (is_long_text(field.before) or is_long_text(field.after)
+                                   or is_wide(field.before, CELL_LIMIT) or is_wide(field.after, CELL_LIMIT)):
+                    # too long for a cell: whole, below the table, under the item's label
+                    whole = FieldChange((f"{dotted} {item.label}", *field.path), field.before, field.after)
+                    lines = (line_diff(field.before or "", field.after or "")
+                             if _is_text_pair(field.before, field.after)
+                             else value_diff(field.before, field.after))
+                    below.extend(self.text_block(whole, lines))
+                    before = after = "_whole below_"
+                else:
+                    before = "" if item.status == "added" else (
+                        "(absent)" if field.before is None else MASK if secret else self.value(field.before))
+                    after = code("null") if field.after is None else MASK if secret else self.value(field.after)
                 rows.append(f"| {head if number == 0 else ''} | {code_span(field.dotted)} | {before} | {after} |")
         return [f"{code_span(dotted)}: {item_counts(items)}", "",
-                "| item | field | before | after |", "|---|---|---|---|", *rows, ""]
+                "| item | field | before | after |", "|---|---|---|---|", *rows, "", *below]
 
     def collapsed(self, field: FieldChange, lines: list[str]) -> list[str]:
         """A new long text, whole, folded under its name and length so the page stays short."""
