@@ -87,7 +87,7 @@ class TestConvergence:
             "+ AssistantVersion/support-triage@concise-prompt will be created",
             "+ CanaryDeploy/triage-concise-prompt will be created",
         ]
-        assert lines[-1] == "Plan: 11 to create, 0 to update, 0 to delete."
+        assert lines[-1] == "Plan: 11 to create, 0 to update, 0 to delete; plus 2 link steps."
 
 
 class TestReadBackWithTheSdk:
