@@ -98,3 +98,16 @@ def test_assistant_and_server_ids_read_as_names() -> None:
     names = {"assistant-1": "billing"}
     assert named_ids(("mcp_servers", 0, "id"), "server-9", names) == "server-9"
     assert named_ids(("handoff", "ai_assistants", 0, "id"), "assistant-1", names) == "billing"
+
+
+def test_items_known_by_an_id_are_labelled_with_the_name() -> None:
+    from reconciler.render.fieldview import field_view
+
+    view = field_view(
+        ("mcp_servers",),
+        [{"id": "srv-1", "allowed_tools": ["a"]}],
+        [{"id": "srv-1", "allowed_tools": ["a", "b"]}, {"id": Pending("McpServer", "crm2")}],
+        {"srv-1": "crm"},
+    )
+    assert view.items is not None
+    assert [(i.label, i.status) for i in view.items] == [('server "crm"', "changed"), ('server "crm2"', "added")]

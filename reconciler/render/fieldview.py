@@ -9,11 +9,12 @@ differ only in whitespace say so instead of showing an empty diff.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from reconciler.changes.diff import FieldChange, leaves
-from reconciler.changes.items import ItemChange, item_changes, named_ids, named_path, whitespace_only
+from reconciler.changes.items import ID_ITEM_FIELDS, ItemChange, item_changes, named_ids, named_path, whitespace_only
+from reconciler.changes.refs import Pending
 from reconciler.model import JsonPath, format_path
 
 __all__ = ["FieldView", "created_view", "field_view", "item_counts", "item_leaves", "tool_names"]
@@ -48,8 +49,24 @@ def field_view(path: JsonPath, before: Any, after: Any, names: Mapping[str, str]
         return FieldView(path, before, after, whitespace=whitespace)
     items = item_changes(before, after)
     if items:
+        noun = ID_ITEM_FIELDS.get(str(path[-1])) if path else None
+        if noun:  # mcp_servers, ai_assistants: items known by an id the manifest wrote as a name
+            items = [replace(item, label=_named_label(item, noun, names)) for item in items]
         return FieldView(path, before, after, items=tuple(items))
     return FieldView(path, before, after)
+
+
+def _named_label(item: ItemChange, noun: str, names: Mapping[str, str]) -> str:
+    """``server "crm"`` for an item whose ``id`` is a known object's (its label is ``id "…"``)."""
+    value = (item.after if item.after is not None else item.before) or {}
+    object_id = value.get("id") if isinstance(value, Mapping) else None
+    if isinstance(object_id, Pending):
+        return f'{noun} "{object_id.name}"'
+    if isinstance(object_id, str) and object_id.startswith("(known after apply: "):
+        return f'{noun} "{object_id.removesuffix(")").rsplit("/", 1)[-1]}"'
+    if isinstance(object_id, str) and object_id in names:
+        return f'{noun} "{names[object_id]}"'
+    return item.label
 
 
 def created_view(field: FieldChange, names: Mapping[str, str]) -> FieldChange:
