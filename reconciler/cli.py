@@ -667,7 +667,7 @@ def import_(provider: str, api_key_ref: str, import_ids: tuple[str, ...], out: P
                 if not sys.stdin.isatty():
                     raise ConfigError("refusing to import: stdin is not a terminal; review what it will do "
                                       "and pass --yes")
-                if not click.confirm("Import these agents?", default=False):
+                if not _confirm_yes("Import these agents?"):
                     raise ConfigError("import cancelled; nothing was imported")
             imported = client.import_assistants(provider, api_key_ref, list(import_ids) or None)
             click.echo(f"Imported {_count(len(imported), 'assistant')} from {provider}.", err=True)
