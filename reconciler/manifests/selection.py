@@ -41,7 +41,7 @@ class Subset:
         """The line the plan shows: how much was selected and which dependencies came along."""
         text = (
             f"targeted plan (--target/--select-tag): {len(self.resources)} of {self.total} manifests; "
-            "objects outside it are neither planned nor pruned"
+            "objects outside it are neither planned nor pruned, references to them use the live objects"
         )
         if self.pulled_in:
             text += "; pulled in as dependencies: " + ", ".join(
