@@ -51,3 +51,23 @@ def test_api_errors_name_the_request_id() -> None:
         raise AssertionError("a 404 must raise")
     finally:
         client.close()
+
+
+def test_a_retry_wait_is_logged_with_its_reason(caplog: Any) -> None:
+    """A long Retry-After used to look like a hang: each wait is one line."""
+    answers = iter([httpx.Response(429, headers={"retry-after": "2"}), httpx.Response(200, json={"data": []})])
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return next(answers)
+
+    client = TelnyxClient("https://api.example/v2", "k" * 24, sleep=lambda seconds: None)
+    client._http = httpx.Client(base_url="https://api.example/v2", transport=httpx.MockTransport(answer))
+    try:
+        with caplog.at_level("INFO", logger="reconciler.http"):
+            client.request("GET", "/ai/tools")
+    finally:
+        client.close()
+    messages = [record.getMessage() for record in caplog.records]
+    assert messages[0].startswith("GET /ai/tools 429 ") and messages[0].endswith("retry=0")
+    assert messages[1] == "GET /ai/tools: HTTP 429, retrying in 2.0 s (Retry-After)"
+    assert messages[2].startswith("GET /ai/tools 200 ") and messages[2].endswith("retry=1")
