@@ -174,13 +174,14 @@ def _on_a_terminal(emulator: EmulatorServer, cwd: Path, answer: str) -> subproce
         os.close(controller)
 
 
-@pytest.mark.parametrize(("answer", "imported"), [("n", False), ("y", True)])
+@pytest.mark.parametrize(("answer", "imported"), [("n", False), ("y", False), ("yes", True)])
 def test_on_a_terminal_it_asks(answer: str, imported: bool, emulator: EmulatorServer, project: Path,
                                sdk: Any) -> None:
     done = _on_a_terminal(emulator, project, answer)
     assert done.stdout.startswith(
         f"reconciler import will:\n\n  + import Vapi agent {APEX} as a new assistant\n\n"
-        "Import: 1 new, 0 to overwrite.\nImport these agents? [y/N]: ")
+        "Import: 1 new, 0 to overwrite.\nImport these agents?\n  Only 'yes' will be accepted to approve.\n\n"
+        "  Enter a value: ")  # like Terraform: 'y' is not enough
     if imported:
         assert done.returncode == 0, done.stderr
         assert list(_by_import_id(sdk)) == [APEX]
