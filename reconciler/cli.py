@@ -472,6 +472,8 @@ def drift(paths: tuple[str, ...], output_format: str, prune: bool, config_path: 
     except ReconcilerError as exc:
         _fail(str(exc))
         return
+    for note in (w for w in computed.plan.warnings if w.startswith("targeted plan")):
+        _echo(f"Note: {note.replace('targeted plan', 'targeted drift', 1)}.", err=True)  # a subset, said so
     report = drift_report(mask_plan(computed.plan))
     text = render_drift(report, output_format, color=_use_color(sys.stdout))
     click.echo(_masked(text, computed.plan.secrets), nl=False)

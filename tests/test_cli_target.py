@@ -64,6 +64,7 @@ def test_drift_of_a_target(emulator: Any) -> None:
     result = run_cli(["drift", str(DESK), "--target", "Tool/lookup-order", "--format", "json"], emulator.base_url)
     assert result.exit_code == 2, result.output
     assert [o["address"] for o in json.loads(result.stdout)["objects"]] == ["Tool/lookup-order"]
+    assert result.stderr.startswith("Note: targeted drift (--target/--select-tag): 1 of 10 manifests")
 
 
 def test_unknown_targets_and_prune_are_refused(emulator: Any) -> None:
