@@ -7,6 +7,7 @@ Exit codes (design.md section 2): 0 success; 1 error, invalid input or refusal;
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -50,6 +51,7 @@ from reconciler.kinds.canary import GATE, STAGED
 from reconciler.manifests.environment import load_environment
 from reconciler.manifests.loader import load_resources
 from reconciler.manifests.project import Project, load_project
+from reconciler.manifests.selection import Subset, select_subset
 from reconciler.model import KINDS, LiveState, Resource
 from reconciler.redact import forget_all, known, mask_plan, mask_text, remember, too_short
 from reconciler.render import render_plan_as
@@ -74,6 +76,9 @@ EXIT_CHANGES = 2
 
 def _use_color(stream: Any) -> bool:
     """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.find_root().meta.get("reconciler.no_color"):
+        return False  # --no-color
     return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
 
 
@@ -158,6 +163,22 @@ prune_option = click.option(
     "--prune", is_flag=True,
     help="Also delete objects this stack owns that the manifests no longer state (see docs/pruning.md).",
 )
+selection_options_list = [
+    click.option("--target", "targets", multiple=True, metavar="Kind/name", expose_value=False, callback=_remember,
+                 help="Only this manifest and what it references (repeatable); nothing else is planned or pruned."),
+    click.option("--select-tag", "select_tags", multiple=True, metavar="TAG", expose_value=False,
+                 callback=_remember,
+                 help="Only assistants with this tag, their canaries and tests, and what they reference (repeatable)."),
+]
+
+
+def selection_options(func: F) -> F:
+    """--target and --select-tag (plan, apply, drift); read back by ``_selected``."""
+    for option in reversed(selection_options_list):
+        func = option(func)
+    return func
+
+
 format_option = click.option(
     "--format", "output_format", type=click.Choice(["text", "markdown", "json"]), default="text",
     show_default=True, help="text for terminals, markdown for PR comments, json for programs.",
@@ -212,7 +233,8 @@ def _compute(client: TelnyxClient, paths: Sequence[str], connection: Connection,
     The API key joins the plan's secrets, so even a manifest that interpolates it never shows it.
     """
     project = _project(config_path, connection)
-    resources = _load(paths, var_files, project)
+    resources = every = _load(paths, var_files, project)
+    selection = _selected(resources, prune)  # refuses bad flags before any request
     for warning in (w for resource in resources for w in resource.warnings):
         _echo(f"Warning: {warning}", err=True)  # fields sent through x-passthrough, as validate says
     ledger = None
@@ -225,6 +247,9 @@ def _compute(client: TelnyxClient, paths: Sequence[str], connection: Connection,
     if extra & {"Tool", "McpServer"}:
         extra.add("Assistant")  # a tool is pruned only once no live assistant uses it
     live = fetch_live(client, resources, connection.parallelism, prune=prune, extra_kinds=extra)
+    if selection is not None:  # what the selection references is resolved from live when it exists
+        selection = _selected(resources, prune, lambda kind, name: (kind, name) in live.objects)
+        resources = selection.resources if selection is not None else resources
     if ledger is not None and project.ownership_file is not None:
         ledger = bound_to(ledger, connection.account, live, project.ownership_file)
     the_plan = build_plan(resources, live, prune=prune, project=project, ledger=ledger, claims=claims,
@@ -232,7 +257,9 @@ def _compute(client: TelnyxClient, paths: Sequence[str], connection: Connection,
     if versions:
         the_plan = with_version_budget(client, the_plan, live, project, connection.parallelism, fingerprint)
     the_plan = with_refusals(the_plan, project.prune, force)
-    addresses = {r.address for r in resources} | {f"{kind}/{name}" for kind, name in live.objects}
+    if selection is not None:
+        the_plan = replace(the_plan, warnings=(*the_plan.warnings, selection.note()))
+    addresses = {r.address for r in every} | {f"{kind}/{name}" for kind, name in live.objects}
     for warning in project.unmatched(addresses):
         _echo(f"Warning: {warning}", err=True)
     if connection.api_key:
@@ -272,12 +299,23 @@ class _Main(click.Group):
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="reconciler")
-def main() -> None:
+@click.option("--no-color", is_flag=True, expose_value=False, is_eager=True,
+              callback=lambda ctx, _param, value: ctx.meta.__setitem__("reconciler.no_color", value),
+              help="No ANSI colours, as with NO_COLOR set.")
+@click.option("-v", "--verbose", is_flag=True, expose_value=False, callback=_remember,
+              help="Write each API request (method, route, status, duration, retry, request id) to stderr.")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default=None,
+              expose_value=False, callback=_remember,
+              help="How much to write to stderr: info shows each API request (as -v), debug adds more.")
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Infrastructure as code for Telnyx AI assistants.
 
     Keep assistants as YAML manifests, then validate, plan and apply them against a Telnyx
     account (or the embedded emulator with --local).
     """
+    meta = ctx.meta
+    _logging(meta.get("reconciler.log_level") or ("info" if meta.get("reconciler.verbose") else None))
 
 
 @main.command()
@@ -311,6 +349,7 @@ def validate(paths: tuple[str, ...], config_path: Path | None, var_files: tuple[
               help="Approve the plan past the safety thresholds; a saved plan carries the approval to apply.")
 @format_option
 @prune_option
+@selection_options
 @config_option
 @var_file_option
 @connection_options
@@ -329,8 +368,11 @@ def plan(paths: tuple[str, ...], detailed_exitcode: bool, out: Path | None, forc
                 gates, gates_failed = _run_plan_gates(client, computed.plan, connection.parallelism)
         the_plan = computed.plan
         if out is not None:
+            meta = click.get_current_context().meta
             planfile.save(mask_plan(the_plan), out, paths, computed.resources, prune, [str(f) for f in var_files],
-                          account=connection.account, ledger=_ledger_digest(computed))
+                          account=connection.account, ledger=_ledger_digest(computed),
+                          targets=meta.get("reconciler.targets", ()),
+                          select_tags=meta.get("reconciler.select_tags", ()))
     except ReconcilerError as exc:
         _fail(str(exc))
         return
@@ -383,6 +425,7 @@ def _run_plan_gates(client: TelnyxClient, the_plan: Plan, parallelism: int) -> t
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json prints the result per change on stdout (the plan and progress go to stderr).")
 @prune_option
+@selection_options
 @lock_timeout_option
 @config_option
 @var_file_option
@@ -404,6 +447,7 @@ def apply(paths: tuple[str, ...], plan_file: Path | None, yes: bool, force: bool
                 raise ConfigError("a saved plan uses the var files it was made with; do not pass --var-file")
             saved = planfile.load(plan_file)
             paths, prune, var_files = saved.paths, saved.prune, tuple(Path(f) for f in saved.var_files)
+            _saved_selection(saved)
         approved = bool(saved.document.get("forced")) if saved is not None else force
         project = _project(config_path, connection)  # the lock is taken before live state is read
         with lock_for(project.stack, project.ownership_file, lock_timeout, "apply"), \
@@ -423,7 +467,7 @@ def apply(paths: tuple[str, ...], plan_file: Path | None, yes: bool, force: bool
                 if not yes:
                     if not sys.stdin.isatty():
                         _fail("refusing to apply: stdin is not a terminal; review the plan and pass --yes")
-                    if not click.confirm("Apply these changes?", default=False, err=as_json):
+                    if not _confirm_yes("Apply these changes?", err=as_json):
                         _fail("apply cancelled; nothing was changed")
                 result = _run_apply(client, computed, connection, color, as_json)
     except ReconcilerError as exc:
@@ -465,6 +509,7 @@ def _run_apply(client: TelnyxClient, computed: Computed, connection: Connection,
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @format_option
 @prune_option
+@selection_options
 @config_option
 @var_file_option
 @connection_options
@@ -479,6 +524,8 @@ def drift(paths: tuple[str, ...], output_format: str, prune: bool, config_path: 
     except ReconcilerError as exc:
         _fail(str(exc))
         return
+    for note in (w for w in computed.plan.warnings if w.startswith("targeted plan")):
+        _echo(f"Note: {note.replace('targeted plan', 'targeted drift', 1)}.", err=True)  # a subset, said so
     report = drift_report(mask_plan(computed.plan))
     text = render_drift(report, output_format, color=_use_color(sys.stdout))
     click.echo(_masked(text, computed.plan.secrets), nl=False)
@@ -622,7 +669,8 @@ def _write_export(client: TelnyxClient, result: ExportResult, adopt_objects: boo
     for problem in result.problems:
         _echo(f"Error: {problem}", err=True)
     if result.secrets:
-        click.echo(f"Set the {len(result.secrets)} variables listed in secrets.txt before planning.", err=True)
+        click.echo(f"Set the {_count(len(result.secrets), 'variable')} listed in secrets.txt before planning.",
+                   err=True)
     if adopt_objects:
         project = _project(config_path, connection)
         if not project.stack or project.ownership_file is None:
@@ -640,10 +688,10 @@ def _write_export(client: TelnyxClient, result: ExportResult, adopt_objects: boo
             if obj.kind == "Assistant" and marker is not None:
                 client.add_tag(obj.id, marker)  # the in-band ownership record (no new version)
         renamed = name_versions(client, result)
-        click.echo(f"Adopted {len(result.objects)} objects into stack {project.stack!r}"
-                   + (f"; named {renamed} canary versions" if renamed else "") + ".", err=True)
+        click.echo(f"Adopted {_count(len(result.objects), 'object')} into stack {project.stack!r}"
+                   + (f"; named {_count(renamed, 'canary version')}" if renamed else "") + ".", err=True)
     elif result.renames:
-        click.echo(f"{len(result.renames)} canary versions need a name the plan can find them by: "
+        click.echo(f"{_count(len(result.renames), 'canary version')} need a name the plan can find them by: "
                    "run export again with --adopt (it names them without a new version).", err=True)
     if not result.ok:
         sys.exit(EXIT_ERROR)
@@ -715,10 +763,10 @@ def import_(provider: str, api_key_ref: str, import_ids: tuple[str, ...], out: P
                 if not sys.stdin.isatty():
                     raise ConfigError("refusing to import: stdin is not a terminal; review what it will do "
                                       "and pass --yes")
-                if not click.confirm("Import these agents?", default=False):
+                if not _confirm_yes("Import these agents?"):
                     raise ConfigError("import cancelled; nothing was imported")
             imported = client.import_assistants(provider, api_key_ref, list(import_ids) or None)
-            click.echo(f"Imported {len(imported)} assistants from {provider}.", err=True)
+            click.echo(f"Imported {_count(len(imported), 'assistant')} from {provider}.", err=True)
             ids = {str(a["id"]) for a in imported}
             result = export_account(client, out, assistant_ids=ids, parallelism=connection.parallelism)
             _write_export(client, result, adopt_objects, config_path, connection)
@@ -785,3 +833,76 @@ def emulator(host: str, port: int, api_key: str | None, state_file: Path | None,
                      fault_rate=fault_rate, seed=seed, on_ready=ready, unknown_fields=unknown_fields)
     except ValueError as exc:
         _fail(str(exc))
+
+
+def _count(number: int, noun: str) -> str:
+    """``1 assistant``, ``2 assistants``: every count the command line prints agrees with its noun."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def _confirm_yes(question: str, err: bool = False) -> bool:
+    """Ask like Terraform: only ``yes`` goes ahead; anything else, ``y`` included, cancels."""
+    answer = click.prompt(f"{question}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value",
+                          default="", show_default=False, err=err)
+    return str(answer).strip() == "yes"
+
+
+@main.command()
+@click.argument("plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@format_option
+def show(plan_file: Path, output_format: str) -> None:
+    """Show a saved plan (plan --out FILE) without contacting the API."""
+    try:
+        document = planfile.load(plan_file).document
+    except ReconcilerError as exc:
+        _fail(str(exc))
+        return
+    if output_format == "json":
+        click.echo(json.dumps(dict(document), indent=2, ensure_ascii=False))
+        return
+    _show(planfile.plan_from_document(document), output_format)
+
+
+class _MaskSecrets(logging.Filter):
+    """Every log line is masked like the command's output: no secret known to it ever reaches stderr."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = _masked(record.getMessage())
+        record.args = None
+        return True
+
+
+def _logging(level: str | None) -> None:
+    """``-v`` / ``--log-level``: a stderr handler for the request log (none without either)."""
+    logger = logging.getLogger("reconciler.http")
+    for old in [h for h in logger.handlers if getattr(h, "reconciler_cli", False)]:
+        logger.removeHandler(old)  # a command run before in this process (the tests)
+    logger.setLevel(logging.WARNING)
+    if level is None:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    handler.addFilter(_MaskSecrets())
+    handler.reconciler_cli = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(level.upper())
+    logger.propagate = False
+
+
+def _selected(resources: list[Resource], prune: bool,
+              exists: Callable[[str, str], bool] = lambda kind, name: False) -> Subset | None:
+    """The subset --target / --select-tag ask for (None: all), refused together with --prune."""
+    meta = click.get_current_context().meta
+    selection = select_subset(resources, meta.get("reconciler.targets", ()), meta.get("reconciler.select_tags", ()),
+                              exists)
+    if selection is not None and prune:
+        raise ConfigError("--prune acts on the whole stack; it cannot be combined with --target or --select-tag")
+    return selection
+
+
+def _saved_selection(saved: planfile.SavedPlan) -> None:
+    """apply --plan plans the subset the saved plan was made for, and only that."""
+    meta = click.get_current_context().meta
+    if meta.get("reconciler.targets") or meta.get("reconciler.select_tags"):
+        raise ConfigError("a saved plan carries its own --target/--select-tag; do not pass them with --plan")
+    meta["reconciler.targets"], meta["reconciler.select_tags"] = saved.targets, saved.select_tags

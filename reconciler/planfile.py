@@ -13,6 +13,7 @@ made with ``--force`` carries that approval past the safety thresholds.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from reconciler import __version__
+from reconciler.changes.change import Action, Change
+from reconciler.changes.diff import FieldChange
+from reconciler.changes.refs import Pending
 from reconciler.engine.fingerprint import digest
 from reconciler.engine.plan import Plan
 from reconciler.engine.versions import BUDGET_READ
@@ -43,6 +47,9 @@ class SavedPlan:
     document: Mapping[str, Any]
     account: str | None = None
     ledger: str | None = None
+    targets: tuple[str, ...] = ()
+    """``--target`` addresses the plan was made with (apply --plan plans the same subset)."""
+    select_tags: tuple[str, ...] = ()
 
 
 def manifest_digests(resources: Sequence[Resource]) -> dict[str, str]:
@@ -53,6 +60,7 @@ def manifest_digests(resources: Sequence[Resource]) -> dict[str, str]:
 def save(
     plan: Plan, path: Path, paths: Sequence[str], resources: Sequence[Resource], prune: bool,
     var_files: Sequence[str] = (), account: str | None = None, ledger: str | None = None,
+    targets: Sequence[str] = (), select_tags: Sequence[str] = (),
 ) -> None:
     document = plan_document(plan)
     document["saved"] = {
@@ -66,6 +74,8 @@ def save(
         "account": account,
         "ledger": ledger,
     }
+    if targets or select_tags:
+        document["saved"]["selection"] = {"targets": list(targets), "select_tags": list(select_tags)}
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
@@ -84,6 +94,8 @@ def load(path: Path) -> SavedPlan:
         document={k: v for k, v in document.items() if k != "saved"},
         account=saved.get("account"),
         ledger=saved.get("ledger"),
+        targets=tuple((saved.get("selection") or {}).get("targets") or ()),
+        select_tags=tuple((saved.get("selection") or {}).get("select_tags") or ()),
     )
 
 
@@ -119,6 +131,8 @@ def check_saved_section(path: Path, saved: Mapping[str, Any]) -> None:
         ("options", lambda v: isinstance(v, dict) and isinstance(v.get("prune", False), bool), "{prune: bool}"),
         ("manifests", string_map, "a mapping of address to digest"),
         ("live", string_map, "a mapping of id to fingerprint"),
+        ("selection", lambda v: isinstance(v, dict) and all(strings(v.get(k, [])) for k in ("targets", "select_tags")),
+         "{targets: [...], select_tags: [...]}"),
     ]
     for key, ok, what in rules:
         if key in saved and saved[key] is not None and not ok(saved[key]):
@@ -160,3 +174,58 @@ def check(saved: SavedPlan, resources: Sequence[Resource], plan: Plan, account: 
     # A plan saved before the version budget existed has no "versions" key: it reviewed none.
     if plan_document(plan) != {"versions": [], **saved.document}:
         raise PlanOutdated("the plan computed now differs from the saved plan; run plan again")
+
+
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+_PENDING = re.compile(r"\(known after apply: ([A-Za-z]+)/(.+)\)")
+
+
+def _pending(value: Any) -> Any:
+    """Ids known only after apply, saved as their readable string, as ``Pending`` again."""
+    if isinstance(value, str):
+        found = _PENDING.fullmatch(value)
+        return Pending(found.group(1), found.group(2)) if found else value
+    if isinstance(value, list):
+        return [_pending(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _pending(item) for key, item in value.items()}
+    return value
+
+
+def plan_from_document(document: Mapping[str, Any]) -> Plan:
+    """A saved plan's changes as a ``Plan`` again, for ``reconciler show`` (no account needed).
+
+    Values are as saved (secrets already ``(sensitive)``, pending ids their readable string); tool
+    names come back from each field's ``names``. Fields the renderers never read stay empty.
+    """
+    changes: list[Change] = []
+    names: dict[tuple[str, str], str] = {}
+    for entry in document.get("changes") or []:
+        fields = []
+        for item in entry.get("fields") or []:
+            path = tuple(int(i) if i else k for k, i in _PATH_PART.findall(str(item.get("path", ""))))
+            fields.append(FieldChange(path, _pending(item.get("before")), _pending(item.get("after"))))
+            named = item.get("names")
+            if isinstance(named, dict):
+                for side in ("before", "after"):
+                    ids, shown = item.get(side), named.get(side)
+                    if isinstance(ids, str) and isinstance(shown, str):
+                        ids, shown = [ids], [shown]
+                    if isinstance(ids, list) and isinstance(shown, list) and len(ids) == len(shown):
+                        # (kind is not kept in the file; the views only map id -> name)
+                        names.update({("", str(n)): str(i) for i, n in zip(ids, shown, strict=True) if i != n})
+        action = Action(entry.get("action", "update"))
+        source = entry.get("source") or {}
+        changes.append(Change(
+            action, str(entry.get("kind")), str(entry.get("name")), entry.get("id"),
+            None if action is Action.CREATE or entry.get("step") else {}, None if action is Action.DELETE else {},
+            tuple(fields), {}, source.get("file"), source.get("line"), step=entry.get("step") or "",
+            note=entry.get("note") or "", requires=tuple(entry.get("requires") or ()),
+        ))
+    return Plan(
+        changes=tuple(changes), unchanged=tuple(document.get("unchanged") or ()),
+        live_ids=names, protected=tuple(document.get("protected") or ()),
+        in_use={k: tuple(v) for k, v in (document.get("in_use") or {}).items()},
+        refusals=tuple(document.get("refusals") or ()), forced=bool(document.get("forced")),
+        warnings=tuple(document.get("warnings") or ()),
+    )

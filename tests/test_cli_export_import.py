@@ -69,7 +69,8 @@ def test_import_from_each_provider_gives_manifests_that_validate_and_plan_cleanl
     assert result.exit_code == 0, result.output
     imported = [a for a in sdk.ai.assistants.list().data if a.import_metadata is not None]
     assert imported and all(a.import_metadata.import_provider == provider for a in imported)
-    assert result.stderr.startswith(f"Imported {len(imported)} assistants from {provider}.")
+    noun = "assistant" if len(imported) == 1 else "assistants"
+    assert result.stderr.startswith(f"Imported {len(imported)} {noun} from {provider}.")
     written = sorted(p.name for p in (out / "assistants").iterdir())
     assert len(written) == len(imported)
     lines = (out / "secrets.txt").read_text().splitlines()

@@ -70,7 +70,7 @@ class TestShowsAndAsks:
             f"  + import Vapi agent {APEX} as a new assistant\n\n"
             "Import: 1 new, 0 to overwrite.\n"
             "wrote assistants/Apex-Fitness-Membership-Desk.yaml  (Assistant/Apex Fitness Membership Desk)\n")
-        assert result.stderr.startswith("Imported 1 assistants from vapi.\n")
+        assert result.stderr.startswith("Imported 1 assistant from vapi.\n")
         assert list(_by_import_id(sdk)) == [APEX]
 
     def test_a_re_import_names_the_assistants_it_overwrites(self, emulator: EmulatorServer, project: Path,
@@ -174,13 +174,14 @@ def _on_a_terminal(emulator: EmulatorServer, cwd: Path, answer: str) -> subproce
         os.close(controller)
 
 
-@pytest.mark.parametrize(("answer", "imported"), [("n", False), ("y", True)])
+@pytest.mark.parametrize(("answer", "imported"), [("n", False), ("y", False), ("yes", True)])
 def test_on_a_terminal_it_asks(answer: str, imported: bool, emulator: EmulatorServer, project: Path,
                                sdk: Any) -> None:
     done = _on_a_terminal(emulator, project, answer)
     assert done.stdout.startswith(
         f"reconciler import will:\n\n  + import Vapi agent {APEX} as a new assistant\n\n"
-        "Import: 1 new, 0 to overwrite.\nImport these agents? [y/N]: ")
+        "Import: 1 new, 0 to overwrite.\nImport these agents?\n  Only 'yes' will be accepted to approve.\n\n"
+        "  Enter a value: ")  # like Terraform: 'y' is not enough
     if imported:
         assert done.returncode == 0, done.stderr
         assert list(_by_import_id(sdk)) == [APEX]

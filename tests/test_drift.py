@@ -205,9 +205,9 @@ class TestTextView:
             "      greeting:\n"
             '          live:    "Hi | `there`"\n'
             '          desired: "Hello"\n'
-            "      tool_ids:\n"
+            "      shared_tools:\n"
             '          live:    ["t-1"]\n'
-            '          desired: ["t-1", "(known after apply: Tool/lookup)"]\n'
+            '          desired: ["t-1", "lookup"]\n'
             "      description:\n"
             '          live:    "x"\n'
             "          desired: null\n"
@@ -251,7 +251,7 @@ class TestMarkdownView:
             "| --- | --- | --- |\n"
             "| `instructions` | _line diff below_ | _line diff below_ |\n"
             '| `greeting` | ``"Hi \\| `there`"`` | `"Hello"` |\n'
-            '| `tool_ids` | `["t-1"]` | `["t-1", "(known after apply: Tool/lookup)"]` |\n'
+            '| `shared_tools` | `["t-1"]` | `["t-1", "lookup"]` |\n'
             '| `description` | `"x"` | `null` |\n'
             "\n"
             "<details><summary><code>instructions</code> (- live, + desired)</summary>\n"
@@ -284,10 +284,12 @@ class TestMarkdownView:
             FieldChange(("instructions",), "short\n", long_line + "\n"),
         ], live_id="a-1")))
         lines = render_drift(report, "markdown").splitlines()
-        rows = [line for line in lines if line.startswith(("| `tags`", "| `tool_ids`"))]
+        rows = [line for line in lines if line.startswith(("| `tags`", "| `shared_tools`"))]
         assert len(rows) == 2
         assert all(len(row) < 2 * CELL_LIMIT + 30 for row in rows)
-        diff = lines[lines.index("```diff") + 1: lines.index("```", lines.index("```diff"))]
+        assert any(line.startswith('+  "yyyy') for line in lines)  # too wide for a cell: whole, as lines
+        start = lines.index("```diff", next(i for i, line in enumerate(lines) if "<code>instructions</code>" in line))
+        diff = lines[start + 1: lines.index("```", start)]
         assert max(len(line) for line in diff) <= DIFF_WIDTH
         assert [line[:1] for line in diff] == ["@", "-", "+", "+", "+", "+"]
         assert "".join(line[1:] for line in diff[2:]) == long_line
@@ -314,7 +316,8 @@ class TestJsonView:
                       "sensitive": False},
                      {"path": "greeting", "live": "Hi | `there`", "desired": "Hello", "sensitive": False},
                      {"path": "tool_ids", "live": ["t-1"], "desired": ["t-1", "(known after apply: Tool/lookup)"],
-                      "sensitive": False},
+                      "sensitive": False,
+                      "names": {"path": "shared_tools", "live": ["t-1"], "desired": ["t-1", "lookup"]}},
                      {"path": "description", "live": "x", "desired": None, "sensitive": False},
                  ]},
                 {"address": "Tool/old", "kind": "Tool", "name": "old", "status": "extra", "id": "t-9", "fields": []},

@@ -55,8 +55,19 @@ Be brief and friendly.
 """
 BILLING_INSTRUCTIONS = """You handle billing for Acme Outdoor: charges, refunds up to $200, invoices.
 Check the order with lookup_order before discussing any charge.
+Refunds above $200 need a supervisor: say so and open a ticket.
+Never read a full card number aloud.
 Anything that is not about billing goes back to support-triage.
 """
+TECH_INSTRUCTIONS = "You fix product problems for Acme Outdoor.\nAsk for the order number first.\n"
+LOOKUP_ID = "tool-1a2b3c4d"
+WEBHOOK_BEFORE = {"type": "webhook", "webhook": {"name": "lookup_order", "url": "https://acme.example/v1/orders",
+                                                 "method": "POST", "description": "Find an order"}}
+WEBHOOK_AFTER = {"type": "webhook", "webhook": {"name": "lookup_order", "url": "https://acme.example/v2/orders",
+                                                "description": "Find an order"}}
+HANGUP = {"type": "hangup", "hangup": {"description": "End the call"}}
+TRANSFER = {"type": "transfer", "transfer": {"targets": [{"name": "desk", "to": "+15550100"}], "from": "+15550199"}}
+FUNCTION = {"type": "function", "function": {"name": "check_warranty", "description": "Is the product covered?"}}
 CONCISE = "You route calls on the Acme Outdoor support line. Ask at most one question.\nOrders: lookup_order."
 
 
@@ -103,8 +114,23 @@ def golden_plan() -> Plan:
                 _f("voice_settings.voice", "Telnyx.KokoroTTS.af_heart", "Telnyx.KokoroTTS.af_bella"),
                 _f("transcription.language", None, "en"),
                 _f("tools[0].handoff.ai_assistants[0].id", "assistant-0a0a", billing),
-                _f("tool_ids", [], [tool]),
+                _f("tool_ids", [LOOKUP_ID], [LOOKUP_ID, tool]),
             ), {}, "manifests/triage.yaml", 1, (1, 0), ("Tool/crm-lookup",),
+        ),
+        Change(
+            Action.UPDATE, "Assistant", "support-tech", "assistant-9e8d7c6b", {}, {}, (
+                _f("instructions", TECH_INSTRUCTIONS.replace("first.", "first.  "), TECH_INSTRUCTIONS),
+                _f("tools", [WEBHOOK_BEFORE, HANGUP, TRANSFER], [WEBHOOK_AFTER, FUNCTION, HANGUP]),
+            ), {}, "manifests/tech.yaml", 1, (1, 0),
+        ),
+        Change(
+            Action.UPDATE, "AssistantTest", "refund-policy", "test-4d5e6f", {}, {}, (
+                _f("rubric", [{"name": "polite", "criteria": "Greets the caller"},
+                              {"name": "limit", "criteria": "Offers refunds up to $100"}],
+                   [{"name": "limit", "criteria": "Offers refunds up to $200"},
+                    {"name": "polite", "criteria": "Greets the caller"},
+                    {"name": "escalates", "criteria": "Sends larger refunds to a supervisor"}]),
+            ), {}, "manifests/tests.yaml", 1, (2, 0),
         ),
         Change(
             Action.UPDATE, "Assistant", "support-billing", billing, None, {}, (
@@ -142,7 +168,8 @@ def golden_plan() -> Plan:
     )
     return Plan(
         changes=changes,
-        unchanged=("McpServer/crm", "Assistant/support-tech"),
+        unchanged=("McpServer/crm",),
+        live_ids={("Tool", "lookup-order"): LOOKUP_ID, ("Assistant", "support-triage"): TRIAGE_ID},
         secrets=frozenset({SECRET}),
         protected=("Assistant/keep-me",),
     )
@@ -215,15 +242,19 @@ class TestEndToEnd:
             "|---:|---:|---:|---:|",
             "| 11 | 0 | 0 | 0 |",
         ]
-        summaries = [line for line in lines if line.startswith("<details><summary>")]
+        summaries = [line for line in lines if line.startswith("<details><summary>") and "</b>" in line]
         assert len(summaries) == 13
-        assert lines.count("</details>") == 13
+        prompts = [line for line in lines if line.startswith("<details><summary><code>")
+                   and "</b>" not in line]  # each new long text folded inside its change
+        assert lines.count("</details>") == 13 + len(prompts)
         assert summaries[0] == "<details><summary><code>+</code> <b>McpServer/crm</b> will be created</summary>"
         assert summaries[6] == (
             "<details><summary><code>~</code> <b>Assistant/support-billing</b> will be updated (link): "
             "<i>handoffs linked once every assistant they name exists</i></summary>"
         )
-        assert lines.count("```diff") == 6  # multi-line instructions: 3 assistants, 2 tests, the candidate
+        # multi-line instructions: 3 assistants, 2 tests, the candidate; and 3 one-line values too wide
+        # for a cell (two descriptions, a rubric criterion), shown whole instead of cut
+        assert lines.count("```diff") == 9
 
     def test_json_counts_and_validates_against_the_schema(self, emulator: Any) -> None:
         result = run_cli(["plan", str(DESK), "--format", "json"], emulator.base_url)
@@ -245,3 +276,32 @@ class TestEndToEnd:
         assert _errors(document) == []
         markdown = run_cli(["plan", str(DESK), "--format", "markdown"], emulator.base_url)
         assert markdown.stdout == "No changes. 10 objects match the manifests.\n"
+
+
+@pytest.mark.parametrize(("output_format", "filename"), [("text", "drift.txt"), ("markdown", "drift.md"),
+                                                         ("json", "drift.json")])
+def test_each_drift_view_matches_its_golden_file(output_format: str, filename: str) -> None:
+    """The drift the golden plan repairs: list items, whitespace only, shared tool names, masked secrets."""
+    from reconciler.engine.drift import drift_report
+    from reconciler.render.drift import render_drift
+
+    rendered = render_drift(drift_report(golden_plan()), output_format)
+    assert SECRET not in rendered
+    path = GOLDEN / filename
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.write_text(rendered, encoding="utf-8")
+    assert rendered == path.read_text(encoding="utf-8")
+
+
+def test_oversized_markdown_matches_its_golden_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cut comment, at a 6,000-character limit so the file stays readable: table first, the
+    sections that fit, one line per change left out, and the pointer to the whole plan."""
+    from reconciler.render import markdown
+
+    monkeypatch.setattr(markdown, "COMMENT_LIMIT", 6000)
+    rendered = render_plan_as(golden_plan(), "markdown")
+    assert len(rendered) < 6000
+    path = GOLDEN / "plan-cut.md"
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.write_text(rendered, encoding="utf-8")
+    assert rendered == path.read_text(encoding="utf-8")

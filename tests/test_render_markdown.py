@@ -13,7 +13,7 @@ from reconciler.changes.change import Action, Change
 from reconciler.changes.diff import FieldChange
 from reconciler.changes.refs import Pending
 from reconciler.engine.plan import Plan
-from reconciler.render.markdown import CELL_LIMIT, code_span, escape_cell, fence_for, render_plan
+from reconciler.render.markdown import COMMENT_LIMIT, code_span, escape_cell, fence_for, render_plan
 
 
 def create(*fields: tuple[str, Any], name: str = "a", secrets: frozenset[str] = frozenset()) -> Plan:
@@ -109,7 +109,7 @@ class TestLayout:
 
     def test_an_id_known_only_after_apply_reads_as_such(self) -> None:
         lines = section(create(("tool_ids", [Pending("Tool", "t")]), ("id", Pending("Tool", "t"))))
-        assert '| `tool_ids` | <code>\\["(known after apply: Tool/t)"]</code> |' in lines
+        assert '| `shared_tools` | <code>\\["t"]</code> |' in lines  # the name the manifest used
         assert "| `id` | <code>(known after apply: Tool/t)</code> |" in lines
 
     def test_same_plan_same_bytes(self) -> None:
@@ -139,7 +139,7 @@ class TestEscaping:
         text = "line one\n```\n<script>alert(1)</script>\nline four"
         assert section(create(("instructions", text))) == [
             "",
-            "`instructions`",
+            "<details><summary><code>instructions</code> (4 lines)</summary>",
             "",
             "````diff",
             "+line one",
@@ -174,7 +174,8 @@ class TestLongValues:
 
     def test_a_new_long_text_is_shown_whole_as_added_lines(self) -> None:
         assert section(create(("greeting", "Hello.\nHow can I help?"))) == [
-            "", "`greeting`", "", "```diff", "+Hello.", "+How can I help?", "```", "",
+            "", "<details><summary><code>greeting</code> (2 lines)</summary>", "",
+            "```diff", "+Hello.", "+How can I help?", "```", "",
         ]
 
     def test_short_fields_come_first_in_a_table_and_long_text_after_it(self) -> None:
@@ -183,16 +184,30 @@ class TestLongValues:
                              '| `model` | <code>"x"</code> | <code>"y"</code> |', ""]
         assert lines[5] == "`instructions`"
 
-    def test_a_long_single_line_value_is_cut_and_the_footer_says_where_it_is_whole(self) -> None:
+    def test_a_value_too_wide_for_a_cell_is_shown_whole_as_lines(self) -> None:
+        """A cut cell can hide the very thing that changed: wide values leave the table, whole."""
         value = ["x" * 40, "y" * 40]
-        plan = create(("list", value))
-        [row] = [line for line in section(plan) if "`list`" in line]
-        shown = row.split("<code>")[1].split("</code>")[0]
-        assert len(shown.replace("\\", "")) == CELL_LIMIT
-        assert shown.endswith("…")
-        assert render_plan(plan).endswith(
-            "\nValues marked … are cut to fit; `reconciler plan --format json` shows them whole.\n"
-        )
+        lines = section(create(("list", value)))
+        assert not [line for line in lines if "`list` |" in line]
+        assert "<details><summary><code>list</code> (4 lines)</summary>" in lines
+        assert f'+  "{"x" * 40}",' in lines and f'+  "{"y" * 40}"' in lines
+        assert "cut to fit" not in render_plan(create(("list", value)))
+
+    def test_a_long_value_inside_a_list_item_is_shown_whole_below_its_table(self) -> None:
+        before = [{"name": "a", "criteria": "short"}]
+        after = [{"name": "a", "criteria": "z" * 120}, {"name": "b"}]
+        lines = render_plan(update(("rubric", before, after))).splitlines()
+        assert '| \\~ "a" (changed) | `criteria` | _whole below_ | _whole below_ |' in lines
+        start = lines.index('`rubric "a".criteria`')
+        assert lines[start + 2: start + 6] == ["```diff", "@@ -1 +1 @@", "-short", "+" + "z" * 120]
+        assert "cut to fit" not in "\n".join(lines)
+
+    def test_an_update_of_a_wide_value_is_a_line_diff(self) -> None:
+        before = {"url": "https://a.example/" + "p" * 80, "method": "POST"}
+        after = {"url": "https://a.example/" + "q" * 80, "method": "POST"}
+        lines = section(update(("webhook", before, after)))
+        assert f'-  "url": "https://a.example/{"p" * 80}",' in lines
+        assert f'+  "url": "https://a.example/{"q" * 80}",' in lines
 
     def test_no_footer_when_nothing_was_cut(self) -> None:
         assert "cut to fit" not in render_plan(create(("model", "openai/gpt-4o")))
@@ -224,3 +239,32 @@ class TestSecrets:
     def test_a_secret_inside_a_nested_value_masks_the_whole_value(self) -> None:
         plan = create(("headers", [{"name": "x", "value": self.SECRET}]), secrets=frozenset({self.SECRET}))
         assert "| `headers` | (sensitive) |" in section(plan)
+
+
+class TestCommentLimit:
+    """A PR comment holds at most 65,536 characters: a bigger plan keeps its table and says where the rest is."""
+
+    @staticmethod
+    def big_plan(count: int, prompt_lines: int) -> Plan:
+        prompt = "\n".join(f"Line {n} of a long prompt that a reviewer reads." for n in range(prompt_lines))
+        return Plan(changes=tuple(
+            Change(Action.CREATE, "Assistant", f"a-{n:04}", None, None, {},
+                   (FieldChange(("instructions",), None, prompt),), {}) for n in range(count)))
+
+    def test_an_oversized_plan_is_cut_with_a_pointer_to_the_whole_plan(self) -> None:
+        rendered = render_plan(self.big_plan(200, 40))
+        assert len(rendered) < COMMENT_LIMIT
+        lines = rendered.splitlines()
+        assert lines[4] == "| 200 | 0 | 0 | 0 |"  # the summary table first
+        assert any("`reconciler show plan.json`" in line and "left out" in line for line in lines)
+        assert "- <code>+</code> <b>Assistant/a-0199</b> will be created" in lines  # every change still named
+        assert rendered.count("</details>") % 2 == 0  # no section is cut in half
+
+    def test_a_huge_number_of_changes_ends_with_a_count(self) -> None:
+        rendered = render_plan(self.big_plan(3000, 2))
+        assert len(rendered) < COMMENT_LIMIT
+        assert rendered.rstrip().splitlines()[-1].startswith("- … and ")
+
+    def test_a_plan_that_fits_is_not_cut(self) -> None:
+        rendered = render_plan(self.big_plan(3, 5))
+        assert "left out" not in rendered

@@ -157,6 +157,9 @@ def test_no_form_of_a_tricky_secret_or_key_is_in_any_output_or_file(workdir: Pat
         for fmt in ("text", "markdown", "json"):
             session.run(f"plan --format {fmt}", ["plan", "manifests", "--format", fmt], url, 0)
         session.run("plan --out", ["plan", "manifests", "--out", "plan.json"], url, 0)
+        for fmt in ("text", "markdown", "json"):
+            session.run(f"show --format {fmt}", ["show", "plan.json", "--format", fmt], None, 0)
+        session.run("plan -v", ["-v", "plan", "manifests"], url, 0)  # request lines on stderr
         session.run("apply --plan", ["apply", "--plan", "plan.json", "--yes"], url, any_code)
         session.run("apply", ["apply", "manifests", "--yes", "--format", "json"], url, any_code)
         # A header edited in the portal: its value is no secret of ours and still must not be shown.

@@ -90,7 +90,7 @@ class TestConvergence:
             "Assistant/support-tech: 1 new version (0 kept -> 1); none evicted",
             "Assistant/support-triage: 3 new versions (0 kept -> 3); none evicted",
         ]
-        assert lines[-1] == "Plan: 11 to create, 0 to update, 0 to delete."
+        assert lines[-1] == "Plan: 11 to create, 0 to update, 0 to delete; plus 2 link steps."
 
 
 class TestReadBackWithTheSdk:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import email.utils
 import json
+import logging
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -139,6 +140,17 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     return value if 0 < value <= MAX_RETRY_AFTER_SECONDS else None
 
 
+HTTP_LOG = logging.getLogger("reconciler.http")
+"""One line per attempt (method, route, status, duration, retry, request id) at INFO: ``-v``.
+Never a header, body or query string: nothing a secret can be in."""
+
+
+def _log_attempt(method: str, path: str, outcome: str, started: float, retry: int, request_id: str | None) -> None:
+    if HTTP_LOG.isEnabledFor(logging.INFO):
+        HTTP_LOG.info("%s %s %s %.0f ms retry=%d%s", method, path, outcome, (time.monotonic() - started) * 1000,
+                      retry, f" request_id={request_id[:100]}" if request_id else "")
+
+
 class TelnyxClient:
     """A thread-safe, retrying JSON client for ``/v2/ai/...`` routes."""
 
@@ -226,11 +238,13 @@ class TelnyxClient:
         attempt = slow = 0
         while True:
             self._check_deadline(method, path)
+            started = time.monotonic()
             try:
                 self.request_count += 1
                 with self.limit:
                     response, payload = self._send(method, path, content, params, headers)
             except httpx.ConnectError as exc:
+                _log_attempt(method, path, type(exc).__name__, started, attempt, None)
                 failure = f"cannot connect to {self.shown_url}: {type(exc).__name__}"
                 if attempt < self.max_retries:
                     self._pause(self._backoff(attempt), method, path)
@@ -238,6 +252,7 @@ class TelnyxClient:
                     continue
                 raise ApiUnavailable(f"{method} {path}: {failure}") from None
             except httpx.TransportError as exc:
+                _log_attempt(method, path, type(exc).__name__, started, attempt, None)
                 # The request may have reached the server: only repeat what is safe to repeat.
                 failure = f"{type(exc).__name__} talking to {self.shown_url}"
                 if isinstance(exc, AttemptTimedOut):
@@ -251,6 +266,7 @@ class TelnyxClient:
                 outcome = "" if method == "GET" else " (outcome unknown)"
                 raise ApiUnavailable(f"{method} {path}: {failure}{outcome}") from None
             status = response.status_code
+            _log_attempt(method, path, str(status), started, attempt, response.headers.get("x-request-id"))
             if status == 429:
                 self.limit.throttled()
             if status < 400:
@@ -259,7 +275,10 @@ class TelnyxClient:
             retryable = status in RETRYABLE_STATUS if may_repeat else status in SAFE_POST_RETRY_STATUS
             if retryable and attempt < self.max_retries:
                 wait = retry_after_seconds(response.headers)
-                self._pause(wait if wait is not None else self._backoff(attempt), method, path)
+                delay = wait if wait is not None else self._backoff(attempt)
+                HTTP_LOG.info("%s %s: HTTP %s, retrying in %.1f s%s", method, path, status, delay,
+                              " (Retry-After)" if wait is not None else "")
+                self._pause(delay, method, path)
                 attempt += 1
                 continue
             raise self._error(method, path, response)
@@ -399,6 +418,11 @@ class TelnyxClient:
             body = raw.decode("utf-8", "replace")
         status = response.status_code
         message = error_message(body, response.reason_phrase or "error")
+        if status == 404 and not urlsplit(self.base_url).path.rstrip("/").endswith("/v2"):
+            message += f"; the base URL should end in /v2 (it is {self.shown_url})"
+        request_id = response.headers.get("x-request-id")
+        if request_id:
+            message += f" (request id {request_id[:100]})"
         cls: type[ApiError]
         if status in (401, 403):
             cls = ApiAuthError

@@ -18,7 +18,7 @@ no output format can leak one. Ids known only after apply stay ``Pending`` (show
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -79,6 +79,8 @@ class DriftReport:
     matching: tuple[str, ...] = ()
     protected: tuple[str, ...] = field(default=())
     """Owned objects absent from the manifests that pruning keeps: reported, never counted as drift."""
+    names: Mapping[str, str] = field(default_factory=dict)
+    """Id -> name of the objects the plan read, so the views show names where the manifests used them."""
 
     @property
     def in_sync(self) -> bool:
@@ -190,4 +192,6 @@ def drift_report(plan: Plan) -> DriftReport:
             entry.fields[:0] = fields
     objects = tuple(DriftObject(e.kind, e.name, e.status, e.id, tuple(e.fields)) for e in entries.values())
     adopted = tuple(c.address for c in plan.changes if c.action is Action.ADOPT and not c.fields)
-    return DriftReport(objects=objects, matching=(*plan.unchanged, *adopted), protected=tuple(plan.protected))
+    names = {object_id: name for (_kind, name), object_id in plan.live_ids.items()}
+    return DriftReport(objects=objects, matching=(*plan.unchanged, *adopted), protected=tuple(plan.protected),
+                       names=names)

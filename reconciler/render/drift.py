@@ -10,15 +10,17 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import click
 
 from reconciler.engine.drift import DriftField, DriftObject, DriftReport, DriftStatus
 from reconciler.redact import MASK
-from reconciler.render.json import plain
+from reconciler.render.fieldview import field_view, item_counts, item_leaves
+from reconciler.render.json import item_document, plain
 from reconciler.render.markdown import diff_block
-from reconciler.render.values import DIFF_COLOURS, cut, is_long_text, line_diff, one_line, short
+from reconciler.render.values import DIFF_COLOURS, cut, is_long_text, is_wide, line_diff, one_line, short, value_diff
 
 __all__ = ["drift_document", "render_drift", "render_json", "render_markdown", "render_text"]
 
@@ -28,6 +30,7 @@ CELL_LIMIT = 60
 DIFF_WIDTH = 100
 """Longest line of a markdown diff block; longer lines continue on the next line."""
 
+ITEM_SIGNS = {"added": "+", "removed": "-", "changed": "~", "moved": "~"}
 STATUS_COLOURS = {DriftStatus.MISSING: "red", DriftStatus.CHANGED: "yellow", DriftStatus.EXTRA: "magenta"}
 EXPLANATIONS = {
     DriftStatus.MISSING: "in the manifests, not in the account",
@@ -71,11 +74,13 @@ class TextView:
 
     def __init__(self, color: bool = False) -> None:
         self.color = color
+        self.names: Mapping[str, str] = {}
 
     def _style(self, text: str, fg: str | None = None, bold: bool = False) -> str:
         return click.style(text, fg=fg, bold=bold or None) if self.color else text
 
     def report(self, report: DriftReport) -> str:
+        self.names = report.names
         kept = [f"  ! {address} is protected: kept although no manifest states it" for address in report.protected]
         if report.in_sync:
             return "\n".join([f"No drift: {_matching(report)}.", *kept]) + "\n"
@@ -102,9 +107,29 @@ class TextView:
         return lines
 
     def _field(self, field: DriftField) -> list[str]:
+        view = field_view(field.path, field.live, field.desired, self.names)
+        if not field.sensitive and view.items is not None:
+            out = [f"      {view.dotted} (live -> desired): {item_counts(view.items)}"]
+            for item in view.items:
+                out.append(f"          {ITEM_SIGNS[item.status]} {item.label} ({item.note})")
+                inside = item_leaves(item.after) if item.status == "added" else item.fields
+                for change in inside:
+                    live = "" if item.status == "added" else _side(change.before, False, "(absent)") + " -> "
+                    out.append(f"              {change.dotted}: {live}{_side(change.after, False, 'null')}")
+            return out
+        if not field.sensitive and view.whitespace:
+            return [f"      {view.dotted}: {view.whitespace}"]
+        if view.path != field.path:
+            field = DriftField(view.path, view.before, view.after, field.sensitive)
         if _is_text_diff(field):
             out = [f"      {field.dotted} (- live, + desired):"]
             for line in _text_diff(field):
+                fg = DIFF_COLOURS.get(line[:1])
+                out.append("          " + (self._style(line, fg=fg) if fg else line))
+            return out
+        if not field.sensitive and (is_wide(field.live, 200) or is_wide(field.desired, 200)):
+            out = [f"      {field.dotted} (- live, + desired):"]
+            for line in value_diff(field.live, field.desired):
                 fg = DIFF_COLOURS.get(line[:1])
                 out.append("          " + (self._style(line, fg=fg) if fg else line))
             return out
@@ -164,8 +189,8 @@ def _wrapped(line: str) -> list[str]:
     return [marker + body[i : i + width] for i in range(0, len(body), width)]
 
 
-def _diff_block(field: DriftField) -> list[str]:
-    lines = [wrapped for line in _text_diff(field) for wrapped in _wrapped(line)]
+def _diff_block(field: DriftField, diff: list[str] | None = None) -> list[str]:
+    lines = [wrapped for line in (_text_diff(field) if diff is None else diff) for wrapped in _wrapped(line)]
     return [
         f"<details><summary><code>{html.escape(field.dotted)}</code> (- live, + desired)</summary>",
         "",
@@ -176,7 +201,26 @@ def _diff_block(field: DriftField) -> list[str]:
     ]
 
 
-def _markdown_object(obj: DriftObject) -> list[str]:
+def _markdown_items(field: DriftField, names: Mapping[str, str]) -> list[str] | None:
+    """A list of objects item by item (None when the field is not one)."""
+    view = field_view(field.path, field.live, field.desired, names)
+    if field.sensitive or view.items is None:
+        return None
+    rows = []
+    for item in view.items:
+        head = _in_cell(f"{ITEM_SIGNS[item.status]} {_code(item.label)} ({item.note})")
+        inside = item_leaves(item.after) if item.status == "added" else list(item.fields)
+        if not inside:
+            rows.append(f"| {head} | | | |")
+        for number, change in enumerate(inside):
+            live = "" if item.status == "added" else _cell(change.before, False, "(absent)")
+            rows.append(f"| {head if number == 0 else ''} | {_in_cell(_code(change.dotted))} | {live} | "
+                        f"{_cell(change.after, False, _code('null'))} |")
+    return [f"{_code(view.dotted)} item by item: {item_counts(view.items)}", "",
+            "| item | field | live | desired |", "| --- | --- | --- | --- |", *rows, ""]
+
+
+def _markdown_object(obj: DriftObject, names: Mapping[str, str] | None = None) -> list[str]:
     head = f"### {obj.status.value}: {_code(obj.address)}"
     if obj.id:
         head += f" ({_code(obj.id)})"
@@ -188,9 +232,23 @@ def _markdown_object(obj: DriftObject) -> list[str]:
     lines.extend(["| field | live | desired |", "| --- | --- | --- |"])
     diffs: list[str] = []
     for field in obj.fields:
-        if _is_text_diff(field):
+        items = _markdown_items(field, names or {})
+        view = field_view(field.path, field.live, field.desired, names or {})
+        if items is not None:
+            live = desired = "_item by item below_"
+            diffs.extend(items)
+        elif view.whitespace and not field.sensitive:
+            live, desired = "_same words_", view.whitespace
+        elif view.path != field.path:
+            live = _cell(view.before, field.sensitive, "(absent)")
+            desired = _cell(view.after, field.sensitive, _code("null"))
+            field = DriftField(view.path, view.before, view.after, field.sensitive)
+        elif _is_text_diff(field):
             live = desired = "_line diff below_"
             diffs.extend(_diff_block(field))
+        elif not field.sensitive and (is_wide(field.live, CELL_LIMIT) or is_wide(field.desired, CELL_LIMIT)):
+            live = desired = "_line diff below_"  # a cut cell could hide the very difference
+            diffs.extend(_diff_block(field, value_diff(field.live, field.desired)))
         else:
             live = _cell(field.live, field.sensitive, "(absent)")
             desired = _cell(field.desired, field.sensitive, _code("null"))
@@ -210,7 +268,7 @@ def render_markdown(report: DriftReport) -> str:
         return "\n".join(lines)
     lines = [f"**Drift**: {_summary_counts(report)}.", ""]
     for obj in report.objects:
-        lines.extend(_markdown_object(obj))
+        lines.extend(_markdown_object(obj, report.names))
     if kept:
         lines.extend([*kept, ""])
     return "\n".join(lines)
@@ -219,9 +277,19 @@ def render_markdown(report: DriftReport) -> str:
 # -- json -----------------------------------------------------------------------------------
 
 
-def _field_document(field: DriftField) -> dict[str, Any]:
-    return {"path": field.dotted, "live": plain(field.live), "desired": plain(field.desired),
-            "sensitive": field.sensitive}
+def _field_document(field: DriftField, names: Mapping[str, str]) -> dict[str, Any]:
+    document = {"path": field.dotted, "live": plain(field.live), "desired": plain(field.desired),
+                "sensitive": field.sensitive}
+    view = field_view(field.path, field.live, field.desired, names)
+    if field.sensitive:
+        return document
+    if view.path != field.path:
+        document["names"] = {"path": view.dotted, "live": plain(view.before), "desired": plain(view.after)}
+    elif view.whitespace:
+        document["whitespace_only"] = view.whitespace
+    elif view.items is not None:
+        document["items"] = [item_document(item, frozenset()) for item in view.items]
+    return document
 
 
 def drift_document(report: DriftReport) -> dict[str, Any]:
@@ -237,7 +305,7 @@ def drift_document(report: DriftReport) -> dict[str, Any]:
                 "name": obj.name,
                 "status": obj.status.value,
                 "id": obj.id,
-                "fields": [_field_document(f) for f in obj.fields],
+                "fields": [_field_document(f, report.names) for f in obj.fields],
             }
             for obj in report.objects
         ],

@@ -8,14 +8,17 @@ ids known only after apply read ``(known after apply: Kind/name)``.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from reconciler.changes.change import Change
 from reconciler.changes.diff import FieldChange
+from reconciler.changes.items import ItemChange
 from reconciler.changes.refs import Pending
 from reconciler.engine.apply import ApplyResult, Status
 from reconciler.engine.plan import Plan
 from reconciler.redact import MASK, contains_secret, mask_text
+from reconciler.render.fieldview import field_view, item_leaves, tool_names
 from reconciler.render.versions import versions_document
 
 FORMAT_VERSION = 1
@@ -32,18 +35,44 @@ def plain(value: Any) -> Any:
     return value
 
 
-def field_document(field: FieldChange, secrets: frozenset[str]) -> dict[str, Any]:
-    """One field; a secret on either side masks both sides, and ``null`` stays ``null`` (absent)."""
+def field_document(field: FieldChange, secrets: frozenset[str],
+                   names: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """One field; a secret on either side masks both sides, and ``null`` stays ``null`` (absent).
+
+    Three optional keys say how a reviewer reads it: ``names`` (tool ids as the manifest's
+    ``shared_tools`` names), ``whitespace_only`` and ``items`` (a list of objects item by item).
+    """
     sensitive = contains_secret(field.before, secrets) or contains_secret(field.after, secrets)
-    return {
+    document: dict[str, Any] = {
         "path": field.dotted,
         "before": MASK if sensitive and field.before is not None else plain(field.before),
         "after": MASK if sensitive and field.after is not None else plain(field.after),
         "sensitive": sensitive,
     }
+    view = field_view(field.path, field.before, field.after, names or {})
+    if view.path != field.path:
+        document["names"] = {"path": view.dotted, "before": plain(view.before), "after": plain(view.after)}
+    elif view.whitespace and not sensitive:
+        document["whitespace_only"] = view.whitespace
+    elif view.items is not None:
+        document["items"] = [item_document(item, secrets) for item in view.items]
+    return document
 
 
-def change_document(change: Change, secrets: frozenset[str]) -> dict[str, Any]:
+def item_document(item: ItemChange, secrets: frozenset[str]) -> dict[str, Any]:
+    """One item of a list field: its status, label, index and, when changed, its fields."""
+    inside = item_leaves(item.after) if item.status == "added" else list(item.fields)
+    return {
+        "status": item.status,
+        "label": item.label,
+        "index": item.index,
+        "moved_from": item.moved_from,
+        "fields": [field_document(f, secrets) for f in inside] if item.status in ("added", "changed") else [],
+    }
+
+
+def change_document(change: Change, secrets: frozenset[str],
+                    names: Mapping[str, str] | None = None) -> dict[str, Any]:
     """One change; ``id`` only when it is a real id now, never a placeholder a script might send."""
     return {
         "address": change.address,
@@ -53,7 +82,7 @@ def change_document(change: Change, secrets: frozenset[str]) -> dict[str, Any]:
         "step": change.step or None,
         "id": change.live_id if isinstance(change.live_id, str) else None,
         "source": {"file": change.file, "line": change.line} if change.file else None,
-        "fields": [field_document(f, secrets) for f in change.fields],
+        "fields": [field_document(f, secrets, names) for f in change.fields],
         "requires": list(change.requires),
         "note": change.note or None,
     }
@@ -64,7 +93,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
     return {
         "format_version": FORMAT_VERSION,
         "summary": plan.summary,
-        "changes": [change_document(c, plan.secrets) for c in plan.changes],
+        "changes": [change_document(c, plan.secrets, tool_names(plan.live_ids)) for c in plan.changes],
         "unchanged": list(plan.unchanged),
         "protected": list(plan.protected),
         "in_use": {address: list(users) for address, users in plan.in_use.items()},

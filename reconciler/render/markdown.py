@@ -17,17 +17,22 @@ from typing import Any
 
 from reconciler.changes.change import Action, Change
 from reconciler.changes.diff import FieldChange
+from reconciler.changes.items import ItemChange
 from reconciler.engine.plan import Plan
 from reconciler.redact import MASK, contains_secret
-from reconciler.render.values import cut, is_long_text, line_diff, one_line
+from reconciler.render.fieldview import created_view, field_view, item_counts, item_leaves, tool_names
+from reconciler.render.values import cut, is_long_text, is_wide, line_diff, one_line, pretty_lines, value_diff
 from reconciler.render.versions import markdown_lines as version_markdown
 
-__all__ = ["CELL_LIMIT", "render_plan"]
+__all__ = ["CELL_LIMIT", "COMMENT_LIMIT", "render_plan"]
 
 CELL_LIMIT = 80
+COMMENT_LIMIT = 65_536
+"""GitHub's limit on the characters of one comment: a markdown plan always stays under it."""
 """Characters of one value in a table cell; a PR comment is about 100 columns of code wide."""
 
 SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.ADOPT: "&"}
+ITEM_SYMBOLS = {"added": "+", "removed": "-", "changed": "~", "moved": "~"}
 VERBS = {Action.CREATE: "created", Action.UPDATE: "updated", Action.DELETE: "deleted", Action.ADOPT: "adopted"}
 _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*\[|~])|(?<![^\W_])_|_(?![^\W_])")
 """What could open code, emphasis, a link, strike-through or end a cell. ``_`` between two
@@ -81,9 +86,10 @@ def _is_text_pair(before: Any, after: Any) -> bool:
 class MarkdownView:
     """Renders one plan; remembers whether any value was cut, to say where the whole one is."""
 
-    def __init__(self, secrets: frozenset[str]) -> None:
+    def __init__(self, secrets: frozenset[str], names: dict[str, str] | None = None) -> None:
         self.secrets = secrets
         self.cut = False
+        self.names = names or {}
 
     def value(self, value: Any) -> str:
         """One cell: ``(sensitive)``, or the value as one-line JSON, cut and escaped."""
@@ -113,6 +119,9 @@ class MarkdownView:
             f"| {counts['create']} | {counts['update']} | {counts['delete']} | {len(plan.unchanged)} |",
             "",
         ]
+        if step_note(plan):
+            note = step_note(plan).removeprefix("; plus ")
+            lines.extend([f"Plus {note}: a second write to an object counted above.", ""])
         if counts["adopt"]:
             adopt = counts["adopt"]
             lines.extend([f"{adopt} existing {_objects(adopt)} will be adopted into this stack.", ""])
@@ -122,13 +131,52 @@ class MarkdownView:
         lines.extend(version_markdown(plan))
         if kept:
             lines.extend([*kept, ""])
-        for change in plan.changes:
-            lines.extend(self.change(change))
-            lines.append("")
+        sections = [[*self.change(change), ""] for change in plan.changes]
+        tail: list[str] = []
         if self.cut:
-            lines.append("Values marked … are cut to fit; `reconciler plan --format json` shows them whole.")
-            lines.append("")
-        return "\n".join(lines[:-1]) + "\n"
+            tail = ["Values marked … are cut to fit; `reconciler plan --format json` shows them whole.", ""]
+        return "\n".join(self.fitted(lines, sections, tail, plan.changes)[:-1]) + "\n"
+
+    def fitted(self, head: list[str], sections: list[list[str]], tail: list[str],
+               changes: tuple[Change, ...]) -> list[str]:
+        """Head, sections and tail, under ``COMMENT_LIMIT`` characters in all.
+
+        The summary table stays first. Sections that do not fit keep only their one-line summary
+        (then, if even those do not fit, a count), and a note above them says where the whole
+        plan is. Lines are counted with their newline.
+        """
+        def size(block: list[str]) -> int:
+            return sum(len(line) + 1 for line in block)
+
+        whole = [*head, *(line for section in sections for line in section), *tail]
+        if size(whole) < COMMENT_LIMIT:
+            return whole
+        budget = COMMENT_LIMIT - size(head) - size(tail) - 600  # the note, and room to spare
+        kept: list[str] = []
+        shown = 0
+        for section in sections:
+            if size(section) > budget - 200 * (len(sections) - shown):  # leave a line per later change
+                break
+            kept.extend(section)
+            budget -= size(section)
+            shown += 1
+        short_lines: list[str] = []
+        for change in changes[shown:]:
+            line = f"- {self.summary(change).removeprefix('<details><summary>').removesuffix('</summary>')}"
+            if size([line]) > budget - 100:
+                break
+            short_lines.append(line)
+            budget -= size([line])
+        left = len(sections) - shown
+        unnamed = left - len(short_lines)
+        note = [
+            f"> **This comment is cut to fit GitHub's {COMMENT_LIMIT:,}-character limit: the details of {left} "
+            f"{'change are' if left == 1 else 'changes are'} left out. The whole plan is the `plan.json` this "
+            "job saved (`reconciler plan --out plan.json`); `reconciler show plan.json` prints it.**",
+            "",
+        ]
+        rest = [*short_lines, *([f"- … and {unnamed} more"] if unnamed else []), ""]
+        return [*head, *note, *kept, *rest, *tail]
 
     def summary(self, change: Change) -> str:
         """The one line a reviewer sees before opening the section; HTML context, so html-escaped."""
@@ -162,10 +210,15 @@ class MarkdownView:
         rows: list[str] = []
         texts: list[str] = []
         for field in change.fields:
+            if not deleting:
+                field = created_view(field, self.names)
             value = (field.before if field.before is not None else field.after) if deleting else field.after
+            sign = "-" if deleting else "+"
             if isinstance(value, str) and is_long_text(value) and not contains_secret(value, self.secrets):
-                sign = "-" if deleting else "+"
-                texts.extend(self.text_block(field, [sign + line for line in value.splitlines()]))
+                texts.extend(self.collapsed(field, [sign + line for line in value.splitlines()]))
+            elif is_wide(value, CELL_LIMIT) and not contains_secret(value, self.secrets):
+                lines = [sign + line for line in pretty_lines(value)]  # whole: a cut could hide what matters
+                texts.extend(self.text_block(field, lines) if len(lines) <= 3 else self.collapsed(field, lines))
             else:
                 rows.append(f"| {code_span(field.dotted)} | {self.value(value)} |")
         header = "| field | current value |" if deleting else "| field | value |"
@@ -176,13 +229,24 @@ class MarkdownView:
         """Changes to something live: before and after per field, a line diff for long text."""
         rows: list[str] = []
         texts: list[str] = []
-        for field in fields:
+        for original in fields:
+            view = field_view(original.path, original.before, original.after, self.names)
+            if view.items is not None:
+                texts.extend(self.items(view.dotted, view.items))
+                continue
+            field = FieldChange(view.path, view.before, view.after)
             secret = contains_secret(field.before, self.secrets) or contains_secret(field.after, self.secrets)
+            if not secret and view.whitespace:
+                rows.append(f"| {code_span(field.dotted)} | {escape_cell(view.whitespace)} | |")
+                continue
             if not secret and _is_text_pair(field.before, field.after):
                 lines = line_diff(field.before or "", field.after or "")
                 if lines:  # texts that differ only in a trailing newline have no line diff
                     texts.extend(self.text_block(field, lines))
                     continue
+            if not secret and (is_wide(field.before, CELL_LIMIT) or is_wide(field.after, CELL_LIMIT)):
+                texts.extend(self.text_block(field, value_diff(field.before, field.after)))
+                continue  # a cut cell could hide the very difference: the whole values, as lines
             if secret:
                 before = "(absent)" if field.before is None else MASK
                 after = "null" if field.after is None else MASK
@@ -193,9 +257,59 @@ class MarkdownView:
         table = ["| field | before | after |", "|---|---|---|", *rows, ""] if rows else []
         return table + texts
 
+    def items(self, dotted: str, items: tuple[ItemChange, ...]) -> list[str]:
+        """A list of objects item by item: one row per field of each added or changed item."""
+        rows: list[str] = []
+        below: list[str] = []
+        for item in items:
+            head = f"{escape_cell(ITEM_SYMBOLS[item.status])} {escape_cell(item.label)} ({escape_cell(item.note)})"
+            if item.status == "added":
+                fields = [FieldChange(f.path, None, f.after) for f in item_leaves(item.after)]
+            else:
+                fields = list(item.fields)
+            if not fields:
+                rows.append(f"| {head} | | | |")
+            for number, original in enumerate(fields):
+                view = field_view(original.path, original.before, original.after, self.names)
+                field = FieldChange(view.path, view.before, view.after)
+                secret = contains_secret(field.before, self.secrets) or contains_secret(field.after, self.secrets)
+                if not secret and (is_long_text(field.before) or is_long_text(field.after)
+                                   or is_wide(field.before, CELL_LIMIT) or is_wide(field.after, CELL_LIMIT)):
+                    # too long for a cell: whole, below the table, under the item's label
+                    whole = FieldChange((f"{dotted} {item.label}", *field.path), field.before, field.after)
+                    lines = (line_diff(field.before or "", field.after or "")
+                             if _is_text_pair(field.before, field.after)
+                             else value_diff(field.before, field.after))
+                    below.extend(self.text_block(whole, lines))
+                    before = after = "_whole below_"
+                else:
+                    before = "" if item.status == "added" else (
+                        "(absent)" if field.before is None else MASK if secret else self.value(field.before))
+                    after = code("null") if field.after is None else MASK if secret else self.value(field.after)
+                rows.append(f"| {head if number == 0 else ''} | {code_span(field.dotted)} | {before} | {after} |")
+        return [f"{code_span(dotted)}: {item_counts(items)}", "",
+                "| item | field | before | after |", "|---|---|---|---|", *rows, "", *below]
+
+    def collapsed(self, field: FieldChange, lines: list[str]) -> list[str]:
+        """A new long text, whole, folded under its name and length so the page stays short."""
+        count = len(lines)
+        summary = f"<code>{html.escape(field.dotted)}</code> ({count} {'line' if count == 1 else 'lines'})"
+        return [f"<details><summary>{summary}</summary>", "", *diff_block(lines), "", "</details>", ""]
+
     def text_block(self, field: FieldChange, lines: list[str]) -> list[str]:
         """A long string as a labelled ``diff`` block; fenced code is literal, so no escaping inside."""
         return [code_span(field.dotted), "", *diff_block(lines), ""]
+
+
+def step_note(plan: Plan) -> str:
+    """``; plus 1 link step``: second writes of objects already counted, so the counts match the list."""
+    steps: dict[str, int] = {}
+    for change in plan.changes:
+        if change.step:
+            steps[change.step] = steps.get(change.step, 0) + 1
+    if not steps:
+        return ""
+    return "; plus " + ", ".join(f"{n} {step} {'step' if n == 1 else 'steps'}" for step, n in steps.items())
 
 
 def _objects(count: int) -> str:
@@ -212,4 +326,4 @@ def refusal_lines(plan: Plan) -> list[str]:
 
 def render_plan(plan: Plan) -> str:
     """The plan as GitHub-flavoured markdown for a pull-request comment."""
-    return MarkdownView(plan.secrets).plan(plan)
+    return MarkdownView(plan.secrets, tool_names(plan.live_ids)).plan(plan)

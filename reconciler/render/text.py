@@ -11,18 +11,21 @@ from collections.abc import Iterable
 import click
 
 from reconciler.changes.diff import FieldChange
+from reconciler.changes.items import ItemChange
 from reconciler.engine.apply import ApplyResult, Outcome, Status
 from reconciler.engine.plan import Action, Change, Plan
 from reconciler.redact import MASK, contains_secret
-from reconciler.render.markdown import VERBS, refusal_lines
-from reconciler.render.values import DIFF_COLOURS, is_long_text, line_diff, short
+from reconciler.render.fieldview import created_view, field_view, item_counts, item_leaves, tool_names
+from reconciler.render.markdown import VERBS, refusal_lines, step_note
+from reconciler.render.values import DIFF_COLOURS, is_long_text, is_wide, line_diff, pretty_lines, short, value_diff
 from reconciler.render.versions import text_lines as version_lines
 
 SYMBOLS = {
     Action.CREATE: ("+", "green"), Action.UPDATE: ("~", "yellow"), Action.DELETE: ("-", "red"),
     Action.ADOPT: ("&", "cyan"),
 }
-CREATE_PREVIEW_LINES = 3
+ITEM_SYMBOLS = {"added": ("+", "green"), "removed": ("-", "red"), "changed": ("~", "yellow"),
+                "moved": ("~", "yellow")}
 
 
 EXPLAINED_STEPS = frozenset({"gate", "promote", "staged"})
@@ -33,6 +36,7 @@ class TextView:
 
     def __init__(self, color: bool = False) -> None:
         self.color = color
+        self.names: dict[str, str] = {}
 
     def _style(self, text: str, fg: str | None = None, bold: bool = False) -> str:
         return click.style(text, fg=fg, bold=bold) if self.color else text
@@ -45,6 +49,7 @@ class TextView:
             matched = len(plan.unchanged)
             noun = "object matches" if matched == 1 else "objects match"
             return "\n".join([f"No changes. {matched} {noun} the manifests.", *kept]) + "\n"
+        self.names = tool_names(plan.live_ids)
         lines = ["reconciler will make these changes:", ""]
         for change in plan.changes:
             lines.extend(self._change(change, plan.secrets))
@@ -66,6 +71,7 @@ class TextView:
             text += f", {counts['adopt']} to adopt"
         if plan.unchanged:
             text += f", {len(plan.unchanged)} unchanged"
+        text += step_note(plan)
         return self._style(text + ".", bold=True)
 
     def _change(self, change: Change, secrets: frozenset[str]) -> list[str]:
@@ -89,34 +95,59 @@ class TextView:
                 lines.extend(self._updated_field(field, secrets))
         return lines
 
-    def _created_field(self, field: FieldChange, secrets: frozenset[str]) -> list[str]:
+    def _created_field(self, field: FieldChange, secrets: frozenset[str], indent: str = "      ") -> list[str]:
+        field = created_view(field, self.names)
         value = field.after
         if contains_secret(value, secrets):
-            return [f"      {field.dotted} = {MASK}"]
+            return [f"{indent}{field.dotted} = {MASK}"]
         if isinstance(value, str) and is_long_text(value):
-            text_lines = value.splitlines()
-            out = [f"      {field.dotted} = <<"]
-            out += [f"          {line}" for line in text_lines[:CREATE_PREVIEW_LINES]]
-            if len(text_lines) > CREATE_PREVIEW_LINES:
-                out.append(f"          … ({len(text_lines) - CREATE_PREVIEW_LINES} more lines)")
-            return out
-        return [f"      {field.dotted} = {short(value)}"]
+            # The whole text: a reviewer approves every line of a new prompt, not its first three.
+            return [f"{indent}{field.dotted} = <<", *(f"{indent}    {line}" for line in value.splitlines())]
+        if is_wide(value):
+            return [f"{indent}{field.dotted} = <<", *(f"{indent}    {line}" for line in pretty_lines(value))]
+        return [f"{indent}{field.dotted} = {short(value)}"]
 
-    def _updated_field(self, field: FieldChange, secrets: frozenset[str]) -> list[str]:
+    def _updated_field(self, field: FieldChange, secrets: frozenset[str], indent: str = "      ") -> list[str]:
         tilde = self._style("~", fg="yellow")
+        view = field_view(field.path, field.before, field.after, self.names)
+        if view.items is not None:
+            return self._items(view.dotted, view.items, secrets, indent)
         if contains_secret(field.before, secrets) or contains_secret(field.after, secrets):
-            return [f"      {tilde} {field.dotted}: {MASK} -> {MASK}"]
-        if isinstance(field.before, str) and isinstance(field.after, str) and (
-            is_long_text(field.before) or is_long_text(field.after)
+            return [f"{indent}{tilde} {view.dotted}: {MASK} -> {MASK}"]
+        if view.whitespace:
+            return [f"{indent}{tilde} {view.dotted}: {view.whitespace}"]
+        if isinstance(view.before, str) and isinstance(view.after, str) and (
+            is_long_text(view.before) or is_long_text(view.after)
         ):
-            out = [f"      {tilde} {field.dotted}:"]
-            for line in line_diff(field.before, field.after):
+            out = [f"{indent}{tilde} {view.dotted}:"]
+            for line in line_diff(view.before, view.after):
                 fg = DIFF_COLOURS.get(line[:1])
-                out.append("          " + (self._style(line, fg=fg) if fg else line))
+                out.append(f"{indent}    " + (self._style(line, fg=fg) if fg else line))
             return out
-        before = "(absent)" if field.before is None else short(field.before)
-        after = "null" if field.after is None else short(field.after)
-        return [f"      {tilde} {field.dotted}: {before} -> {after}"]
+        if is_wide(view.before) or is_wide(view.after):  # cut, the difference could hide: lines instead
+            out = [f"{indent}{tilde} {view.dotted}:"]
+            for line in value_diff(view.before, view.after):
+                fg = DIFF_COLOURS.get(line[:1])
+                out.append(f"{indent}    " + (self._style(line, fg=fg) if fg else line))
+            return out
+        before = "(absent)" if view.before is None else short(view.before)
+        after = "null" if view.after is None else short(view.after)
+        return [f"{indent}{tilde} {view.dotted}: {before} -> {after}"]
+
+    def _items(self, dotted: str, items: tuple[ItemChange, ...], secrets: frozenset[str], indent: str) -> list[str]:
+        """A list of objects item by item: each added, removed, moved or changed item, fields inside."""
+        out = [f"{indent}{self._style('~', fg='yellow')} {dotted}: {item_counts(items)}"]
+        inner = indent + "    "
+        for item in items:
+            symbol, colour = ITEM_SYMBOLS[item.status]
+            out.append(f"{inner}{self._style(symbol, fg=colour)} {item.label} ({item.note})")
+            if item.status == "added":
+                for leaf in item_leaves(item.after):
+                    out.extend(self._created_field(leaf, secrets, inner + "    "))
+            elif item.status == "changed":
+                for change in item.fields:
+                    out.extend(self._updated_field(change, secrets, inner + "    "))
+        return out
 
     def result(self, result: ApplyResult) -> str:
         lines = [self.outcome(o) for o in result.outcomes]

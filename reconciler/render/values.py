@@ -44,3 +44,20 @@ def line_diff(before: str, after: str, context: int = 2) -> list[str]:
     """A unified diff of two texts without the file headers: lines starting ' ', '-', '+', '@'."""
     lines = difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=context)
     return [line for line in lines if not line.startswith(("---", "+++"))]
+
+
+def pretty_lines(value: Any) -> list[str]:
+    """A value as indented JSON lines, whole (ids known only after apply read as such)."""
+    if value is None:
+        return []
+    return json.dumps(value, ensure_ascii=False, indent=2, default=str).splitlines()
+
+
+def is_wide(value: Any, limit: int = SHORT_LIMIT) -> bool:
+    """A value whose one-line form would be cut at ``limit``: shown as lines instead, so no difference hides."""
+    return value is not None and not isinstance(value, Pending) and len(one_line(value)) > limit
+
+
+def value_diff(before: Any, after: Any, context: int = 2) -> list[str]:
+    """A line diff of two values as indented JSON (``None`` is nothing)."""
+    return line_diff("\n".join(pretty_lines(before)), "\n".join(pretty_lines(after)), context)
