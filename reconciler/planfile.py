@@ -26,7 +26,7 @@ from reconciler.changes.diff import FieldChange
 from reconciler.changes.refs import Pending
 from reconciler.engine.fingerprint import digest
 from reconciler.engine.plan import Plan
-from reconciler.engine.versions import BUDGET_READ
+from reconciler.engine.versions import BUDGET_READ, EvictedVersion, VersionBudget
 from reconciler.errors import ConfigError, ReconcilerError
 from reconciler.manifests.files import FileRefused, read_json
 from reconciler.model import Resource
@@ -228,4 +228,15 @@ def plan_from_document(document: Mapping[str, Any]) -> Plan:
         in_use={k: tuple(v) for k, v in (document.get("in_use") or {}).items()},
         refusals=tuple(document.get("refusals") or ()), forced=bool(document.get("forced")),
         warnings=tuple(document.get("warnings") or ()),
+        versions=tuple(_budget(entry) for entry in document.get("versions") or [] if isinstance(entry, Mapping)),
     )
+
+
+def _budget(entry: Mapping[str, Any]) -> VersionBudget:
+    """One assistant's version budget as the saved plan's ``versions`` key holds it."""
+    evicted = tuple(
+        EvictedVersion(str(v.get("version_id")), v.get("version_name"), v.get("created_at"), v.get("protected"))
+        for v in entry.get("evicted") or [] if isinstance(v, Mapping)
+    )
+    return VersionBudget(str(entry.get("name")), entry.get("id"), int(entry.get("kept_now") or 0),
+                         int(entry.get("created") or 0), int(entry.get("kept_after") or 0), evicted)

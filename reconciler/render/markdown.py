@@ -301,11 +301,15 @@ class MarkdownView:
         return [code_span(field.dotted), "", *diff_block(lines), ""]
 
 
+COUNTED_STEPS = frozenset({"promote", "staged"})
+"""Steps the summary counts as the object's change (Plan.summary), so not again as a step."""
+
+
 def step_note(plan: Plan) -> str:
     """``; plus 1 link step``: second writes of objects already counted, so the counts match the list."""
     steps: dict[str, int] = {}
     for change in plan.changes:
-        if change.step:
+        if change.step and change.step not in COUNTED_STEPS:
             steps[change.step] = steps.get(change.step, 0) + 1
     if not steps:
         return ""
