@@ -377,7 +377,7 @@ def plan(paths: tuple[str, ...], detailed_exitcode: bool, out: Path | None, forc
         _fail(str(exc))
         return
     _show(the_plan, output_format)
-    if run_gates:
+    if gates:
         click.echo(_masked("\n".join(gates) + "\n", the_plan.secrets), err=output_format == "json", nl=False)
     if gates_failed:
         sys.exit(EXIT_ERROR)
@@ -396,7 +396,9 @@ def _run_plan_gates(client: TelnyxClient, the_plan: Plan, parallelism: int) -> t
     gates = [c if c.step == GATE else replace(c, body=c.body["gate"], step=GATE)
              for c in the_plan.changes if c.step in (GATE, STAGED)]
     if not gates:
-        return ["Gates: this plan has none (a CanaryDeploy with gate: that widens traffic or promotes)."], False
+        click.echo("Note: --test: this plan has no gate to run (a CanaryDeploy gate runs when the plan widens "
+                   "its traffic or promotes).", err=True)
+        return [], False
     ids = IdIndex.of(the_plan.live_ids)
     for gate in gates:
         waiting = [p.address for p in pending_in(gate.body)]
