@@ -496,17 +496,18 @@ def build_tool_schema(assistant_request: JSON, tool_request: JSON) -> JSON:
     return _document("Tool", spec, defs)
 
 
+def _described(request: JSON, descriptions: dict[str, str], table: str) -> JSON:
+    """The request's properties (but name) with our descriptions; a field without one is an error."""
+    vendor = request["properties"]
+    missing = sorted(set(vendor) - set(descriptions) - {"name"})
+    if missing:
+        raise ValueError(f"write a description in {table} for: {', '.join(missing)}")
+    return {field: {**vendor[field], "description": text} for field, text in descriptions.items() if field in vendor}
+
+
 def build_mcp_server_schema(request: JSON) -> JSON:
     """The McpServer manifest schema: the create request without name, closed."""
-    vendor = request["properties"]
-    missing = sorted(set(vendor) - set(MCP_SERVER_FIELDS) - {"name"})
-    if missing:
-        raise ValueError(f"write a description in MCP_SERVER_FIELDS for: {', '.join(missing)}")
-    props: JSON = {
-        field: {**vendor[field], "description": description}
-        for field, description in MCP_SERVER_FIELDS.items()
-        if field in vendor
-    }
+    props = _described(request, MCP_SERVER_FIELDS, "MCP_SERVER_FIELDS")
     props["name"] = _forbidden(NAME_NOT_IN_SPEC)
     spec = {
         "type": "object",
@@ -643,15 +644,7 @@ def build_canary_schema(assistant_request: JSON, canary_request: JSON) -> JSON:
 
 def build_assistant_test_schema(request: JSON) -> JSON:
     """The AssistantTest manifest schema: the create-test request without name, destination by name or raw."""
-    vendor = request["properties"]
-    missing = sorted(set(vendor) - set(TEST_FIELDS) - {"name"})
-    if missing:
-        raise ValueError(f"write a description in TEST_FIELDS for: {', '.join(missing)}")
-    props: JSON = {
-        field: {**vendor[field], "description": description}
-        for field, description in TEST_FIELDS.items()
-        if field in vendor
-    }
+    props = _described(request, TEST_FIELDS, "TEST_FIELDS")
     props["assistant"] = _reference("Assistant", TEST_FIELDS["assistant"])
     props["name"] = _forbidden(NAME_NOT_IN_SPEC)
     required = [r for r in request.get("required", []) if r not in ("name", "destination")]

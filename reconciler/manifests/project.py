@@ -128,23 +128,22 @@ class PruneSettings:
 
 
 @dataclass(frozen=True)
-class IgnoreRule:
-    target: str
-    fields: tuple[str, ...]
-
-    def applies_to(self, address: str) -> bool:
-        return fnmatch.fnmatchcase(address, self.target)
-
-
-@dataclass(frozen=True)
-class PassthroughRule:
-    """Fields of the objects ``target`` matches that are sent unchecked, with a warning."""
+class FieldRule:
+    """Fields of the objects whose ``Kind/name`` the ``target`` glob matches."""
 
     target: str
     fields: tuple[str, ...]
 
     def applies_to(self, address: str) -> bool:
         return fnmatch.fnmatchcase(address, self.target)
+
+
+class IgnoreRule(FieldRule):
+    """Fields the console owns: never compared, their live values sent back."""
+
+
+class PassthroughRule(FieldRule):
+    """Fields sent unchecked, with a warning (a field Telnyx added before our schema knows it)."""
 
 
 @dataclass(frozen=True)
