@@ -33,18 +33,9 @@ from typing import Any
 import telnyx
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-def stated_differs(want: Any, have: Any) -> bool:
-    """True when a value the manifest states is not what the live object holds (dict keys: subset)."""
-    if isinstance(want, dict):
-        if not isinstance(have, dict):
-            return True
-        return any(stated_differs(v, have.get(k)) for k, v in want.items())
-    if isinstance(want, list):
-        if not isinstance(have, list) or len(want) != len(have):
-            return True
-        return any(stated_differs(w, h) for w, h in zip(want, have, strict=True))
-    return bool(want != have)
+from compare import _rule, stated_differs
 
 
 def load(directory: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -145,17 +136,6 @@ def sync_canaries(client: telnyx.Telnyx, finder: Finder, manifests: list[dict[st
             client.ai.assistants.canary_deploys.create(assistant_id, rules=rules)  # type: ignore[arg-type]
         else:
             client.ai.assistants.canary_deploys.update(assistant_id, rules=rules)  # type: ignore[arg-type]
-
-
-def _rule(rule: dict[str, Any], version_ids: dict[str, str]) -> dict[str, Any]:
-    out = {k: v for k, v in rule.items() if k != "serve"}
-    serve = rule["serve"]
-    if "version" in serve:
-        out["serve"] = {"version_id": version_ids[serve["version"]]}
-    else:
-        out["serve"] = {"rollout": [{"version_id": version_ids[s["version"]], "weight": s["weight"]}
-                                    for s in serve["rollout"]]}
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -221,3 +221,50 @@ class TestSdkNewerAdditions:
         props = component("inference-embedding_Assistant")["properties"]
         new = ("description", "a2a_agents", "delegation_settings", "websocket_settings", "avatar_settings")
         assert set(new) <= set(props)
+
+
+def _audio(**background: object) -> dict[str, object]:
+    return {"name": "a", "instructions": "b", "voice_settings": {"voice": "v", "background_audio": background}}
+
+
+class TestCompiledCheck:
+    """The emulator judges request bodies with a compiled check first; the Python validator explains refusals."""
+
+    def test_a_valid_body_is_decided_by_the_compiled_check_alone(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import reconciler.api.api_schema as api_schema
+
+        def python_validator(name: str) -> None:
+            raise AssertionError("the Python validator ran for a valid body")
+
+        monkeypatch.setattr(api_schema, "_validator", python_validator)
+        body = _audio(type="media_url", value="https://cdn.example.com/office.mp3")
+        assert validate_request("CreateAssistantRequest", body) == []
+
+    @pytest.mark.parametrize(
+        ("body", "errors"),
+        [
+            # a uri without a scheme: the format the emulator checks
+            (_audio(type="media_url", value="cdn.example.com/office.mp3"), 1),
+            # valid in Python only: its multipleOf tolerates binary floating point (0.3 / 0.1 = 2.9999999999999996)
+            (_audio(type="predefined_media", value="office", volume=0.3), 0),
+            (_audio(type="predefined_media", value="office", volume=0.35), 1),
+            # valid in Python only: its `$` matches before a final newline
+            ({"name": "a", "instructions": "b", "dynamic_variables_webhook_url": "https://x.example.com",
+              "tools": [{"type": "webhook", "webhook": {"name": "n\n", "description": "d",
+                                                          "url": "https://x.example.com"}}]}, None),
+        ],
+    )
+    def test_the_compiled_check_is_never_laxer_and_python_has_the_last_word(
+        self, body: dict[str, object], errors: int | None
+    ) -> None:
+        from reconciler.api.api_schema import _fast_check, _validator
+
+        fast = _fast_check("CreateAssistantRequest")
+        assert fast is not None
+        python_errors = list(_validator("CreateAssistantRequest").iter_errors(body))
+        if python_errors:
+            assert not fast(body)  # never accepts what the Python validator refuses
+        answer = validate_request("CreateAssistantRequest", body)
+        assert (answer == []) == (not python_errors)
+        if errors is not None:
+            assert len(answer) == errors, answer

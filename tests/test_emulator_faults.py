@@ -216,6 +216,7 @@ class TestRuntimeControl:
             "kinds": list(FAULT_KINDS),
             "latency_ms": 0,
             "retry_after_s": 1.0,
+            "token_bucket": None,
             "injected": NO_INJECTIONS,
         }
 
@@ -228,6 +229,7 @@ class TestRuntimeControl:
             "kinds": ["rate_limit", "drop"],  # canonical order
             "latency_ms": 1,
             "retry_after_s": 0.5,
+            "token_bucket": None,
             "injected": NO_INJECTIONS,
         }
         assert (response.status_code, response.json()) == (200, expected)
@@ -252,7 +254,12 @@ class TestRuntimeControl:
             ({"rate": 0.5, "latency_ms": -1}, "latency_ms must be a non-negative integer, got -1"),
             ({"rate": 0.5, "retry_after_s": 0}, "retry_after_s must be above 0 and at most 60, got 0"),
             ({"rate": 0.5, "jitter": 1}, "unknown fault settings ['jitter']; known: " + str(
-                ["kinds", "latency_ms", "rate", "retry_after_s", "seed"])),
+                ["kinds", "latency_ms", "rate", "retry_after_s", "seed", "token_bucket"])),
+            ({"rate": 0, "token_bucket": {"per_s": 0}},
+             "rate_limit must be above 0 and at most 100000 requests per second, got 0"),
+            ({"rate": 0, "token_bucket": {"burst": 5}},
+             "token_bucket must be null or an object with per_s and optionally burst"),
+            ({"rate": 0, "token_bucket": {"per_s": 5, "burst": 0}}, "burst must be between 1 and 1000000, got 0"),
         ],
     )
     def test_put_refuses_bad_settings(self, emulator: EmulatorServer, settings: dict[str, Any], detail: str) -> None:

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from reconciler.emulator import EmulatorServer
+from reconciler.emulator.state import read_state
 from tests.conftest import AUTH
 
 MINIMAL = {"name": "a", "instructions": "b"}
@@ -285,7 +286,8 @@ class TestPersistence:
             assert server.store.saves == 1
             imported = client.post("/ai/assistants/import", json={"provider": "vapi", "api_key_ref": "provider_key"})
             assert (len(imported.json()["data"]), server.store.saves) == (3, 2)
-            assert len(json.loads((tmp_path / "state.json").read_text())["assistants"]) == 4  # saved after the import
+            # saved after the import (in the journal beside the state file: read_state reads both)
+            assert len(read_state(tmp_path / "state.json")["assistants"]) == 4
 
     def test_state_survives_restart(self, tmp_path: Path) -> None:
         state = tmp_path / "nested" / "state.json"

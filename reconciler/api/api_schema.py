@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -129,8 +129,52 @@ def _validator(name: str) -> SchemaValidator:
     return SchemaValidator(schema, format_checker=FORMATS)
 
 
+def _is_date_time_or_false(value: object) -> bool:
+    try:
+        return _is_date_time(value)
+    except ValueError:
+        return False
+
+
+@cache
+def _fast_check(name: str) -> Callable[[Any], bool] | None:
+    """A compiled (Rust) validity check of a component, with the same two formats, when jsonschema-rs is
+    installed.
+
+    The Python validator cost about 4 of the emulator's 4.5 ms per assistant create, and made it the
+    bottleneck of every create benchmark; the compiled check takes microseconds. It only answers
+    "valid or not": a body it refuses goes through the Python validator, which alone says what is wrong
+    (the 422 messages are documented and tested) and whether the body is valid after all. It can only be
+    stricter than the Python one, never laxer: formats other than uri and date-time are accepted as the
+    Python checker ignores them, its ``$`` does not match before a final newline, and its ``multipleOf``
+    has no tolerance for binary floating point.
+    """
+    try:
+        import jsonschema_rs
+    except ImportError:  # pragma: no cover - optional speed-up
+        return None
+    formats: dict[str, Callable[[Any], bool]] = {"uri": _is_uri, "date-time": _is_date_time_or_false}
+    schema = _bundled(name)
+    for unchecked in _formats(schema) - set(formats):
+        formats[unchecked] = lambda value: True
+    check: Callable[[Any], bool] = jsonschema_rs.validator_for(schema, validate_formats=True, formats=formats).is_valid
+    return check
+
+
+def _formats(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["format"]} if isinstance(node.get("format"), str) else set()
+        return found.union(*(_formats(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_formats(v) for v in node))
+    return set()
+
+
 def validate_request(name: str, body: object) -> list[JSON]:
     """FastAPI-style `{"loc", "msg", "type"}` entries for each way body breaks the component; [] if valid."""
+    fast = _fast_check(name)
+    if fast is not None and fast(body):
+        return []
     validator = _validator(name)
     entries: list[JSON] = []
     for error in sorted(validator.iter_errors(body), key=lambda e: [str(p) for p in e.absolute_path]):

@@ -12,6 +12,10 @@ Retry policy (see docs/reliability notes in the README):
     other POST (assistant updates, promote)    only when the server surely did not act:
                                                429, 408, and failures to connect
 
+A 429 that says when to come back (Retry-After) is the server pacing us, not a failure: it is
+retried when asked, up to ``THROTTLED_RETRIES_PER_RETRY`` times ``max_retries`` (32 by default) and
+within the command's deadline, and it holds every worker back until then (api/throttle.py).
+
 The API key is only ever placed in the ``Authorization`` header; no message, exception or
 log line built here contains it.
 """
@@ -47,6 +51,9 @@ from reconciler.errors import (
 
 DEFAULT_BASE_URL = "https://api.telnyx.com/v2"
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+THROTTLED_RETRIES_PER_RETRY = 8
+"""A 429 with Retry-After has its own budget, this many times max_retries: under a rate limit a request
+may wait its turn several times without anything being wrong."""
 SAFE_POST_RETRY_STATUS = frozenset({408, 429})
 MAX_RETRY_AFTER_SECONDS = 60.0
 MAX_ERROR_BODY = 1024 * 1024
@@ -235,13 +242,17 @@ class TelnyxClient:
         content = json.dumps(body).encode() if body is not None else None
         if content is not None:
             headers["Content-Type"] = "application/json"
-        attempt = slow = 0
+        attempt = slow = throttled = 0
         while True:
             self._check_deadline(method, path)
+            held = self.limit.held_for()  # a 429 (maybe another worker's) said when to come back
+            if held > 0:
+                self._pause(held, method, path)
             started = time.monotonic()
             try:
                 self.request_count += 1
                 with self.limit:
+                    epoch = self.limit.epoch
                     response, payload = self._send(method, path, content, params, headers)
             except httpx.ConnectError as exc:
                 _log_attempt(method, path, type(exc).__name__, started, attempt, None)
@@ -268,11 +279,16 @@ class TelnyxClient:
             status = response.status_code
             _log_attempt(method, path, str(status), started, attempt, response.headers.get("x-request-id"))
             if status == 429:
-                self.limit.throttled()
+                self.limit.throttled(epoch, retry_after_seconds(response.headers))
             if status < 400:
                 self.limit.succeeded()
                 return payload
             retryable = status in RETRYABLE_STATUS if may_repeat else status in SAFE_POST_RETRY_STATUS
+            paced = retry_after_seconds(response.headers) if status == 429 else None
+            if paced is not None and throttled < self.max_retries * THROTTLED_RETRIES_PER_RETRY:
+                throttled += 1  # the hold set by throttled() makes the loop wait it out
+                HTTP_LOG.info("%s %s: HTTP 429, retrying in %.1f s (Retry-After)", method, path, paced)
+                continue
             if retryable and attempt < self.max_retries:
                 wait = retry_after_seconds(response.headers)
                 delay = wait if wait is not None else self._backoff(attempt)

@@ -1,22 +1,34 @@
-"""An adaptive bound on concurrent requests: halve on 429, grow back one step at a time.
+"""An adaptive bound on concurrent requests: halve once per window of 429s, grow back one step at a time.
 
 ``--parallelism`` is the ceiling. When the API answers 429 the allowed concurrency halves
 (multiplicative decrease); after as many successes in a row as the current limit it grows by
 one (additive increase), so a burst of rate limiting slows every worker at once and the pace
 recovers once the 429s stop.
+
+Once per window, not once per response: the requests in flight when the limit was cut were all sent
+at the old pace, so their 429s say nothing new. Each request notes the ``epoch`` (the number of cuts so
+far) it was sent in, and only a 429 to a request sent since the last cut cuts again. Halving on every
+429 made one burst of 8 throttled answers drop the limit from 8 to 1. A 429's Retry-After also holds
+every worker back (``held_for``), not only the one that got it: the others would spend requests into
+the same empty bucket.
 """
 
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 
 
 class AdaptiveLimit:
-    def __init__(self, ceiling: int) -> None:
+    def __init__(self, ceiling: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.ceiling = max(1, ceiling)
         self.limit = self.ceiling
+        self.epoch = 0  # cuts so far; a request remembers the one it was sent in
         self._in_flight = 0
         self._successes = 0
+        self._hold_until = 0.0
+        self._clock = clock
         self._cond = threading.Condition()
 
     def __enter__(self) -> AdaptiveLimit:
@@ -31,11 +43,23 @@ class AdaptiveLimit:
             self._in_flight -= 1
             self._cond.notify_all()
 
-    def throttled(self) -> None:
-        """The API said 429: halve the allowed concurrency."""
+    def throttled(self, epoch: int | None = None, retry_after: float | None = None) -> None:
+        """The API said 429 to a request sent in ``epoch`` (None: count it as new): halve the allowed
+        concurrency unless a cut was already made since that request was sent; hold everyone back until
+        ``retry_after`` seconds from now."""
         with self._cond:
+            if retry_after is not None and retry_after > 0:
+                self._hold_until = max(self._hold_until, self._clock() + retry_after)
+            if epoch is not None and epoch != self.epoch:
+                return
             self.limit = max(1, self.limit // 2)
             self._successes = 0
+            self.epoch += 1
+
+    def held_for(self) -> float:
+        """Seconds until the server's last Retry-After has passed (0 when it has)."""
+        with self._cond:
+            return max(0.0, self._hold_until - self._clock())
 
     def succeeded(self) -> None:
         """One more success: after ``limit`` in a row, allow one more request in flight."""

@@ -31,6 +31,7 @@ from reconciler.emulator.errors import (
 )
 from reconciler.emulator.faults import FAULT_KINDS, FaultInjector, make_config
 from reconciler.emulator.parsing import MAX_BODY_BYTES, control_json, too_large
+from reconciler.emulator.ratelimit import TokenBuckets
 from reconciler.emulator.routes import API_PREFIX, API_ROUTES
 from reconciler.emulator.stats import RequestStats
 from reconciler.emulator.store import Store
@@ -38,7 +39,7 @@ from reconciler.emulator.store import Store
 STATS_PATH = "/_emulator/stats"
 FAULTS_PATH = "/_emulator/faults"
 TEST_RUNS_PATH = "/_emulator/test-runs"
-FAULT_SETTINGS = frozenset({"rate", "seed", "latency_ms", "kinds", "retry_after_s"})
+FAULT_SETTINGS = frozenset({"rate", "seed", "latency_ms", "kinds", "retry_after_s", "token_bucket"})
 _CONVERTER = re.compile(r"\{(\w+):\w+\}")  # "{tag:path}" is counted as "{tag}"
 JSON = dict[str, Any]
 
@@ -56,7 +57,7 @@ async def reset_stats(request: Request) -> Response:
 
 def faults_report(faults: FaultInjector, stats: RequestStats) -> JSON:
     """The fault settings in force and how many faults of each kind were injected since the last reset."""
-    return {**faults.config.as_json(), "injected": stats.faults(FAULT_KINDS)}
+    return {**faults.config.as_json(), "token_bucket": faults.buckets.as_json(), "injected": stats.faults(FAULT_KINDS)}
 
 
 async def get_faults(request: Request) -> Response:
@@ -76,6 +77,11 @@ async def put_faults(request: Request) -> Response:
         raise BadRequest(f"unknown fault settings {unknown}; known: {sorted(FAULT_SETTINGS)}")
     faults: FaultInjector = request.app.state.faults
     try:
+        bucket = settings.get("token_bucket")  # absent: unchanged; null: off; {"per_s", "burst"?}: on
+        if bucket is not None and (not isinstance(bucket, dict) or set(bucket) - {"burst"} != {"per_s"}):
+            raise ValueError("token_bucket must be null or an object with per_s and optionally burst")
+        limit = (bucket["per_s"], bucket.get("burst")) if bucket else (None, None)
+        TokenBuckets().configure(*limit)  # refuse a bad one before anything changes
         faults.set_faults(
             settings["rate"],
             seed=settings.get("seed"),
@@ -83,6 +89,8 @@ async def put_faults(request: Request) -> Response:
             kinds=settings.get("kinds"),
             retry_after_s=settings.get("retry_after_s"),
         )
+        if "token_bucket" in settings:
+            faults.buckets.configure(*limit)
     except ValueError as exc:
         raise BadRequest(str(exc)) from None
     return JSONResponse(faults_report(faults, request.app.state.stats))
@@ -189,6 +197,12 @@ class ApiGate:
             self.stats.record_fault(decision.kind)
         if decision.delay_s > 0:
             await asyncio.sleep(decision.delay_s)
+        if decision.kind is None:
+            token = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1").strip()
+            refusal = await self.faults.limited(token, receive)
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
         await self.faults.play(decision, self._authorised, scope, receive, send)
 
     async def _authorised(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -245,6 +259,7 @@ def create_app(
     fault_kinds: Sequence[str] | None = None,
     retry_after_s: float = 1.0,
     unknown_fields: str = "keep",
+    rate_limit: float | None = None,
 ) -> ApiGate:
     """Build the ASGI app: the gate in front of the routes, with `.stats` and `.faults` on it.
 
@@ -253,6 +268,7 @@ def create_app(
     Raises ValueError for settings out of range (a rate outside 0..1, negative latency, unknown kinds).
     """
     faults = FaultInjector(make_config(fault_rate, seed, fault_kinds, latency_ms, retry_after_s))
+    faults.buckets.configure(rate_limit)
     stats = RequestStats()
     app = Starlette(
         routes=ROUTES,

@@ -98,6 +98,7 @@ class AssistantTestOps(AssistantOps):
         test = self.assistant_tests.get(test_id)
         if test is None:
             raise NotFound(f"Test {test_id} not found")
+        self._mark(self.assistant_tests, test_id)
         return test
 
     def _check_name(self, name: str, test_id: str | None) -> None:
@@ -141,7 +142,8 @@ class AssistantTestOps(AssistantOps):
         with self._writing():
             self._test(test_id)
             del self.assistant_tests[test_id]
-            self.test_runs = {k: r for k, r in self.test_runs.items() if r["test_id"] != test_id}
+            for run_id in [k for k, r in self.test_runs.items() if r["test_id"] == test_id]:
+                del self.test_runs[run_id]
 
     def list_tests(self, page: Page, suite: str | None, channel: str | None, destination: str | None) -> JSON:
         """`{data, meta}` in creation order; the three filters match exactly."""

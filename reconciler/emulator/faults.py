@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reconciler.emulator.errors import ServerError, TooManyRequests, error_response
+from reconciler.emulator.ratelimit import TokenBuckets
 from reconciler.emulator.stats import READ_METHODS
 
 LATENCY = "latency"
@@ -124,6 +125,7 @@ class FaultInjector:
         self._lock = threading.Lock()
         self._config = config
         self._rng = random.Random(config.seed)
+        self.buckets = TokenBuckets()  # the load-dependent 429s (ratelimit.py), off until configured
 
     @property
     def config(self) -> FaultConfig:
@@ -201,9 +203,21 @@ class FaultInjector:
 
     def _rate_limited(self) -> JSONResponse:
         """429 in Telnyx's error shape; Retry-After in whole seconds plus retry-after-ms for precision."""
-        wait = self.config.retry_after_s
-        headers = {"Retry-After": str(math.ceil(wait)), "retry-after-ms": str(round(wait * 1000))}
-        return error_response(TooManyRequests("Rate limit exceeded (injected by the emulator)"), headers)
+        return too_many_requests(self.config.retry_after_s, "Rate limit exceeded (injected by the emulator)")
+
+    async def limited(self, key: str, receive: Receive) -> JSONResponse | None:
+        """The 429 to answer when key's token bucket is empty (the body is read first), else None."""
+        wait = self.buckets.take(key)
+        if wait is None:
+            return None
+        await _drain(receive)
+        return too_many_requests(wait, "Rate limit exceeded: this API key sends faster than the emulator's limit")
+
+
+def too_many_requests(wait: float, detail: str) -> JSONResponse:
+    """429 with Retry-After in whole seconds (at least 1) and retry-after-ms (at least 1) for precision."""
+    headers = {"Retry-After": str(max(1, math.ceil(wait))), "retry-after-ms": str(max(1, math.ceil(wait * 1000)))}
+    return error_response(TooManyRequests(detail), headers)
 
 
 async def _drain(receive: Receive) -> None:

@@ -60,6 +60,7 @@ class ImportOps(AssistantOps):
         wanted = {"import_id": import_id, "import_provider": provider}
         for assistant in self.assistants.values():
             if assistant.import_metadata == wanted:
+                self._mark(self.assistants, assistant.id)
                 return assistant
         return None
 

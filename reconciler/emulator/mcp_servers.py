@@ -27,6 +27,7 @@ class McpServerOps(StoreCore):
         server = self.mcp_servers.get(server_id)
         if server is None:
             raise NotFound(f"MCP server {server_id} not found")
+        self._mark(self.mcp_servers, server_id)
         return server
 
     def create_mcp_server(self, body: JSON) -> JSON:

@@ -41,7 +41,9 @@ class EmulatorServer:
         retry_after_s: float = 1.0,
         unknown_fields: str = "keep",
         test_run_seconds: float = DEFAULT_RUN_SECONDS,
+        rate_limit: float | None = None,
     ) -> None:
+        """``rate_limit``: requests per second per API key before 429s (ratelimit.py); None: no limit."""
         self.host = host
         self._requested_port = port
         self.store = Store(Path(state_file) if state_file is not None else None, test_run_seconds)
@@ -55,6 +57,7 @@ class EmulatorServer:
                 fault_kinds=fault_kinds,
                 retry_after_s=retry_after_s,
                 unknown_fields=unknown_fields,
+                rate_limit=rate_limit,
             )
         except BaseException:
             self.store.close()
@@ -137,6 +140,11 @@ class EmulatorServer:
         """
         self.app.faults.set_faults(rate, seed=seed, latency_ms=latency_ms, kinds=kinds, retry_after_s=retry_after_s)
 
+    def set_rate_limit(self, per_s: float | None, burst: float | None = None) -> None:
+        """A token bucket per API key (None: off); every key starts full. Same as `token_bucket` in
+        `PUT /_emulator/faults`."""
+        self.app.faults.buckets.configure(per_s, burst)
+
     def faults(self) -> dict[str, Any]:
         """The fault settings and injected counts by kind, as `GET /_emulator/faults` answers."""
         return faults_report(self.app.faults, self.app.stats)
@@ -162,6 +170,7 @@ def run_emulator(
     on_ready: Callable[[str], None] | None = None,
     unknown_fields: str = "keep",
     test_run_seconds: float = DEFAULT_RUN_SECONDS,
+    rate_limit: float | None = None,
 ) -> None:
     """Serve until Ctrl-C or SIGTERM. on_ready receives the base URL once the port is bound.
 
@@ -184,6 +193,7 @@ def run_emulator(
             seed=seed,
             unknown_fields=unknown_fields,
             test_run_seconds=test_run_seconds,
+            rate_limit=rate_limit,
         ) as server:
             if on_ready is not None:
                 on_ready(server.base_url)

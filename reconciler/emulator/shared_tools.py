@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from itertools import chain
 from typing import Any
 
 from reconciler.api.api_schema import validate_request
@@ -115,10 +114,12 @@ class SharedToolOps(AssistantOps):
 
     def _holding(self, tool_id: str) -> Iterator[Version]:
         """Every version that has the tool attached, of live then deleted assistants, oldest first."""
-        for assistant in chain(self.assistants.values(), self.deleted_assistants.values()):
-            for version in assistant.versions:
-                if tool_id in version.tool_ids:
-                    yield version
+        for collection in (self.assistants, self.deleted_assistants):
+            for assistant in collection.values():
+                for version in assistant.versions:
+                    if tool_id in version.tool_ids:
+                        self._mark(collection, assistant.id)
+                        yield version
 
     def attach_tool(self, assistant_id: str, tool_id: str) -> JSON:
         """Attach to the main version in place (no new version); attaching twice is a no-op."""

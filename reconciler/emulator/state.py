@@ -3,6 +3,11 @@
 Why: the per-resource rule modules (assistants, shared tools, MCP servers, tags, canary deploys) share one
 consistent state and one transaction boundary; this module owns both and nothing else. The state file is a
 plain JSON document, one top-level key per collection, so a `--state` file survives restarts.
+
+Persistence costs what a write changes, not what the account holds: each write request appends one line to a
+journal beside the state file (``STATE.journal``) naming the records it touched, and the state file (the
+snapshot) is rewritten only when the journal has grown past it, and when the emulator stops. Rewriting the
+whole file after every write made `apply --local` quadratic (docs/emulator.md, "The state file").
 """
 
 from __future__ import annotations
@@ -32,6 +37,36 @@ IDEMPOTENCY_WINDOW_SECONDS = 24 * 60 * 60
 
 MAX_STATE_BYTES = 1 << 30
 """Largest state file read (1 GiB): far above any account the emulator serves well."""
+
+COMPACT_MIN_BYTES = 1 << 20
+"""The journal is folded into the snapshot once it is larger than the snapshot and than this (1 MiB)."""
+
+COLLECTIONS = (
+    "assistants", "deleted_assistants", "tools", "mcp_servers", "assistant_tests", "test_runs", "idempotency"
+)
+"""The state file's collections, each keyed by id (the idempotency table by key), in file order."""
+
+_ATTRIBUTES = {name: "_idempotency" if name == "idempotency" else name for name in COLLECTIONS}
+_KEYS = {"assistant_tests": "test_id", "test_runs": "run_id"}  # the id field of list-shaped collections (else "id")
+
+
+class Tracked(dict[str, Any]):
+    """A collection that remembers which ids were set or deleted since the last save (its ``dirty`` map,
+    an ordered set, so records created by one request replay in creation order)."""
+
+    __slots__ = ("dirty",)
+
+    def __init__(self, items: dict[str, Any] | None = None) -> None:
+        super().__init__(items or {})
+        self.dirty: dict[str, None] = {}
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        self.dirty[key] = None
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        self.dirty[key] = None
 
 
 class StateFileError(ValueError):
@@ -84,26 +119,42 @@ class Assistant:
 
 
 class StoreCore:
-    """Thread-safe state; every mutation is saved to the state file (when there is one) before returning."""
+    """Thread-safe state; every mutation is saved (when there is a state file) before the request returns.
+
+    What a write changed is known without comparing: the collections are ``Tracked`` (setting or deleting an
+    id marks it), and a record changed in place is marked when a write looks it up (``_get``, ``_tool``,
+    ``_mcp``, ``_test``, ``_holding``, ``_imported``). Marking too much only costs bytes; a collection
+    replaced by a new dict is noticed at the save, which then rewrites the snapshot.
+    """
+
+    compact_min_bytes = COMPACT_MIN_BYTES
 
     def __init__(self, state_file: Path | None = None) -> None:
         self._lock = threading.RLock()
         self._depth = 0  # nesting of _writing; only the outermost one saves
         self._state_file = state_file
-        self.assistants: dict[str, Assistant] = {}
-        self.deleted_assistants: dict[str, Assistant] = {}
-        self.tools: dict[str, JSON] = {}  # shared tools in their read shape, creation order
-        self.mcp_servers: dict[str, JSON] = {}  # MCP servers in their read shape, creation order
-        self.assistant_tests: dict[str, JSON] = {}  # assistant tests in their read shape, creation order
-        self.test_runs: dict[str, JSON] = {}  # test run records (assistant_tests.py), trigger order
-        self._idempotency: dict[str, JSON] = {}
-        self.saves = 0  # times the state file was written (whole): one per write request, none per read
+        self.assistants: dict[str, Assistant] = Tracked()
+        self.deleted_assistants: dict[str, Assistant] = Tracked()
+        self.tools: dict[str, JSON] = Tracked()  # shared tools in their read shape, creation order
+        self.mcp_servers: dict[str, JSON] = Tracked()  # MCP servers in their read shape, creation order
+        self.assistant_tests: dict[str, JSON] = Tracked()  # assistant tests in their read shape, creation order
+        self.test_runs: dict[str, JSON] = Tracked()  # test run records (assistant_tests.py), trigger order
+        self._idempotency: dict[str, JSON] = Tracked()
+        self.saves = 0  # journal lines or snapshots written: one per write request, none per read
+        self.bytes_written = 0  # to the snapshot and the journal together
+        self._generation = 0  # of the snapshot; the journal's header names the one it extends
+        self._snapshot_bytes = 0
+        self._journal_fd: int | None = None
+        self._journal_bytes = 0  # its size, header included, after the last complete line
+        self._journal_lines = 0  # records lines after the header
+        self._loaded = False
         self._lock_fd: int | None = None
         if state_file is not None:
             self._lock_state(state_file)
             try:
                 if state_file.exists():
                     self._load(state_file)
+                self._loaded = True
             except BaseException:
                 self.close()
                 raise
@@ -125,15 +176,31 @@ class StoreCore:
             raise StateFileError(f"{path} is in use by another emulator (locked through {lock.name})") from None
         self._lock_fd = fd
 
-    def close(self) -> None:
-        """Release the state file for another emulator; safe to call twice.
+    @property
+    def journal_file(self) -> Path | None:
+        return self._state_file.with_name(self._state_file.name + ".journal") if self._state_file else None
 
-        The lock file stays: deleting it would let an emulator that already opened it lock the
-        deleted file while a third one locks a new file of the same name, two on one state.
+    def close(self) -> None:
+        """Fold the journal into the state file and release it for another emulator; safe to call twice.
+
+        After a clean stop the state file alone holds everything (no journal is left beside it). The lock
+        file stays: deleting it would let an emulator that already opened it lock the deleted file while a
+        third one locks a new file of the same name, two on one state.
         """
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        try:
+            with self._lock:
+                if self._loaded and self._lock_fd is not None and self._journal_lines:
+                    self._compact()
+                if self._journal_fd is not None:
+                    os.close(self._journal_fd)
+                    self._journal_fd = None
+                journal = self.journal_file
+                if self._loaded and self._lock_fd is not None and journal is not None:
+                    journal.unlink(missing_ok=True)  # empty or stale: the snapshot holds everything
+        finally:
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
@@ -152,31 +219,90 @@ class StoreCore:
                 self._save()
 
     def _save(self) -> None:
+        """Persist what the request changed: one journal line, or the whole snapshot when that is due."""
         if self._state_file is None:
             return
-        document = {
+        changes, replaced = self._take_changes()
+        outgrown = self._journal_bytes > max(self._snapshot_bytes, self.compact_min_bytes)
+        if replaced or outgrown or self._journal_fd is None:
+            self._compact()
+        elif changes:
+            line = json.dumps({"changes": changes}, separators=(",", ":")).encode() + b"\n"
+            self._append(line)
+            self._journal_lines += 1
+        self.saves += 1
+
+    def _take_changes(self) -> tuple[list[list[Any]], bool]:
+        """``[collection, id, record or None when deleted]`` per marked id, clearing the marks; and whether
+        a collection was replaced by a plain dict (its changes are unknown: the caller rewrites the snapshot)."""
+        changes: list[list[Any]] = []
+        replaced = False
+        for name, attribute in _ATTRIBUTES.items():
+            collection = getattr(self, attribute)
+            if not isinstance(collection, Tracked):
+                setattr(self, attribute, Tracked(collection))
+                replaced = True
+                continue
+            for key in collection.dirty:
+                value = collection.get(key)
+                if isinstance(value, Assistant):
+                    value = asdict(value)
+                changes.append([name, key, value])
+            collection.dirty.clear()
+        return changes, replaced
+
+    def _append(self, data: bytes) -> None:
+        """Append whole lines; on a failed or short write cut the journal back so no torn line stays."""
+        assert self._journal_fd is not None
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._journal_fd, view) :]
+        except BaseException:
+            os.ftruncate(self._journal_fd, self._journal_bytes)
+            raise
+        self._journal_bytes += len(data)
+        self.bytes_written += len(data)
+
+    def _document(self) -> JSON:
+        return {
             "format": STATE_FORMAT,
+            "journal_generation": self._generation,
             "assistants": [asdict(a) for a in self.assistants.values()],
             "deleted_assistants": [asdict(a) for a in self.deleted_assistants.values()],
             "tools": list(self.tools.values()),
             "mcp_servers": list(self.mcp_servers.values()),
             "assistant_tests": list(self.assistant_tests.values()),
             "test_runs": list(self.test_runs.values()),
-            "idempotency": self._idempotency,
+            "idempotency": dict(self._idempotency),
         }
-        path = self._state_file
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(document, handle, indent=1, sort_keys=True)
-            os.replace(tmp, path)
-            self.saves += 1
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
 
-    def _load(self, path: Path) -> None:
+    def _compact(self) -> None:
+        """Write the whole state as a new snapshot, then start an empty journal that names it.
+
+        A crash between the two leaves the old journal, whose header names the old snapshot: it is
+        ignored at the next start, and the new snapshot already holds all it said.
+        """
+        assert self._state_file is not None
+        for collection in (getattr(self, attribute) for attribute in _ATTRIBUTES.values()):
+            collection.dirty.clear()
+        self._generation += 1
+        path = self._state_file
+        self._snapshot_bytes = _replace(path, json.dumps(self._document(), indent=1, sort_keys=True).encode())
+        self.bytes_written += self._snapshot_bytes
+        journal = self.journal_file
+        assert journal is not None
+        header = json.dumps({"journal_generation": self._generation}).encode() + b"\n"
+        if self._journal_fd is not None:
+            os.close(self._journal_fd)
+            self._journal_fd = None
+        _replace(journal, header)
+        self.bytes_written += len(header)
+        self._journal_fd = os.open(journal, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+        self._journal_bytes = len(header)
+        self._journal_lines = 0
+
+    def _load(self, path: Path, append: bool = True) -> None:
         """Read a state file; anything but one this emulator wrote is a ``StateFileError`` with a message."""
         try:
             raw = read_regular(path, MAX_STATE_BYTES)  # a FIFO or /dev/zero must not hang or fill memory
@@ -194,18 +320,79 @@ class StoreCore:
             found = document.get("format") if isinstance(document, dict) else type(document).__name__
             raise StateFileError(f"{path}: unsupported emulator state format {found!r}")
         try:
-            self.assistants = {a["id"]: _assistant_from_json(a) for a in document.get("assistants", [])}
-            self.deleted_assistants = {a["id"]: _assistant_from_json(a) for a in document.get("deleted_assistants", [])}
-            self.tools = {t["id"]: t for t in document.get("tools", [])}
-            self.mcp_servers = {m["id"]: m for m in document.get("mcp_servers", [])}
+            self.assistants = Tracked({a["id"]: _assistant_from_json(a) for a in document.get("assistants", [])})
+            self.deleted_assistants = Tracked(
+                {a["id"]: _assistant_from_json(a) for a in document.get("deleted_assistants", [])}
+            )
+            self.tools = Tracked({t["id"]: t for t in document.get("tools", [])})
+            self.mcp_servers = Tracked({m["id"]: m for m in document.get("mcp_servers", [])})
             # absent in state files written before the emulator served assistant tests
-            self.assistant_tests = {t["test_id"]: t for t in document.get("assistant_tests", [])}
-            self.test_runs = {r["run_id"]: r for r in document.get("test_runs", [])}
-            self._idempotency = dict(document.get("idempotency", {}))
+            self.assistant_tests = Tracked({t["test_id"]: t for t in document.get("assistant_tests", [])})
+            self.test_runs = Tracked({r["run_id"]: r for r in document.get("test_runs", [])})
+            self._idempotency = Tracked(dict(document.get("idempotency", {})))
+            # absent before the journal: such a file has no journal that extends it
+            self._generation = int(document.get("journal_generation", 0))
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise StateFileError(
                 f"{path}: a damaged emulator state file ({type(err).__name__}: {err}); move it away to start empty"
             ) from None
+        self._snapshot_bytes = len(raw)
+        self._replay(append)
+
+    def _replay(self, append: bool) -> None:
+        """Apply the journal's complete lines to the loaded snapshot and open it for appending.
+
+        A journal whose header names another snapshot is stale (a crash came between writing a snapshot
+        and starting its journal) and is ignored. The last line may be torn (a crash during its write):
+        it was never acknowledged, so it is ignored (and cut off when ``append``: the store will write on).
+        Any other bad line is a damaged file.
+        """
+        journal = self.journal_file
+        assert journal is not None
+        if not journal.exists():
+            return
+        try:
+            raw = read_regular(journal, MAX_STATE_BYTES)
+        except FileRefused as err:
+            raise StateFileError(f"{journal}: cannot read the journal: {err}") from None
+        lines = raw.split(b"\n")
+        complete = lines[:-1]  # the part after the last newline is empty, or a torn line
+        try:
+            header = json.loads(complete[0]) if complete else None
+        except ValueError:
+            header = None
+        if not isinstance(header, dict) or header.get("journal_generation") != self._generation:
+            return  # stale or torn before its header was whole: the next save starts a new journal
+        good = len(complete[0]) + 1
+        for number, line in enumerate(complete[1:], start=2):
+            try:
+                for name, key, value in json.loads(line)["changes"]:
+                    self._apply_change(str(name), str(key), value)
+            except (ValueError, KeyError, TypeError, AttributeError) as err:
+                raise StateFileError(
+                    f"{journal}:{number}: a damaged emulator journal ({type(err).__name__}: {err}); "
+                    "move it away to start from the state file alone"
+                ) from None
+            good += len(line) + 1
+            self._journal_lines += 1
+        for attribute in _ATTRIBUTES.values():
+            getattr(self, attribute).dirty.clear()
+        if not append:
+            return
+        fd = os.open(journal, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+        os.ftruncate(fd, good)  # drop a torn last line, so the next line starts on a line of its own
+        self._journal_fd, self._journal_bytes = fd, good
+
+    def _apply_change(self, name: str, key: str, value: Any) -> None:
+        collection: dict[str, Any] = getattr(self, _ATTRIBUTES[name])
+        if value is None:
+            collection.pop(key, None)
+        elif name in ("assistants", "deleted_assistants"):
+            collection[key] = _assistant_from_json(value)
+        else:
+            if name != "idempotency" and value[_KEYS.get(name, "id")] != key:
+                raise ValueError(f"record {key} names another id")
+            collection[key] = value
 
     def once(self, key: str, run: Callable[[], tuple[int, Any]]) -> tuple[int, Any]:
         """Run a create at most once per idempotency key; later calls replay the first status and body.
@@ -232,8 +419,8 @@ class StoreCore:
                 return int(seen["status"]), copy.deepcopy(seen["body"])
             with self._writing():
                 limit = now - IDEMPOTENCY_WINDOW_SECONDS
-                fresh = {k: v for k, v in self._idempotency.items() if float(v.get("at", now)) >= limit}
-                self._idempotency = fresh
+                for expired in [k for k, v in self._idempotency.items() if float(v.get("at", now)) < limit]:
+                    del self._idempotency[expired]
                 status, body = run()
                 self._idempotency[key] = {"status": status, "body": copy.deepcopy(body), "at": now}
                 return status, body
@@ -242,16 +429,23 @@ class StoreCore:
         collections = (self.assistants, self.tools, self.mcp_servers, self.assistant_tests, self.test_runs)
         return any(object_id in collection for collection in collections)
 
+    def _mark(self, collection: dict[str, Any], key: str) -> None:
+        """Within a write, note that the record may change in place (it is saved with the request)."""
+        if self._depth and isinstance(collection, Tracked):
+            collection.dirty[key] = None
+
     def _get(self, assistant_id: str) -> Assistant:
         assistant = self.assistants.get(assistant_id)
         if assistant is None:
             raise NotFound(f"Assistant {assistant_id} not found")
+        self._mark(self.assistants, assistant_id)
         return assistant
 
     def _tool(self, tool_id: str) -> JSON:
         tool = self.tools.get(tool_id)
         if tool is None:
             raise NotFound(f"Tool {tool_id} not found")
+        self._mark(self.tools, tool_id)
         return tool
 
 
@@ -271,6 +465,30 @@ def _created_ids(body: Any) -> list[str]:
             if key is not None:
                 ids.append(str(item[key]))
     return ids
+
+
+def _replace(path: Path, data: bytes) -> int:
+    """Write data to a new file beside path and rename it over path (never a half-written file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return len(data)
+
+
+def read_state(path: Path) -> JSON:
+    """The state a state file and its journal hold, as one state-file document, without locking it.
+
+    For tests and tools that look at the state of a running emulator (its state file alone may lag)."""
+    store = StoreCore()
+    store._state_file = path
+    store._load(path, append=False)
+    return store._document()
 
 
 def _assistant_from_json(data: JSON) -> Assistant:

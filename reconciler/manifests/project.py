@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reconciler.api.jsonschema_ext import SchemaValidator
 from reconciler.errors import ConfigError
 from reconciler.manifests.files import FileRefused, FileTooLarge, NotText, read_text
 from reconciler.manifests.yaml_source import read_yaml
@@ -292,6 +291,8 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[JsonPath, int]]:
         while where and where not in document.lines:
             where = where[:-1]
         return document.lines.get(where, document.line)
+
+    from reconciler.api.jsonschema_ext import SchemaValidator  # jsonschema costs 0.1 s to import: only when used
 
     errors = sorted(SchemaValidator(_SCHEMA).iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
     lines = []

@@ -13,14 +13,16 @@ import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema.exceptions import ValidationError, best_match
-
-from reconciler.api.jsonschema_ext import SchemaValidator
 from reconciler.api.write_rules import Violation, assistant_advisories, assistant_violations, tool_violations
 from reconciler.errors import ManifestProblem
 from reconciler.model import KINDS, JsonPath, SourceMap, format_path
+
+if TYPE_CHECKING:  # jsonschema costs about 0.1 s to import: only a document the compiled check refuses needs it
+    from jsonschema.exceptions import ValidationError
+
+    from reconciler.api.jsonschema_ext import SchemaValidator
 
 __all__ = [
     "PASSTHROUGH",
@@ -75,6 +77,8 @@ def _load(kind: str) -> dict[str, Any]:
 
 @cache
 def _validator(kind: str) -> SchemaValidator:
+    from reconciler.api.jsonschema_ext import SchemaValidator
+
     return SchemaValidator(_load(kind))
 
 
@@ -337,6 +341,8 @@ def _explain_union(error: ValidationError, path: JsonPath) -> Iterator[tuple[Jso
     mismatched = [e for e in context if e.validator == "type" and tuple(e.absolute_path) == path]
     meant = [e for e in context if e not in mismatched]
     if meant:
+        from jsonschema.exceptions import best_match
+
         yield from _explain(best_match(meant))
         return
     names = sorted({t for e in mismatched for t in _types(e.validator_value)})

@@ -1,0 +1,30 @@
+"""The comparison both hand-written scripts make (sdk_baseline.py, httpx_script.py), without the SDK."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def stated_differs(want: Any, have: Any) -> bool:
+    """True when a value the manifest states is not what the live object holds (dict keys: subset)."""
+    if isinstance(want, dict):
+        if not isinstance(have, dict):
+            return True
+        return any(stated_differs(v, have.get(k)) for k, v in want.items())
+    if isinstance(want, list):
+        if not isinstance(have, list) or len(want) != len(have):
+            return True
+        return any(stated_differs(w, h) for w, h in zip(want, have, strict=True))
+    return bool(want != have)
+
+
+def _rule(rule: dict[str, Any], version_ids: dict[str, str]) -> dict[str, Any]:
+    out = {k: v for k, v in rule.items() if k != "serve"}
+    serve = rule["serve"]
+    if "version" in serve:
+        out["serve"] = {"version_id": version_ids[serve["version"]]}
+    else:
+        out["serve"] = {
+            "rollout": [{"version_id": version_ids[s["version"]], "weight": s["weight"]} for s in serve["rollout"]]
+        }
+    return out
