@@ -255,7 +255,7 @@ class TelnyxClient:
                     epoch = self.limit.epoch
                     response, payload = self._send(method, path, content, params, headers)
             except httpx.ConnectError as exc:
-                _log_attempt(method, path, type(exc).__name__, started, attempt, None)
+                _log_attempt(method, path, type(exc).__name__, started, attempt + throttled, None)
                 failure = f"cannot connect to {self.shown_url}: {type(exc).__name__}"
                 if attempt < self.max_retries:
                     self._pause(self._backoff(attempt), method, path)
@@ -263,7 +263,7 @@ class TelnyxClient:
                     continue
                 raise ApiUnavailable(f"{method} {path}: {failure}") from None
             except httpx.TransportError as exc:
-                _log_attempt(method, path, type(exc).__name__, started, attempt, None)
+                _log_attempt(method, path, type(exc).__name__, started, attempt + throttled, None)
                 # The request may have reached the server: only repeat what is safe to repeat.
                 failure = f"{type(exc).__name__} talking to {self.shown_url}"
                 if isinstance(exc, AttemptTimedOut):
@@ -277,7 +277,7 @@ class TelnyxClient:
                 outcome = "" if method == "GET" else " (outcome unknown)"
                 raise ApiUnavailable(f"{method} {path}: {failure}{outcome}") from None
             status = response.status_code
-            _log_attempt(method, path, str(status), started, attempt, response.headers.get("x-request-id"))
+            _log_attempt(method, path, str(status), started, attempt + throttled, response.headers.get("x-request-id"))
             if status == 429:
                 self.limit.throttled(epoch, retry_after_seconds(response.headers))
             if status < 400:
