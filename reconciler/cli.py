@@ -106,12 +106,6 @@ def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
 def _connection(base_url: str | None, api_key: str | None, local: bool, parallelism: int) -> Connection:
     """Flags, then ``TELNYX_*`` (``Connection.resolve``); the key and a URL password are masked from here on."""
     meta = click.get_current_context().meta
-    connection = Connection.resolve(base_url, api_key, local, parallelism, Limits())
-    key = connection.api_key
-    password = urlsplit(connection.base_url).password if not local else None
-    remember(s for s in (key, password) if s)
-    if key and not local and too_short(key):
-        _fail("the API key is too short to mask safely in output; check --api-key / TELNYX_API_KEY")
     try:
         limits = Limits.from_env(
             request_timeout=meta.get("reconciler.request_timeout"), deadline=meta.get("reconciler.deadline")
@@ -119,7 +113,13 @@ def _connection(base_url: str | None, api_key: str | None, local: bool, parallel
     except ConfigError as exc:
         _fail(str(exc))
         raise
-    return replace(connection, limits=limits)
+    connection = Connection.resolve(base_url, api_key, local, parallelism, limits)
+    key = connection.api_key
+    password = urlsplit(connection.base_url).password if not local else None
+    remember(s for s in (key, password) if s)
+    if key and not local and too_short(key):
+        _fail("the API key is too short to mask safely in output; check --api-key / TELNYX_API_KEY")
+    return connection
 
 
 def connection_options(func: F) -> F:
@@ -393,7 +393,8 @@ def _run_plan_gates(client: TelnyxClient, the_plan: Plan, parallelism: int) -> t
     """
     lines: list[str] = []
     failed = False
-    gates = [c if c.step == GATE else replace(c, body=c.body["gate"], step=GATE)
+    gates = [c if c.step == GATE else replace(c, body=c.body["gate"], step=GATE,
+                                               requires=tuple(c.body.get("gate_requires") or ()))
              for c in the_plan.changes if c.step in (GATE, STAGED)]
     if not gates:
         click.echo("Note: --test: this plan has no gate to run (a CanaryDeploy gate runs when the plan widens "
@@ -568,7 +569,13 @@ def test_command(paths: tuple[str, ...], suite: str | None, assistant: str | Non
                                      "first. Planned: " + "; ".join(pending))
             live = computed.live or LiveState()
             main_ids = {str(a.get("id")): a.get("version_id") for a in live.listed("Assistant")}
-            chosen = targets(tests, computed.plan.live_ids, selection, client.list_versions,
+            read = {str(a.get("id")): live.versions[str(a.get("name"))] for a in live.listed("Assistant")
+                    if str(a.get("name")) in live.versions}  # a CanaryDeploy's assistant: read already
+
+            def versions_of(assistant_id: str) -> list[dict[str, Any]]:
+                return read[assistant_id] if assistant_id in read else client.list_versions(assistant_id)
+
+            chosen = targets(tests, computed.plan.live_ids, selection, versions_of,
                              lambda assistant_id: _text_or_none(main_ids.get(assistant_id)))
             report = run_tests(client, chosen, live.listed("AssistantTest"), wait_timeout,
                                connection.parallelism, progress)
@@ -865,10 +872,15 @@ def show(plan_file: Path, output_format: str) -> None:
     except ReconcilerError as exc:
         _fail(str(exc))
         return
-    if output_format == "json":
-        click.echo(json.dumps(dict(document), indent=2, ensure_ascii=False))
+    try:
+        saved = planfile.plan_from_document(document)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        _fail(f"{plan_file}: its changes are not in the shape reconciler saves (not a saved plan, or edited)")
         return
-    _show(planfile.plan_from_document(document), output_format)
+    if output_format == "json":
+        _echo(json.dumps(dict(document), indent=2, ensure_ascii=False))
+        return
+    _show(saved, output_format)
 
 
 class _MaskSecrets(logging.Filter):

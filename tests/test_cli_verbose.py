@@ -36,6 +36,15 @@ def test_a_base_url_without_v2_gets_a_hint(emulator: Any) -> None:
     assert "the base URL should end in /v2" in result.stderr
 
 
+def test_a_token_in_the_base_urls_query_is_never_shown(emulator: Any) -> None:
+    """The /v2 hint names the base URL: without its query, which may carry a token (seen by a review)."""
+    token = "S3cretTokenXYZ123"
+    result = run_cli(["-v", "plan", str(DESK)], emulator.base_url.removesuffix("/v2") + f"?token={token}")
+    assert result.exit_code == 1
+    assert "the base URL should end in /v2 (it is http://127.0.0.1:" in result.stderr
+    assert token not in result.output
+
+
 def test_api_errors_name_the_request_id() -> None:
     def answer(request: httpx.Request) -> httpx.Response:
         return httpx.Response(404, json={"errors": [{"detail": "gone"}]}, headers={"x-request-id": "req-42"})

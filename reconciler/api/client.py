@@ -71,12 +71,12 @@ def shown_url(url: str) -> str:
         parts = urlsplit(url)
     except ValueError:
         return "(an invalid URL)"
-    if parts.username is None and parts.password is None:
+    if parts.username is None and parts.password is None and not parts.query and not parts.fragment:
         return url
     host = parts.hostname or ""
     if parts.port is not None:
         host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))  # a query may carry a token too
 
 
 def _unwrap(payload: Any) -> Any:
@@ -604,12 +604,6 @@ class TelnyxClient:
     def delete_assistant_test(self, test_id: str) -> None:
         self.request("DELETE", f"{TESTS}/{_segment(test_id)}")
 
-    def list_test_suites(self) -> list[str]:
-        payload = _unwrap(self.request("GET", f"{TESTS}/test-suites"))
-        if not isinstance(payload, list) or not all(isinstance(name, str) for name in payload):
-            raise ApiError("GET", f"{TESTS}/test-suites", 200, "expected a list of suite names")
-        return list(payload)
-
     def trigger_test_run(self, test_id: str, version_id: str | None, idempotency_key: str) -> dict[str, Any]:
         body = {"destination_version_id": version_id} if version_id else {}
         path = f"{TESTS}/{_segment(test_id)}/runs"
@@ -622,9 +616,6 @@ class TelnyxClient:
 
     def get_test_run(self, test_id: str, run_id: str) -> dict[str, Any]:
         return _object(self.request("GET", f"{TESTS}/{_segment(test_id)}/runs/{_segment(run_id)}"))
-
-    def list_test_runs(self, test_id: str) -> list[dict[str, Any]]:
-        return list(self.iter_pages(f"{TESTS}/{_segment(test_id)}/runs", id_field="run_id"))
 
     def iter_pages(
         self,
