@@ -15,6 +15,7 @@ import httpx
 import telnyx
 import yaml
 
+from reconciler.engine.gates import capped
 from tests.conftest import AUTH
 from tests.helpers import run_cli
 
@@ -333,3 +334,14 @@ class TestStagedRollout:
                 "back where it was before this apply.") in result.output
         assert not has_canary(sdk, billing(sdk).id)
         assert billing(sdk).instructions == OLD
+
+
+def test_a_step_caps_only_the_candidates_and_main_keeps_the_rest() -> None:
+    """A "10%" step sends 10% to the candidate: main's own slot is never capped (seen by a review)."""
+    rules = [{"serve": {"rollout": [{"version_id": "v-main", "weight": 40}, {"version_id": "v-cand", "weight": 50}]}},
+             {"match": [{"attribute": "caller_number", "operator": "in", "values": ["+1"]}],
+              "serve": {"version_id": "v-cand"}}]
+    assert capped(rules, 10, {"v-cand"}) == [
+        {"serve": {"rollout": [{"version_id": "v-main", "weight": 40}, {"version_id": "v-cand", "weight": 10.0}]}},
+        rules[1],
+    ]

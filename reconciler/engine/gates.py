@@ -87,13 +87,16 @@ def describe(report: TestReport) -> str:
     return "\n".join(lines)
 
 
-def capped(rules: list[dict[str, Any]], weight: float) -> list[dict[str, Any]]:
-    """``rules`` with every rollout weight at most ``weight`` (single-version rules unchanged)."""
+def capped(rules: list[dict[str, Any]], weight: float, candidates: set[str]) -> list[dict[str, Any]]:
+    """``rules`` with every candidate's rollout weight at most ``weight``; main (the rest) is not a candidate."""
     out = []
     for rule in rules:
         serve = dict(rule.get("serve") or {})
         if isinstance(serve.get("rollout"), list):
-            serve["rollout"] = [{**slot, "weight": min(float(slot["weight"]), weight)} for slot in serve["rollout"]]
+            serve["rollout"] = [
+                {**slot, "weight": min(float(slot["weight"]), weight)} if slot.get("version_id") in candidates
+                else slot for slot in serve["rollout"]
+            ]
         out.append({**rule, "serve": serve})
     return out
 
@@ -110,18 +113,23 @@ def run_staged(client: TelnyxClient, change: Change, ids: IdIndex, idempotency_k
     exists = previous is not None
     gate = replace(change, body=body["gate"], step="gate")
     shown = "none"
+    candidates = {str(v) for v in body["gate"]["candidates"].values()}
     for weight in [*body["steps"], None]:
-        rules = body["rules"] if weight is None else capped(body["rules"], float(weight))
+        rules = body["rules"] if weight is None else capped(body["rules"], float(weight), candidates)
         label = "as stated" if weight is None else f"{float(weight):g}%"
         try:
             run_gate(client, gate, ids, parallelism)
         except GateFailed as exc:
+            back = "nothing was widened"
             if shown != "none":
-                if previous is not None:
-                    client.replace_canary(assistant_id, previous)
-                else:
-                    client.delete_canary(assistant_id)
-            back = "traffic is back where it was before this apply" if shown != "none" else "nothing was widened"
+                back = "traffic is back where it was before this apply"
+                try:
+                    if previous is not None:
+                        client.replace_canary(assistant_id, previous)
+                    else:
+                        client.delete_canary(assistant_id)
+                except ReconcilerError as restore:
+                    back = f"putting the config back FAILED ({restore}): traffic stays at {shown}"
             raise GateFailed(f"{change.address}: staged rollout stopped before step {label} (reached: {shown}); "
                              f"{back}. {exc}") from None
         if exists:

@@ -187,6 +187,7 @@ class CanaryDeployHandler(KindHandler):
             "steps": steps,
             "previous": {"rules": live.get("rules") or []} if live is not None else None,
             "gate": dict(gate.body),
+            "gate_requires": list(gate.requires),
         }
         shown = ", ".join(f"{s:g}%" for s in steps)
         return replace(
