@@ -19,6 +19,7 @@ import telnyx
 import xmlschema
 import yaml
 
+from reconciler.verify.results import is_finished
 from tests.conftest import AUTH
 from tests.helpers import REPO, run_cli
 
@@ -350,3 +351,9 @@ class TestSupportDesk:
         second = run_test(desk, emulator)
         assert second.exit_code == 0, second.output
         assert second.stdout.splitlines()[-1].startswith("3 tests: 3 passed (")
+
+
+def test_only_a_final_status_ends_the_wait() -> None:
+    """An in-progress status we never saw (queued), or none at all, keeps waiting: not an error at once."""
+    assert [is_finished({"status": s}) for s in ("passed", "failed", "error", "timeout")] == [True] * 4
+    assert [is_finished(run) for run in ({"status": "queued"}, {"status": "running"}, {})] == [False] * 3

@@ -64,8 +64,3 @@ class AssistantTestHandler(KindHandler):
     def delete(self, client: TelnyxClient, live_id: str) -> None:
         client.delete_assistant_test(live_id)
 
-
-def tested_assistant(resource: Resource) -> str | None:
-    """The Assistant document a test names, or None when it states a raw ``destination``."""
-    assistant = resource.spec.get("assistant")
-    return assistant if isinstance(assistant, str) else None

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-RUNNING_STATUSES = frozenset({"pending", "starting", "running"})
+FINAL_STATUSES = frozenset({"passed", "failed", "error", "timeout"})
+"""A run is over only in one of these: an in-progress status we never saw (``queued``) keeps the wait going,
+bounded by ``--timeout`` and ``max_duration_seconds``."""
 
 
 class Outcome(StrEnum):
@@ -80,7 +82,7 @@ class TestReport:
 
 
 def is_finished(run: Mapping[str, Any]) -> bool:
-    return str(run.get("status", "")) not in RUNNING_STATUSES
+    return str(run.get("status", "")) in FINAL_STATUSES
 
 
 def rubric_of(run: Mapping[str, Any]) -> tuple[RubricResult, ...]:
