@@ -147,7 +147,7 @@ def _wait(
             now = time.monotonic()
             for run in runs:
                 if run.result is None and is_finished(run.last):
-                    run.result = _finished(run, now)
+                    run.result = _result(run, now, *classify(run.last))
             open_runs = [r for r in runs if r.result is None]
             if progress is not None:
                 progress(
@@ -159,16 +159,16 @@ def _wait(
             for run in open_runs:
                 limit = run.target.max_duration_seconds
                 if limit is not None and now - run.started > limit + GRACE_SECONDS:
-                    run.result = _abandoned(
+                    run.result = _result(
                         run,
                         now,
+                        Outcome.TIMEOUT,
                         f"still {run.last.get('status')} {GRACE_SECONDS:g} s past max_duration_seconds ({limit})",
                     )
                 elif now >= deadline:
                     extra = f"; last poll failed: {run.poll_error}" if run.poll_error else ""
-                    run.result = _abandoned(
-                        run, now, f"still {run.last.get('status')} after {timeout:g} s (--timeout){extra}"
-                    )
+                    reason = f"still {run.last.get('status')} after {timeout:g} s (--timeout){extra}"
+                    run.result = _result(run, now, Outcome.TIMEOUT, reason)
             open_runs = [r for r in runs if r.result is None]
             if not open_runs:
                 continue
@@ -194,28 +194,7 @@ def _poll(client: TelnyxClient, run: _Run) -> None:
         run.poll_error = str(exc)
 
 
-def _finished(run: _Run, now: float) -> RunResult:
-    outcome, reason = classify(run.last)
-    return RunResult(
-        run.target,
-        run.run_id,
-        outcome,
-        str(run.last.get("status")),
-        rubric_of(run.last),
-        str(run.last.get("logs") or ""),
-        now - run.started,
-        reason,
-    )
-
-
-def _abandoned(run: _Run, now: float, reason: str) -> RunResult:
-    return RunResult(
-        run.target,
-        run.run_id,
-        Outcome.TIMEOUT,
-        str(run.last.get("status", "?")),
-        rubric_of(run.last),
-        str(run.last.get("logs") or ""),
-        now - run.started,
-        reason,
-    )
+def _result(run: _Run, now: float, outcome: Outcome, reason: str) -> RunResult:
+    """The run as it last read, with the outcome decided for it."""
+    return RunResult(run.target, run.run_id, outcome, str(run.last.get("status", "?")), rubric_of(run.last),
+                     str(run.last.get("logs") or ""), now - run.started, reason)
