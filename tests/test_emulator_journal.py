@@ -243,3 +243,51 @@ class TestWriteCost:
             assert read_state(state)["assistants"][0]["versions"][0]["config"]["tags"] == ["t"]
         finally:
             store.close()
+
+
+def _crash(store: Store) -> None:
+    """The process ends without close(): its files are closed as the OS would."""
+    store._lock_fd, fd = None, store._lock_fd
+    assert fd is not None
+    os.close(fd)
+    if store._journal_fd is not None:
+        os.close(store._journal_fd)
+
+
+def test_a_write_the_disk_refused_is_in_the_next_save(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failed journal append used to drop the change's marks: memory had it, a restart did not."""
+    state = tmp_path / "state.json"
+    store = Store(state)
+    store.create_assistant({"name": "a", "instructions": "b"})
+    real_write = os.write
+
+    def full(fd: int, data: Any) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full)
+    with pytest.raises(OSError, match="No space left"):
+        store.create_assistant({"name": "lost", "instructions": "b"})
+    monkeypatch.setattr(os, "write", real_write)
+    store.create_assistant({"name": "c", "instructions": "b"})
+    _crash(store)
+    again = Store(state)
+    try:
+        assert sorted(a["name"] for a in again.list_assistants()) == ["a", "c", "lost"]
+    finally:
+        again.close()
+
+
+def test_a_journal_over_the_size_limit_is_refused_not_cut(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An oversized journal was read up to the limit and its 'torn' end truncated: acknowledged writes lost."""
+    state = tmp_path / "state.json"
+    store = Store(state)
+    for i in range(10):
+        store.create_assistant({"name": f"a{i}", "instructions": PROMPT})
+    _crash(store)
+    journal = store.journal_file
+    assert journal is not None
+    size = journal.stat().st_size
+    monkeypatch.setattr("reconciler.emulator.state.MAX_STATE_BYTES", size - 1)
+    with pytest.raises(StateFileError, match="larger than"):
+        Store(state)
+    assert journal.stat().st_size == size

@@ -228,7 +228,14 @@ class StoreCore:
             self._compact()
         elif changes:
             line = json.dumps({"changes": changes}, separators=(",", ":")).encode() + b"\n"
-            self._append(line)
+            try:
+                self._append(line)
+            except BaseException:
+                # The marks are gone but the change is in memory: the next save rewrites the snapshot.
+                assert self._journal_fd is not None
+                os.close(self._journal_fd)
+                self._journal_fd = None
+                raise
             self._journal_lines += 1
         self.saves += 1
 
@@ -355,6 +362,8 @@ class StoreCore:
             raw = read_regular(journal, MAX_STATE_BYTES)
         except FileRefused as err:
             raise StateFileError(f"{journal}: cannot read the journal: {err}") from None
+        if len(raw) > MAX_STATE_BYTES:  # never mistake the cut-off end for a torn line and truncate it
+            raise StateFileError(f"{journal}: larger than {MAX_STATE_BYTES >> 20} MiB; not an emulator journal")
         lines = raw.split(b"\n")
         complete = lines[:-1]  # the part after the last newline is empty, or a torn line
         try:
