@@ -357,3 +357,14 @@ def test_only_a_final_status_ends_the_wait() -> None:
     """An in-progress status we never saw (queued), or none at all, keeps waiting: not an error at once."""
     assert [is_finished({"status": s}) for s in ("passed", "failed", "error", "timeout")] == [True] * 4
     assert [is_finished(run) for run in ({"status": "queued"}, {"status": "running"}, {})] == [False] * 3
+
+
+def test_a_suite_named_with_a_slash_runs_as_one_suite(tmp_path: Path, fast: Any, sdk: telnyx.Telnyx) -> None:
+    """A suite name is free text: "team/billing" could be created but never triggered (seen by a review)."""
+    folder = write(tmp_path, doc_of("a", '"Refunds"', suite="team/billing"),
+                   doc_of("b", '"create_ticket"', suite="team/billing"))
+    apply_ok(folder, fast)
+    result = run_test(folder, fast, "--suite", "team/billing", "--format", "json")
+    assert result.exit_code == 0, result.output
+    runs = [sdk.ai.assistants.tests.runs.list(t.test_id).data[0] for t in sdk.ai.assistants.tests.list().data]
+    assert len({r.test_suite_run_id for r in runs}) == 1 and runs[0].test_suite_run_id is not None

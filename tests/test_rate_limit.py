@@ -68,6 +68,17 @@ class TestEmulatorRateLimit:
             assert (other.status_code, len(other.json()["data"])) == (200, 1)  # another key, its own bucket
             assert server.faults()["token_bucket"] == {"per_s": 1.0, "burst": 1.0, "throttled": 1}
 
+    def test_a_wrong_key_is_401_and_takes_no_bucket(self) -> None:
+        """The bucket used to come before the key check: a wrong key got 429, and each bogus key a bucket."""
+        with EmulatorServer(api_key="right-key-1", rate_limit=1) as server:
+            url = server.base_url + "/ai/assistants"
+            wrong = [httpx.get(url, headers={"Authorization": f"Bearer junk-{i}"}).status_code for i in range(20)]
+            assert wrong == [401] * 20
+            right = [httpx.get(url, headers={"Authorization": h}).status_code
+                     for h in ("Bearer right-key-1", "bearer   right-key-1")]
+            assert right == [200, 429]  # one key, one bucket, however the header is spaced
+            assert len(server.app.faults.buckets._buckets) == 1
+
     def test_the_faults_control_turns_it_on_and_off(self, emulator: EmulatorServer) -> None:
         url = emulator.root_url + "/_emulator/faults"
         on = httpx.put(url, json={"rate": 0, "token_bucket": {"per_s": 0.5, "burst": 1}})

@@ -197,8 +197,9 @@ class ApiGate:
             self.stats.record_fault(decision.kind)
         if decision.delay_s > 0:
             await asyncio.sleep(decision.delay_s)
-        if decision.kind is None:
-            token = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1").strip()
+        if decision.kind is None and self._refusal(scope) is None:  # a wrong key is a 401, and gets no bucket
+            raw = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+            token = " ".join(raw.split()[1:])  # "Bearer  k" and "bearer k" are one key
             refusal = await self.faults.limited(token, receive)
             if refusal is not None:
                 await refusal(scope, receive, send)

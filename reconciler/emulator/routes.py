@@ -50,7 +50,7 @@ ASSISTANT = "/ai/assistants/{assistant_id:assistant_id}"
 VERSION = ASSISTANT + "/versions/{version_id}"
 TESTS = "/ai/assistants/tests"
 TEST = TESTS + "/{test_id:test_id}"
-SUITE_RUNS = TESTS + "/test-suites/{suite_name}/runs"
+SUITE_RUNS = TESTS + "/test-suites/{suite_name:path}/runs"  # a suite name may hold "/"
 
 
 def _api(path: str) -> str:
