@@ -26,7 +26,7 @@ from reconciler.config import DEFAULT_PARALLELISM, LOCAL_STATE, Connection, open
 from reconciler.engine.apply import ApplyResult, Outcome, Status, apply_plan
 from reconciler.engine.drift import drift_report
 from reconciler.engine.gates import GateFailed, run_gate
-from reconciler.engine.live import fetch_live
+from reconciler.engine.live import LiveReader
 from reconciler.engine.lock import lock_for, parse_duration
 from reconciler.engine.ownership import (
     Ledger,
@@ -146,11 +146,16 @@ def connection_options(func: F) -> F:
     return func
 
 
-def _load(paths: Sequence[str], var_files: Sequence[Path] = (), project: Project | None = None) -> list[Resource]:
+def _load(paths: Sequence[str], var_files: Sequence[Path] = (), project: Project | None = None,
+          reader: LiveReader | None = None) -> list[Resource]:
+    """The manifests; each valid one is shown to ``reader`` as it loads, so the account is read meanwhile."""
     if not paths:
         raise ConfigError("name at least one manifest file or directory")
     environment = load_environment(var_files) if var_files else None
-    return load_resources([Path(p) for p in paths], os.environ, environment=environment, project=project)
+    if reader is not None and environment is not None:
+        reader.live_name = environment.live_name
+    return load_resources([Path(p) for p in paths], os.environ, environment=environment, project=project,
+                          seen=None if reader is None else reader.saw)
 
 
 var_file_option = click.option(
@@ -233,10 +238,6 @@ def _compute(client: TelnyxClient, paths: Sequence[str], connection: Connection,
     The API key joins the plan's secrets, so even a manifest that interpolates it never shows it.
     """
     project = _project(config_path, connection)
-    resources = every = _load(paths, var_files, project)
-    selection = _selected(resources, prune)  # refuses bad flags before any request
-    for warning in (w for resource in resources for w in resource.warnings):
-        _echo(f"Warning: {warning}", err=True)  # fields sent through x-passthrough, as validate says
     ledger = None
     claims: dict[tuple[str, str], str] = {}
     if project.stack and project.ownership_file is not None:
@@ -246,7 +247,12 @@ def _compute(client: TelnyxClient, paths: Sequence[str], connection: Connection,
     extra = ledger.kinds() if (ledger is not None and prune) else set()
     if extra & {"Tool", "McpServer"}:
         extra.add("Assistant")  # a tool is pruned only once no live assistant uses it
-    live = fetch_live(client, resources, connection.parallelism, prune=prune, extra_kinds=extra)
+    with LiveReader(client, connection.parallelism, prune=prune, extra_kinds=extra) as reader:
+        resources = every = _load(paths, var_files, project, reader)  # the account is read meanwhile
+        selection = _selected(resources, prune)  # refuses bad flags before the plan
+        for warning in (w for resource in resources for w in resource.warnings):
+            _echo(f"Warning: {warning}", err=True)  # fields sent through x-passthrough, as validate says
+        live = reader.state(resources)
     if selection is not None:  # what the selection references is resolved from live when it exists
         selection = _selected(resources, prune, lambda kind, name: (kind, name) in live.objects)
         resources = selection.resources if selection is not None else resources

@@ -1,19 +1,32 @@
-"""Read the live account with as few requests as the manifests allow.
+"""Read the live account with as few requests as the manifests allow, while they are still loading.
 
-One list call per listable kind the manifests need (lists return full objects), all in
-parallel; then, only for assistants that a CanaryDeploy manifest targets (or every managed
-assistant when pruning), the canary config and the versions list.
+One list call per listable kind the manifests need (lists return full objects); then, only for
+assistants that a CanaryDeploy manifest targets (or every managed assistant when pruning), the
+canary config and the versions list.
+
+Why while loading: reading 1000 manifests costs about as much CPU time as the round trips of a
+plan cost waiting. ``LiveReader.saw`` is told of each manifest as soon as it is valid, starts the
+list its kind needs at once, and each canary read as soon as both the manifest naming the
+assistant and the list giving its id are in; ``LiveReader.state`` then waits for what is still on
+the way and reads what the final set of manifests needs and nothing was started for. Reads started
+for manifests that later turn out invalid are discarded with the plan that never happens.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from reconciler.api.client import TelnyxClient
 from reconciler.kinds import handler_for
 from reconciler.model import LiveState, Resource
+
+LISTED_IN_ORDER = ("Tool", "McpServer", "Assistant", "AssistantTest")
+
+CANARY = "canary"
+VERSIONS = "versions"
 
 
 def index_live(kind: str, items: Iterable[dict[str, Any]]) -> LiveState:
@@ -30,18 +43,148 @@ def index_live(kind: str, items: Iterable[dict[str, Any]]) -> LiveState:
     return LiveState(objects=objects, duplicates=duplicates, lists={kind: items})
 
 
+def kinds_for(resource: Resource) -> set[str]:
+    """Listable kinds one manifest needs: its own, plus what its references are resolved from."""
+    kinds = {resource.kind}
+    if resource.kind in ("CanaryDeploy", "AssistantTest"):
+        kinds.add("Assistant")  # a canary's and a test's assistant is found by name in the list
+    if resource.kind == "Assistant" and ("shared_tools" in resource.spec or "tool_ids" in resource.spec):
+        kinds.add("Tool")  # to recognise attached shared tools
+    return kinds & set(LISTED_IN_ORDER)
+
+
 def kinds_to_list(resources: Iterable[Resource], extra: Iterable[str] = ()) -> list[str]:
-    """Listable kinds the manifests need: their own, plus Tool to recognise attached shared tools."""
-    resources = list(resources)
-    kinds = {r.kind for r in resources} | set(extra)
+    """Listable kinds the manifests need, plus ``extra`` (e.g. kinds of owned objects a prune may delete)."""
+    kinds = set(extra) | {kind for resource in resources for kind in kinds_for(resource)}
     if "CanaryDeploy" in kinds:
         kinds.add("Assistant")
-    if any(r.kind == "Assistant" and ("shared_tools" in r.spec or "tool_ids" in r.spec) for r in resources):
-        kinds.add("Tool")
-    if "AssistantTest" in kinds:
-        kinds.add("Assistant")  # a test names its assistant; the id is its destination
-    order = ("Tool", "McpServer", "Assistant", "AssistantTest")
-    return [k for k in order if k in kinds]
+    return [k for k in LISTED_IN_ORDER if k in kinds]
+
+
+def reads_for(resource: Resource, prune: bool) -> set[tuple[str, str]]:
+    """(what, assistant name) reads one manifest needs beyond the lists: a canary's config and versions;
+    with prune, every assistant's config (a canary config of a pruned assistant goes with it)."""
+    if resource.kind == "CanaryDeploy":
+        assistant = str(resource.spec["assistant"])
+        return {(CANARY, assistant), (VERSIONS, assistant)}
+    if prune and resource.kind == "Assistant":
+        return {(CANARY, resource.name)}
+    return set()
+
+
+class LiveReader:
+    """The reads of one plan, started as manifests are seen, on one pool of ``parallelism`` workers.
+
+    Use as a context manager; ``saw`` from the thread that loads, ``state`` once loading is done.
+    Names given to ``saw`` pass through ``live_name`` first (an environment's prefix).
+    """
+
+    def __init__(
+        self,
+        client: TelnyxClient,
+        parallelism: int = 8,
+        *,
+        prune: bool = False,
+        extra_kinds: Iterable[str] = (),
+        live_name: Callable[[str], str] = str,
+    ) -> None:
+        self.client = client
+        self.prune = prune
+        self.extra_kinds = set(extra_kinds)
+        self.live_name = live_name
+        self._pool = ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="live-read")
+        self._lock = threading.Lock()
+        self._lists: dict[str, Future[list[dict[str, Any]]]] = {}
+        self._reads: dict[tuple[str, str], Future[Any]] = {}
+        self._waiting: set[tuple[str, str]] = set()  # reads whose assistant id the list has not given yet
+        self._assistant_ids: dict[str, str] | None = None
+        for kind in self.extra_kinds & set(LISTED_IN_ORDER):
+            self._start_list(kind)
+
+    def __enter__(self) -> LiveReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Drop what has not started; requests on the wire finish (the client bounds them)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def saw(self, resource: Resource) -> None:
+        """A valid manifest was loaded: start what it needs that is not started yet."""
+        for kind in kinds_for(resource):
+            self._start_list(kind)
+        for what, name in reads_for(resource, self.prune):
+            self._want(what, self.live_name(name))
+
+    def state(self, resources: Iterable[Resource]) -> LiveState:
+        """The live state the final ``resources`` need: waits for the reads started, starts the rest.
+
+        Errors of any read needed (an HTTP error, a timeout) are raised here, in the caller's thread.
+        """
+        resources = list(resources)
+        kinds = kinds_to_list(resources, self.extra_kinds)
+        for kind in kinds:
+            self._start_list(kind)
+        objects: dict[tuple[str, str], dict[str, Any]] = {}
+        duplicates: dict[tuple[str, str], tuple[str, ...]] = {}
+        lists: dict[str, list[dict[str, Any]]] = {}
+        for kind in kinds:
+            part = index_live(kind, self._lists[kind].result())
+            objects.update(part.objects)
+            duplicates.update(part.duplicates)
+            lists.update(part.lists)
+            if kind == "Assistant":
+                self._know_assistants(part.lists[kind])
+        needed = {read for resource in resources for read in reads_for(resource, self.prune)}
+        found = sorted(read for read in needed if ("Assistant", read[1]) in objects)
+        for what, name in found:
+            self._want(what, name)
+        canaries = {name: self._reads[(what, name)].result() for what, name in found if what == CANARY}
+        versions = {name: self._reads[(what, name)].result() for what, name in found if what == VERSIONS}
+        return LiveState(objects, duplicates, lists, canaries, versions)
+
+    def _start_list(self, kind: str) -> None:
+        with self._lock:
+            if kind in self._lists:
+                return
+            future = self._pool.submit(handler_for(kind).list_live, self.client)
+            self._lists[kind] = future
+        if kind == "Assistant":
+            future.add_done_callback(self._assistants_listed)
+
+    def _assistants_listed(self, future: Future[list[dict[str, Any]]]) -> None:
+        """Runs in the worker that listed them; ``state`` may get there first (callbacks run after ``result``)."""
+        if not future.cancelled() and future.exception() is None:
+            self._know_assistants(future.result())  # an error is raised by state()
+
+    def _know_assistants(self, items: list[dict[str, Any]]) -> None:
+        """Learn the assistants' ids (once) and start every read that waited for one."""
+        with self._lock:
+            if self._assistant_ids is not None:
+                return
+            listed = index_live("Assistant", items).objects
+            self._assistant_ids = {name: str(item["id"]) for (_, name), item in listed.items()}
+            waiting, self._waiting = self._waiting, set()
+        for what, name in sorted(waiting):
+            self._want(what, name)
+
+    def _want(self, what: str, name: str) -> None:
+        with self._lock:
+            if (what, name) in self._reads:
+                return
+            if self._assistant_ids is None:
+                self._waiting.add((what, name))
+                return
+            assistant_id = self._assistant_ids.get(name)
+            if assistant_id is None:
+                return  # not in the account: nothing to read
+            read = self.client.get_canary if what == CANARY else self.client.list_versions
+            try:
+                self._reads[(what, name)] = self._pool.submit(read, assistant_id)
+            except RuntimeError:  # the pool is shut down: the command is over
+                return
 
 
 def fetch_live(
@@ -51,39 +194,9 @@ def fetch_live(
     prune: bool = False,
     extra_kinds: Iterable[str] = (),
 ) -> LiveState:
-    """List what the manifests need, then read canaries and versions where they matter.
-
-    ``extra_kinds`` adds kinds to list, e.g. those of owned objects a prune may delete.
-    """
+    """List what the manifests need, then read canaries and versions where they matter (all at once)."""
     resources = list(resources)
-    kinds = kinds_to_list(resources, extra_kinds)
-    workers = max(1, parallelism)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        listed = list(pool.map(lambda kind: (kind, handler_for(kind).list_live(client)), kinds))
-        objects: dict[tuple[str, str], dict[str, Any]] = {}
-        duplicates: dict[tuple[str, str], tuple[str, ...]] = {}
-        lists: dict[str, list[dict[str, Any]]] = {}
-        for kind, items in listed:
-            part = index_live(kind, items)
-            objects.update(part.objects)
-            duplicates.update(part.duplicates)
-            lists.update(part.lists)
-
-        with_versions = {str(r.spec["assistant"]) for r in resources if r.kind == "CanaryDeploy"}
-        with_canary = set(with_versions)
-        if prune:
-            with_canary |= {r.name for r in resources if r.kind == "Assistant"}
-        targets = sorted(name for name in with_canary if ("Assistant", name) in objects)
-
-        def assistant_id(name: str) -> str:
-            return str(objects[("Assistant", name)]["id"])
-
-        # The canary config and the versions of one assistant do not depend on each other: read
-        # them as separate tasks so 2c reads take ceil(2c/P) round trips, not 2 * ceil(c/P).
-        canary_reads = {name: pool.submit(client.get_canary, assistant_id(name)) for name in targets}
-        version_reads = {
-            name: pool.submit(client.list_versions, assistant_id(name)) for name in targets if name in with_versions
-        }
-        canaries = {name: future.result() for name, future in canary_reads.items()}
-        versions = {name: future.result() for name, future in version_reads.items()}
-    return LiveState(objects, duplicates, lists, canaries, versions)
+    with LiveReader(client, parallelism, prune=prune, extra_kinds=extra_kinds) as reader:
+        for resource in resources:
+            reader.saw(resource)
+        return reader.state(resources)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 import functools
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -54,15 +54,17 @@ def load_resources(
     *,
     environment: Environment | None = None,
     project: Project | None = None,
+    seen: Callable[[Resource], None] | None = None,
 ) -> list[Resource]:
     """Every resource of the given files and directories, in a stable order.
 
     ``environment`` (from ``load_environment``) supplies ``${var:...}`` values and a name prefix;
     without it ``${var:...}`` is an error. ``project`` supplies the ``passthrough:`` fields, sent
     unchecked with a warning. Raises ``ManifestErrors`` with all problems when any document is
-    invalid.
+    invalid. ``seen`` is called with each valid resource as soon as it is loaded (manifest names, no
+    prefix), so reading the account can start before the last file is read.
     """
-    loader = _Loader(environ, environment, project or Project())
+    loader = _Loader(environ, environment, project or Project(), seen=seen)
     for file in manifest_files(paths, loader.problems):
         loader.load_file(file)
     if not loader.documents:
@@ -206,6 +208,7 @@ class _Loader:
     environ: Mapping[str, str]
     environment: Environment | None = None
     project: Project = field(default_factory=Project)
+    seen: Callable[[Resource], None] | None = None
     resources: list[Resource] = field(default_factory=list)
     problems: list[ManifestProblem] = field(default_factory=list)
     defined: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -307,6 +310,8 @@ class _Loader:
                 ),
             )
         )
+        if self.seen is not None:
+            self.seen(self.resources[-1])
 
     def _listed(self, kind: str, name: str | None, spec: Any) -> dict[JsonPath, str]:
         """The project's passthrough fields for this document: paths inside spec, and where each is listed.

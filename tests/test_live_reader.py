@@ -1,0 +1,95 @@
+"""Reading the account while the manifests load (issue 18): reads start as manifests are seen.
+
+The emulator's request counters are the judge: a canary's reads must have reached it before the
+loader returned, and what the reader hands the planner must equal a read made after loading.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.api.client import TelnyxClient
+from reconciler.engine.live import LiveReader, fetch_live
+from reconciler.manifests.environment import load_environment
+from reconciler.manifests.loader import load_resources
+from reconciler.model import Resource
+from tests.conftest import TEST_API_KEY
+from tests.helpers import REPO, run_cli
+
+SUPPORT_DESK = REPO / "examples" / "support-desk"
+ENVIRONMENTS = REPO / "examples" / "environments"
+CANARY_READS = ("GET /v2/ai/assistants/{assistant_id}/canary-deploys", "GET /v2/ai/assistants/{assistant_id}/versions")
+
+
+def reads_seen(emulator: Any) -> dict[str, int]:
+    by_route = emulator.stats()["by_route"]
+    return {route: by_route.get(route, 0) for route in ("GET /v2/ai/assistants", *CANARY_READS)}
+
+
+def wait_for(condition: Any, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_a_canarys_reads_reach_the_api_before_loading_ends(emulator: Any) -> None:
+    assert run_cli(["apply", str(SUPPORT_DESK), "--yes"], emulator.base_url).exit_code == 0
+    emulator.reset_stats()
+    during: list[dict[str, int]] = []
+    with TelnyxClient(emulator.base_url, TEST_API_KEY) as client, LiveReader(client) as reader:
+
+        def seen(resource: Resource) -> None:
+            reader.saw(resource)
+            if resource.kind == "CanaryDeploy":  # the loader waits here: the reads must arrive meanwhile
+                wait_for(lambda: all(reads_seen(emulator)[route] == 1 for route in CANARY_READS))
+                during.append(reads_seen(emulator))
+
+        resources = load_resources([SUPPORT_DESK], os.environ, seen=seen)
+        live = reader.state(resources)
+    assert during == [{"GET /v2/ai/assistants": 1, CANARY_READS[0]: 1, CANARY_READS[1]: 1}]
+    # Nothing is read twice, and the planner gets what a read after loading gets.
+    assert set(emulator.stats()["by_route"].values()) == {1}
+    assert emulator.stats()["total"] == 6  # assistants, tools, MCP servers, tests, the canary config, versions
+    with TelnyxClient(emulator.base_url, TEST_API_KEY) as client:
+        assert fetch_live(client, resources) == live
+
+
+def test_reads_follow_the_environments_prefix(emulator: Any) -> None:
+    staging = ENVIRONMENTS / "env" / "staging.yaml"
+    manifests = ENVIRONMENTS / "manifests"
+    result = run_cli(["apply", str(manifests), "--var-file", str(staging), "--yes"], emulator.base_url)
+    assert result.exit_code == 0, result.output
+    environment = load_environment([staging])
+    with TelnyxClient(emulator.base_url, TEST_API_KEY) as client:
+        with LiveReader(client, live_name=environment.live_name) as reader:
+            resources = load_resources([manifests], os.environ, environment=environment, seen=reader.saw)
+            assert wait_for(lambda: all(reads_seen(emulator)[route] >= 1 for route in CANARY_READS))
+            live = reader.state(resources)
+        assert live.canaries and all(name.startswith(environment.name_prefix) for name in live.canaries)
+        assert live == fetch_live(client, resources)
+
+
+def test_manifest_problems_win_over_the_accounts_answer(tmp_path: Path, emulator: Any) -> None:
+    """A canary read while loading, then an invalid file: the problem is the file, not the (wrong) key."""
+    (tmp_path / "a.yaml").write_text((SUPPORT_DESK / "canary.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "b.yaml").write_text("apiVersion: reconciler/v1\nkind: Assistant\nname: x\nspec:\n  modle: m\n",
+                                     encoding="utf-8")
+    result = run_cli(["plan", str(tmp_path)], emulator.base_url, env={"TELNYX_API_KEY": "wrong-key-1234"})
+    assert result.exit_code == 1
+    assert "b.yaml:5" in result.output and "modle" in result.output
+    assert "401" not in result.output and "key" not in result.output.lower().replace("keys", "")
+
+
+def test_a_read_error_is_raised_by_state_not_lost(emulator: Any) -> None:
+    with TelnyxClient(emulator.base_url, "wrong-key-1234") as client, LiveReader(client) as reader:
+        resources = load_resources([SUPPORT_DESK], os.environ, seen=reader.saw)
+        with pytest.raises(Exception, match="401|[Uu]nauthori[sz]ed|API key"):
+            reader.state(resources)
