@@ -199,6 +199,19 @@ def test_brackets_in_strings_and_escapes_do_not_count(text: str) -> None:
             decode_json(pieces, max_depth=2)
 
 
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(st.text(alphabet='\\"[]{}a', max_size=12), min_size=1, max_size=4),
+       size=st.integers(min_value=1, max_value=9))
+def test_runs_of_backslashes_and_quotes_cut_anywhere_never_count(texts: list[str], size: int) -> None:
+    """Escapes are paired left to right across chunk boundaries (a run of backslashes split in two)."""
+    value: Any = [texts, {text: [text] for text in texts}]  # three levels
+    body = json.dumps(value).encode()
+    pieces = [body[i : i + size] for i in range(0, len(body), size)]
+    assert decode_json(pieces, max_depth=3) == value
+    with pytest.raises(TooDeep):
+        decode_json(pieces, max_depth=2)
+
+
 def test_four_hundred_thousand_brackets_stop_at_the_limit() -> None:
     with pytest.raises(TooDeep, match=r"^nesting is deeper than 64 levels$"):
         decode_json([b"[" * 400_000])

@@ -13,7 +13,6 @@ slower than ``json.loads``, so the body is then read whole and decoded the usual
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Iterator
 from itertools import chain
 from typing import Any
@@ -42,50 +41,45 @@ class TooDeep(NotJson):
     """The body nests arrays and objects deeper than allowed."""
 
 
-_STRUCTURE = re.compile(rb'[\[\]{}"]')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 
 class DepthGuard:
     """Counts nesting across chunks, skipping strings, and stops past ``max_depth``.
 
     Why: ijson builds a prefix string per level for every event, so 400 KB of ``[`` costs
-    gigabytes before a value exists, and ``json.loads`` overflows the stack. The scan is two
-    searches per string or bracket (``bytes.find``), so a normal body costs little next to decoding.
+    gigabytes before a value exists, and ``json.loads`` overflows the stack. Each chunk is scanned
+    with a few whole-chunk byte operations (C speed): escapes are dropped (double backslashes first,
+    then backslash-quote, which is how a left-to-right reader pairs them), so every quote left opens or
+    closes a string; splitting on quotes leaves the text between strings, whose brackets are
+    counted. A per-string Python loop cost 0.15 s on a 10 MB list, more than decoding it.
     """
 
     def __init__(self, max_depth: int) -> None:
         self.max_depth = max_depth
         self.depth = 0
         self.in_string = False
-        self.escaped = False  # a backslash ended the previous chunk inside a string
+        self.carry = b""  # a backslash that ended the previous chunk unpaired: it escapes this chunk's first byte
 
     def feed(self, chunk: bytes) -> None:
-        pos, end = 0, len(chunk)
-        if self.escaped and end:
-            pos, self.escaped = 1, False
-        while pos < end:
-            if self.in_string:
-                quote = chunk.find(b'"', pos)
-                backslash = chunk.find(b"\\", pos, quote if quote >= 0 else end)
-                if backslash >= 0:  # skip the escaped byte, which may be the next chunk's first
-                    pos = backslash + 2
-                    if pos > end:
-                        self.escaped = True
-                        return
-                elif quote >= 0:
-                    self.in_string = False
-                    pos = quote + 1
-                else:
-                    return
-                continue
-            found = _STRUCTURE.search(chunk, pos)
-            if found is None:
-                return
-            pos = found.end()
-            char = chunk[found.start()]
-            if char == 0x22:
-                self.in_string = True
-            elif char in (0x5B, 0x7B):
+        data = self.carry + chunk if self.carry else chunk
+        trailing = len(data) - len(data.rstrip(b"\\"))
+        self.carry = b""
+        if trailing % 2:  # an odd run of backslashes at the end: the last one pairs with the next chunk
+            data, self.carry = data[:-1], b"\\"
+        if b"\\" in data:
+            data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+        pieces = data.split(b'"')
+        between = pieces[1::2] if self.in_string else pieces[::2]
+        if len(pieces) % 2 == 0:  # an odd number of quotes: the chunk ends on the other side
+            self.in_string = not self.in_string
+        brackets = b"".join(between).translate(None, _NOT_BRACKETS)
+        opened = brackets.count(b"[") + brackets.count(b"{")
+        if self.depth + opened <= self.max_depth:
+            self.depth += 2 * opened - len(brackets)
+            return
+        for char in brackets:
+            if char in (0x5B, 0x7B):
                 self.depth += 1
                 if self.depth > self.max_depth:
                     raise TooDeep(f"nesting is deeper than {self.max_depth} levels")
