@@ -13,14 +13,13 @@ the matter.
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from reconciler.model import JsonPath, format_path
+from reconciler.model import JsonPath, copy_json, format_path
 
 __all__ = ["LEDGER_FILE", "WRITE_ONLY", "NotKeptLedger", "not_kept", "report_not_kept", "without_paths"]
 
@@ -66,7 +65,7 @@ def value_at(node: Any, path: JsonPath) -> Any:
 
 def without_paths(body: Mapping[str, Any], paths: list[JsonPath]) -> dict[str, Any]:
     """A copy of ``body`` without the given paths (what to plan once they are known not to stick)."""
-    out: Any = copy.deepcopy(dict(body))  # may hold Pending ids of objects this plan creates
+    out: Any = copy_json(dict(body))  # may hold Pending ids of objects this plan creates
     for path in paths:
         node = out
         for part in path[:-1]:

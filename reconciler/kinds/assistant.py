@@ -19,7 +19,6 @@ matched to live Tool objects by content to recover ``tool_ids``, and never sent 
 from __future__ import annotations
 
 import contextlib
-import copy
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -31,7 +30,7 @@ from reconciler.changes.readback import LEDGER_FILE, NotKeptLedger, report_not_k
 from reconciler.changes.refs import IdIndex, Pending, pending_in
 from reconciler.errors import ApiNotFound
 from reconciler.kinds.base import KindHandler, PlanContext, requires_of
-from reconciler.model import Resource
+from reconciler.model import Resource, copy_json
 
 READ_ONLY_FIELDS = frozenset(
     {"id", "created_at", "version_id", "version_created_at", "import_metadata", "related_mission_ids"}
@@ -84,7 +83,7 @@ def _sorted_ids(ids: list[Any]) -> list[Any]:
 
 def resolve_references(spec: Mapping[str, Any], ids: IdIndex) -> dict[str, Any]:
     """A copy of an assistant spec (or a version override) in request shape."""
-    body = copy.deepcopy(dict(spec))
+    body: dict[str, Any] = copy_json(dict(spec))
     if "shared_tools" in body or "tool_ids" in body:
         named = [ids.ref("Tool", name) for name in body.pop("shared_tools", None) or []]
         body["tool_ids"] = _sorted_ids([*named, *(body.get("tool_ids") or [])])

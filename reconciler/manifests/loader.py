@@ -19,7 +19,6 @@ A set of inputs without a single document is refused: validating nothing would p
 
 from __future__ import annotations
 
-import copy
 import functools
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -36,7 +35,16 @@ from reconciler.manifests.project import Project
 from reconciler.manifests.references import check_references, references
 from reconciler.manifests.schema import document_warnings, hatch_listed, lift_passthrough, validate_document
 from reconciler.manifests.yaml_source import YamlDocument, read_yaml
-from reconciler.model import API_VERSION, KINDS, UNPRINTABLE, JsonPath, Resource, SourceMap, format_path
+from reconciler.model import (
+    API_VERSION,
+    KINDS,
+    UNPRINTABLE,
+    JsonPath,
+    Resource,
+    SourceMap,
+    copy_json,
+    format_path,
+)
 from reconciler.redact import mask_text, remember
 
 __all__ = ["load_resources", "manifest_files"]
@@ -110,8 +118,8 @@ def _prefixed(resource: Resource, environment: Environment) -> Resource:
     The template's reference paths are those of the spec: a reference spelled ``${env:...}`` gets
     the prefix in front of the reference, which interpolates to the same prefixed name.
     """
-    spec = copy.deepcopy(dict(resource.spec))
-    template = copy.deepcopy(dict(resource.template))
+    spec = copy_json(dict(resource.spec))
+    template = copy_json(dict(resource.template))
     for ref in references(resource.kind, resource.spec):
         for target in (spec, template):
             _rename(target, ref.path, environment)
