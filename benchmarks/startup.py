@@ -19,6 +19,13 @@ checkout this script is in), so the tree measured is the one named whatever is i
 without runpy's lookup of ``reconciler/__main__.py``, well under a millisecond; ``--script PATH``
 measures an installed console script instead (then ``--tree`` only sets ``PYTHONPATH``).
 
+Bytecode: an installed package has its ``.pyc`` files (pip writes them at install), but a checkout run
+with ``PYTHONDONTWRITEBYTECODE=1`` compiles every module of the tree at every start while the
+baseline's libraries load their ``.pyc``. By default the children write and read bytecode under a
+temporary ``PYTHONPYCACHEPREFIX`` (filled by the warm-up round; the tree is not touched), as
+installed. ``--no-bytecode`` runs them with ``PYTHONDONTWRITEBYTECODE=1`` and no prefix instead:
+the tree's modules compile at each start (as a checkout without ``__pycache__`` in this sandbox).
+
 ``validate`` reads one Assistant manifest this script writes to a temporary directory, which is also
 the children's working directory (no ``reconciler.yaml`` there). ``--help`` is shown for information
 (not part of the target). Exit status 1 when a command fails or prints something unexpected.
@@ -91,12 +98,18 @@ def commands(manifest: Path, script: str | None) -> list[Command]:
     ]
 
 
-def measure(runs: int, tree: Path, script: str | None) -> list[Command]:
+def measure(runs: int, tree: Path, script: str | None, bytecode: bool) -> list[Command]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(tree), *filter(None, [os.environ.get("PYTHONPATH")])])
     env.pop("PYTHONPROFILEIMPORTTIME", None)
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
         work = Path(tmp)
+        if bytecode:
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
+        else:
+            env["PYTHONDONTWRITEBYTECODE"] = "1"
+            env.pop("PYTHONPYCACHEPREFIX", None)
         manifest = work / "assistant.yaml"
         manifest.write_text(MANIFEST, encoding="utf-8")
         cmds = commands(manifest, script)
@@ -133,13 +146,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="checkout whose reconciler package is measured (PYTHONPATH) [this one]")
     parser.add_argument("--script", default=None, metavar="PATH",
                         help="run this console script instead of `python -m reconciler`")
+    parser.add_argument("--no-bytecode", dest="bytecode", action="store_false",
+                        help="PYTHONDONTWRITEBYTECODE=1: the tree's modules compile at every start")
     parser.add_argument("--out", type=Path, default=None, help="also write the table to this file")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
-    cmds = measure(args.runs, args.tree.resolve(), args.script)
+    cmds = measure(args.runs, args.tree.resolve(), args.script, args.bytecode)
+    cache = "bytecode cached" if args.bytecode else "no bytecode (PYTHONDONTWRITEBYTECODE=1)"
     text = (f"Start-up, median of {args.runs} interleaved runs, {sys.executable} "
-            f"(Python {sys.version.split()[0]}), tree {args.tree.resolve()}\n\n" + table(cmds))
+            f"(Python {sys.version.split()[0]}), {cache}, tree {args.tree.resolve()}\n\n" + table(cmds))
     print(text, end="")
     if args.out is not None:
         args.out.write_text(text, encoding="utf-8")
