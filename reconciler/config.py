@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,6 +39,8 @@ class Connection:
         one-way and cut to 12 hex digits, so it identifies a key without revealing it; a key
         rotation therefore looks like another account (plan again).
         """
+        import hashlib  # OpenSSL's start costs 5-10 ms: only a command that names the account pays (issue 18)
+
         if self.local:
             return "local emulator"
         parts = urlsplit(self.base_url)
