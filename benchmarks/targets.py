@@ -29,8 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -164,7 +162,7 @@ def plan_targets(n: int, latency_ms: int, parallelism: int, repeat: int, work: P
 
 
 def local_target(n: int, parallelism: int) -> Target:
-    local_wall, local_cpu, remote_wall, remote_cpu = local.bench(n, parallelism)
+    local_wall, local_cpu, remote_wall, _ = local.bench(n, parallelism)
     ratio = local_wall / remote_wall
     return Target(
         f"apply --local creating {n} assistants vs a standalone emulator",

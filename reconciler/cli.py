@@ -6,66 +6,35 @@ Exit codes (design.md section 2): 0 success; 1 error, invalid input or refusal;
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import click
 
-from reconciler import __version__, planfile
-from reconciler.api.client import TelnyxClient
-from reconciler.api.limits import Limits
-from reconciler.changes.refs import IdIndex, pending_in
-from reconciler.config import DEFAULT_PARALLELISM, LOCAL_STATE, Connection, open_client
-from reconciler.engine.apply import ApplyResult, Outcome, Status, apply_plan
-from reconciler.engine.drift import drift_report
-from reconciler.engine.gates import GateFailed, run_gate
-from reconciler.engine.live import LiveReader
-from reconciler.engine.lock import lock_for, parse_duration
-from reconciler.engine.ownership import (
-    Ledger,
-    bound_to,
-    journal_path,
-    ledger_files,
-    load_ledger,
-    other_claims,
-    record,
-    save_ledger,
-    updated_ledger,
-)
-from reconciler.engine.plan import Action, Plan, build_plan
-from reconciler.engine.rollback import RollbackError, choose, describe
-from reconciler.engine.safety import check_safety, with_refusals
-from reconciler.engine.versions import with_version_budget
-from reconciler.errors import ConfigError, ManifestError, ReconcilerError
-from reconciler.export import ExportResult, adopt, export_account, name_versions
-from reconciler.export.importing import managed_refusal, owners_by_id, plan_import, render_import_plan
-from reconciler.kinds.assistant import stack_marker
-from reconciler.kinds.canary import GATE, STAGED
-from reconciler.manifests.environment import load_environment
-from reconciler.manifests.loader import load_resources
-from reconciler.manifests.project import Project, load_project
-from reconciler.manifests.selection import Subset, select_subset
-from reconciler.model import KINDS, LiveState, Resource
-from reconciler.redact import forget_all, known, mask_plan, mask_text, remember, too_short
-from reconciler.render import render_plan_as
-from reconciler.render.drift import render_drift
-from reconciler.render.json import render_result as render_result_json
-from reconciler.render.junit import render_junit
-from reconciler.render.test_report import render_json as render_test_json
-from reconciler.render.test_report import render_markdown as render_test_markdown
-from reconciler.render.test_report import render_text as render_test_text
-from reconciler.render.text import render_outcomes, render_result
-from reconciler.verify.results import Outcome as TestOutcome
-from reconciler.verify.results import TestReport
-from reconciler.verify.runner import run_tests
-from reconciler.verify.selection import MAIN, Selection, SelectionError, chosen_tests, targets, unapplied
+from reconciler import __version__
+from reconciler.config import DEFAULT_PARALLELISM
+from reconciler.model import KINDS
+from reconciler.verify import MAIN
+
+if TYPE_CHECKING:  # a command imports what it uses when it runs: start-up pays for none of it (issue 18)
+    from reconciler import planfile
+    from reconciler.api.client import TelnyxClient
+    from reconciler.config import Connection
+    from reconciler.engine.apply import ApplyResult, Outcome
+    from reconciler.engine.live import LiveReader
+    from reconciler.engine.ownership import Ledger
+    from reconciler.engine.plan import Plan
+    from reconciler.export import ExportResult
+    from reconciler.manifests.project import Project
+    from reconciler.manifests.selection import Subset
+    from reconciler.model import LiveState, Resource
+    from reconciler.verify.results import TestReport
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -89,6 +58,8 @@ def _fail(message: str, secrets: frozenset[str] = frozenset()) -> None:
 
 def _masked(text: str, secrets: frozenset[str] = frozenset()) -> str:
     """Every secret known to this command so far (the key, manifest secrets), in every encoding."""
+    from reconciler.redact import known, mask_text
+
     return mask_text(text, secrets | known())
 
 
@@ -105,6 +76,11 @@ def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
 
 def _connection(base_url: str | None, api_key: str | None, local: bool, parallelism: int) -> Connection:
     """Flags, then ``TELNYX_*`` (``Connection.resolve``); the key and a URL password are masked from here on."""
+    from reconciler.api.limits import Limits
+    from reconciler.config import Connection
+    from reconciler.errors import ConfigError
+    from reconciler.redact import remember, too_short
+
     meta = click.get_current_context().meta
     try:
         limits = Limits.from_env(
@@ -149,6 +125,10 @@ def connection_options(func: F) -> F:
 def _load(paths: Sequence[str], var_files: Sequence[Path] = (), project: Project | None = None,
           reader: LiveReader | None = None) -> list[Resource]:
     """The manifests; each valid one is shown to ``reader`` as it loads, so the account is read meanwhile."""
+    from reconciler.errors import ConfigError
+    from reconciler.manifests.environment import load_environment
+    from reconciler.manifests.loader import load_resources
+
     if not paths:
         raise ConfigError("name at least one manifest file or directory")
     environment = load_environment(var_files) if var_files else None
@@ -191,6 +171,8 @@ format_option = click.option(
 
 
 def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
+    from reconciler.engine.lock import parse_duration
+
     try:
         return parse_duration(value)
     except ValueError as exc:
@@ -221,6 +203,9 @@ class Computed:
 
 def _project(config_path: Path | None, connection: Connection) -> Project:
     """The project file; with --local its ledger is a separate one next to the emulator's state."""
+    from reconciler.config import LOCAL_STATE
+    from reconciler.manifests.project import load_project
+
     project = load_project(config_path)
     if connection.local and project.stack:
         # The embedded emulator is another account: its ids must never enter the real ledger.
@@ -237,6 +222,13 @@ def _compute(client: TelnyxClient, paths: Sequence[str], connection: Connection,
 
     The API key joins the plan's secrets, so even a manifest that interpolates it never shows it.
     """
+    from reconciler.config import LOCAL_STATE
+    from reconciler.engine.live import LiveReader
+    from reconciler.engine.ownership import bound_to, ledger_files, load_ledger, other_claims
+    from reconciler.engine.plan import build_plan
+    from reconciler.engine.safety import with_refusals
+    from reconciler.engine.versions import with_version_budget
+
     project = _project(config_path, connection)
     ledger = None
     claims: dict[tuple[str, str], str] = {}
@@ -275,6 +267,9 @@ def _compute(client: TelnyxClient, paths: Sequence[str], connection: Connection,
 
 def _show(the_plan: Plan, output_format: str, err: bool = False) -> None:
     """Print the plan, masked, on stdout (or stderr when stdout is reserved for a JSON result)."""
+    from reconciler.redact import mask_plan
+    from reconciler.render import render_plan_as
+
     text = render_plan_as(mask_plan(the_plan), output_format, color=_use_color(sys.stderr if err else sys.stdout))
     click.echo(_masked(text, the_plan.secrets), nl=False, err=err)
 
@@ -287,6 +282,8 @@ class _Main(click.Group):
     """
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
+        from reconciler.redact import forget_all
+
         forget_all()  # a new command: secrets of an earlier one (tests run many in one process) are not known
         standalone = kwargs.pop("standalone_mode", True)
         kwargs["standalone_mode"] = False
@@ -330,6 +327,9 @@ def main(ctx: click.Context) -> None:
 @var_file_option
 def validate(paths: tuple[str, ...], config_path: Path | None, var_files: tuple[Path, ...]) -> None:
     """Check manifests offline: YAML, interpolation, schema and names. Exit 0 valid, 1 invalid."""
+    from reconciler.errors import ManifestError, ReconcilerError
+    from reconciler.manifests.project import load_project
+
     try:
         resources = _load(paths, var_files, load_project(config_path))  # its passthrough: list
     except ManifestError as exc:
@@ -363,6 +363,11 @@ def plan(paths: tuple[str, ...], detailed_exitcode: bool, out: Path | None, forc
          run_gates: bool, prune: bool, config_path: Path | None, var_files: tuple[Path, ...], base_url: str | None,
          api_key: str | None, local: bool, parallelism: int) -> None:
     """Read live state and show what apply would change."""
+    from reconciler import planfile
+    from reconciler.config import open_client
+    from reconciler.errors import ReconcilerError
+    from reconciler.redact import mask_plan
+
     connection = _connection(base_url, api_key, local, parallelism)
     gates: list[str] = []
     gates_failed = False
@@ -397,6 +402,11 @@ def _run_plan_gates(client: TelnyxClient, the_plan: Plan, parallelism: int) -> t
     A candidate this plan would still write (or a test it would still create or change) cannot be
     tested yet: that gate is reported as not run. Returns the report lines and whether a gate failed.
     """
+    from reconciler.changes.refs import IdIndex, pending_in
+    from reconciler.engine.gates import GateFailed, run_gate
+    from reconciler.kinds.canary import GATE, STAGED
+    from reconciler.verify.results import Outcome as TestOutcome
+
     lines: list[str] = []
     failed = False
     gates = [c if c.step == GATE else replace(c, body=c.body["gate"], step=GATE,
@@ -443,6 +453,16 @@ def apply(paths: tuple[str, ...], plan_file: Path | None, yes: bool, force: bool
           prune: bool, lock_timeout: float, config_path: Path | None, var_files: tuple[Path, ...],
           base_url: str | None, api_key: str | None, local: bool, parallelism: int) -> None:
     """Plan (or load a saved plan), then apply the changes. Exit 0 when all applied, 1 otherwise."""
+    from reconciler import planfile
+    from reconciler.config import open_client
+    from reconciler.engine.apply import ApplyResult
+    from reconciler.engine.lock import lock_for
+    from reconciler.engine.safety import check_safety
+    from reconciler.errors import ConfigError, ReconcilerError
+    from reconciler.redact import mask_plan
+    from reconciler.render.json import render_result as render_result_json
+    from reconciler.render.text import render_result
+
     connection = _connection(base_url, api_key, local, parallelism)
     as_json = output_format == "json"
     human = sys.stderr if as_json else sys.stdout  # with --format json, stdout is only the result
@@ -493,6 +513,11 @@ def apply(paths: tuple[str, ...], plan_file: Path | None, yes: bool, force: bool
 def _run_apply(client: TelnyxClient, computed: Computed, connection: Connection, color: bool,
                as_json: bool) -> ApplyResult:
     """Apply with a progress line per finished change, then record what the stack owns."""
+    from reconciler.engine.apply import Status, apply_plan
+    from reconciler.engine.ownership import record
+    from reconciler.engine.plan import Action
+    from reconciler.render.text import render_outcomes
+
     the_plan = computed.plan
     done = [0]
     total = len(the_plan.changes)
@@ -526,6 +551,12 @@ def drift(paths: tuple[str, ...], output_format: str, prune: bool, config_path: 
           var_files: tuple[Path, ...], base_url: str | None, api_key: str | None, local: bool,
           parallelism: int) -> None:
     """Compare the live account with the manifests. Exit 0 in sync, 2 drift, 1 error."""
+    from reconciler.config import open_client
+    from reconciler.engine.drift import drift_report
+    from reconciler.errors import ReconcilerError
+    from reconciler.redact import mask_plan
+    from reconciler.render.drift import render_drift
+
     connection = _connection(base_url, api_key, local, parallelism)
     try:
         with open_client(connection) as client:
@@ -562,6 +593,13 @@ def test_command(paths: tuple[str, ...], suite: str | None, assistant: str | Non
                  var_files: tuple[Path, ...],
                  base_url: str | None, api_key: str | None, local: bool, parallelism: int) -> None:
     """Run the assistant tests the manifests define. Exit 0 all passed, 1 anything else."""
+    from reconciler.config import open_client
+    from reconciler.errors import ReconcilerError
+    from reconciler.model import LiveState
+    from reconciler.render.junit import render_junit
+    from reconciler.verify.runner import run_tests
+    from reconciler.verify.selection import Selection, SelectionError, chosen_tests, targets, unapplied
+
     connection = _connection(base_url, api_key, local, parallelism)
     selection = Selection(suite, assistant, version)
     progress = _test_progress() if sys.stderr.isatty() and output_format == "text" else None
@@ -621,6 +659,11 @@ def _test_progress() -> Callable[[Mapping[str, str], float], None]:
 
 
 def _test_report_as(report: TestReport, output_format: str) -> str:
+    from reconciler.render.junit import render_junit
+    from reconciler.render.test_report import render_json as render_test_json
+    from reconciler.render.test_report import render_markdown as render_test_markdown
+    from reconciler.render.test_report import render_text as render_test_text
+
     if output_format == "junit":
         return render_junit(report)
     if output_format == "json":
@@ -640,6 +683,10 @@ def _test_report_as(report: TestReport, output_format: str) -> str:
 def rollback(target: str, to_version: str | None, previous: bool, yes: bool, base_url: str | None,
              api_key: str | None, local: bool, parallelism: int) -> None:
     """Make an earlier kept version main again (one promote call, no new version)."""
+    from reconciler.config import open_client
+    from reconciler.engine.rollback import RollbackError, choose, describe
+    from reconciler.errors import ReconcilerError
+
     if to_version is not None and previous:
         _fail("--to and --previous both given; choose one")
     kind, _, name = target.partition("/")
@@ -675,6 +722,12 @@ def rollback(target: str, to_version: str | None, previous: bool, yes: bool, bas
 def _write_export(client: TelnyxClient, result: ExportResult, adopt_objects: bool, config_path: Path | None,
                   connection: Connection) -> None:
     """Report what export wrote; with --adopt, record it in the stack's ledger and name versions."""
+    from reconciler.config import LOCAL_STATE
+    from reconciler.engine.ownership import ledger_files, load_ledger, other_claims, save_ledger
+    from reconciler.errors import ConfigError
+    from reconciler.export import adopt, name_versions
+    from reconciler.kinds.assistant import stack_marker
+
     for obj in result.objects:
         _echo(f"wrote {obj.path}  ({obj.kind}/{obj.name})")
     for skipped in result.skipped:
@@ -728,6 +781,11 @@ def export(out: Path, kinds: tuple[str, ...], name_glob: str | None, tag: str | 
            lock_timeout: float, config_path: Path | None, base_url: str | None, api_key: str | None,
            local: bool, parallelism: int) -> None:
     """Write manifests for what is live (adoption). Exit 0, or 1 on any problem."""
+    from reconciler.config import open_client
+    from reconciler.engine.lock import lock_for
+    from reconciler.errors import ReconcilerError
+    from reconciler.export import export_account
+
     connection = _connection(base_url, api_key, local, parallelism)
     try:
         project = _project(config_path, connection)  # --adopt writes the ledger: lock the stack
@@ -761,6 +819,13 @@ def import_(provider: str, api_key_ref: str, import_ids: tuple[str, ...], out: P
 
     Shows first which agents it imports and which assistants it overwrites, then asks like apply.
     """
+    from reconciler.config import LOCAL_STATE, open_client
+    from reconciler.engine.lock import lock_for
+    from reconciler.engine.ownership import ledger_files
+    from reconciler.errors import ConfigError, ReconcilerError
+    from reconciler.export import export_account
+    from reconciler.export.importing import managed_refusal, owners_by_id, plan_import, render_import_plan
+
     connection = _connection(base_url, api_key, local, parallelism)
     try:
         project = _project(config_path, connection)
@@ -795,6 +860,9 @@ def _ledger_digest(computed: Computed) -> str | None:
 
 def _record_ownership(computed: Computed, result: ApplyResult | None) -> None:
     """Write the stack's ledger: what exists now and is named by a manifest is owned."""
+    from reconciler.engine.apply import Status
+    from reconciler.engine.ownership import journal_path, save_ledger, updated_ledger
+
     project, ledger = computed.project, computed.ledger
     if ledger is None or project.ownership_file is None:
         return
@@ -812,6 +880,8 @@ def _record_ownership(computed: Computed, result: ApplyResult | None) -> None:
 @click.argument("kind", required=False)
 def schema(kind: str | None) -> None:
     """Print the JSON Schema of one manifest kind, or of all of them."""
+    import json
+
     from reconciler.manifests.schema import all_schemas, manifest_kinds, manifest_schema
 
     if kind is None:
@@ -873,6 +943,11 @@ def _confirm_yes(question: str, err: bool = False) -> bool:
 @format_option
 def show(plan_file: Path, output_format: str) -> None:
     """Show a saved plan (plan --out FILE) without contacting the API."""
+    import json
+
+    from reconciler import planfile
+    from reconciler.errors import ReconcilerError
+
     try:
         document = planfile.load(plan_file).document
     except ReconcilerError as exc:
@@ -918,6 +993,9 @@ def _logging(level: str | None) -> None:
 def _selected(resources: list[Resource], prune: bool,
               exists: Callable[[str, str], bool] = lambda kind, name: False) -> Subset | None:
     """The subset --target / --select-tag ask for (None: all), refused together with --prune."""
+    from reconciler.errors import ConfigError
+    from reconciler.manifests.selection import select_subset
+
     meta = click.get_current_context().meta
     selection = select_subset(resources, meta.get("reconciler.targets", ()), meta.get("reconciler.select_tags", ()),
                               exists)
@@ -928,6 +1006,8 @@ def _selected(resources: list[Resource], prune: bool,
 
 def _saved_selection(saved: planfile.SavedPlan) -> None:
     """apply --plan plans the subset the saved plan was made for, and only that."""
+    from reconciler.errors import ConfigError
+
     meta = click.get_current_context().meta
     if meta.get("reconciler.targets") or meta.get("reconciler.select_tags"):
         raise ConfigError("a saved plan carries its own --target/--select-tag; do not pass them with --plan")

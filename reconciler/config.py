@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from reconciler.api.client import DEFAULT_BASE_URL, TelnyxClient
 from reconciler.api.limits import Limits
 from reconciler.errors import ConfigError
+
+if TYPE_CHECKING:  # the client imports httpx: only a command that connects pays for it (issue 18)
+    from reconciler.api.client import TelnyxClient
 
 LOCAL_STATE = Path(".reconciler") / "local-state.json"
 LOCAL_API_KEY = "local-emulator-key"
@@ -37,6 +39,8 @@ class Connection:
         one-way and cut to 12 hex digits, so it identifies a key without revealing it; a key
         rotation therefore looks like another account (plan again).
         """
+        import hashlib  # OpenSSL's start costs 5-10 ms: only a command that names the account pays (issue 18)
+
         if self.local:
             return "local emulator"
         parts = urlsplit(self.base_url)
@@ -50,6 +54,8 @@ class Connection:
         limits: Limits | None = None,
     ) -> Connection:
         """Flags win over ``TELNYX_BASE_URL`` / ``TELNYX_API_KEY``, which win over defaults."""
+        from reconciler.api.client import DEFAULT_BASE_URL
+
         return cls(
             base_url=base_url or os.environ.get("TELNYX_BASE_URL") or DEFAULT_BASE_URL,
             api_key=api_key or os.environ.get("TELNYX_API_KEY"),
@@ -62,6 +68,8 @@ class Connection:
 @contextmanager
 def open_client(connection: Connection) -> Iterator[TelnyxClient]:
     """A client for the connection; with ``--local`` the emulator runs for the client's lifetime."""
+    from reconciler.api.client import TelnyxClient
+
     if connection.local:
         from reconciler.emulator import EmulatorServer  # only --local pays for the server import
 

@@ -20,9 +20,7 @@ the CLI masks every message with ``known()``.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import html
 import json
 import re
 import threading
@@ -88,6 +86,9 @@ def mask_text(text: str, secrets: Iterable[str]) -> str:
 
 def encodings(secret: str) -> set[str]:
     """The forms a secret takes in output: raw, JSON, repr, URL-encoded, base64, HTML."""
+    import base64  # only with a secret to mask: not at every start (issue 18)
+    import html
+
     data = secret.encode("utf-8", "surrogatepass")
     forms = {
         secret,

@@ -16,9 +16,8 @@ from reconciler.changes.change import Change
 from reconciler.errors import ReconcilerError
 from reconciler.kinds.canary import VERSION_KIND, newest_named_version, version_address_name
 from reconciler.model import Resource
+from reconciler.verify import MAIN
 from reconciler.verify.results import TestTarget
-
-MAIN = "main"
 
 
 class SelectionError(ReconcilerError):
