@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse
 from reconciler.emulator.app import ApiGate, create_app
 from reconciler.emulator.state import Tracked
 from reconciler.emulator.store import Store
+from tests.test_emulator_journal import every_kind_of_write
 
 
 @dataclass
@@ -318,3 +319,37 @@ def test_a_shared_tool_changed_by_a_write_drops_every_assistant_holding_it(clien
         store.tools[hook] = {**store.tools[hook], "display_name": "changed", "timeout_ms": 1}
     assert client.get(f"/ai/assistants/{holder['id']}").json()["tools"][0]["timeout_ms"] == 1
     check(client, store)
+
+
+def test_store_level_reads_after_every_kind_of_store_write(store: Store) -> None:
+    """The journal tests' list of every write the store makes, each followed by a read of everything."""
+
+    def reads() -> dict[str, bytes]:
+        bodies = {"list": store.list_assistants_json()}
+        for assistant_id, assistant in store.assistants.items():
+            bodies[assistant_id] = store.get_assistant_json(assistant_id)
+            bodies[assistant_id + " versions"] = store.list_versions_json(assistant_id)
+            for version in assistant.versions:
+                bodies[f"{assistant_id} {version.version_id}"] = store.get_version_json(
+                    assistant_id, version.version_id
+                )
+            if assistant.canary is not None:
+                bodies[assistant_id + " canary"] = store.get_canary_json(assistant_id)
+        return bodies
+
+    def expected() -> dict[str, bytes]:
+        bodies = {"list": JSONResponse({"data": store.list_assistants()}).body}
+        for assistant_id, assistant in store.assistants.items():
+            bodies[assistant_id] = JSONResponse(store.get_assistant(assistant_id)).body
+            bodies[assistant_id + " versions"] = JSONResponse({"data": store.list_versions(assistant_id)}).body
+            for version in assistant.versions:
+                body = store.get_version(assistant_id, version.version_id)
+                bodies[f"{assistant_id} {version.version_id}"] = JSONResponse(body).body
+            if assistant.canary is not None:
+                bodies[assistant_id + " canary"] = JSONResponse(store.get_canary(assistant_id)).body
+        return bodies
+
+    for write in every_kind_of_write(store):
+        write()
+        assert reads() == expected()
+        assert reads() == expected()  # now from the cache
