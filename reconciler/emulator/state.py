@@ -33,6 +33,10 @@ STATE_FORMAT = 1
 JSON = dict[str, Any]
 IDEMPOTENCY_WINDOW_SECONDS = 24 * 60 * 60
 """How long a key is remembered (docs/emulator.md): the payment APIs that made the header keep 24 hours."""
+IDEMPOTENCY_SWEEP_SECONDS = 60.0
+"""Expired keys are deleted by a scan of the whole table at most this often (a keyed create starts it), not
+on every keyed create: that made N keyed creates cost N^2/2 comparisons. An expired key still in the
+table is never replayed."""
 
 
 MAX_STATE_BYTES = 1 << 30
@@ -167,6 +171,7 @@ class StoreCore:
         self.assistant_tests: dict[str, JSON] = Tracked()  # assistant tests in their read shape, creation order
         self.test_runs: dict[str, JSON] = Tracked()  # test run records (assistant_tests.py), trigger order
         self._idempotency: dict[str, JSON] = Tracked()
+        self._swept_at: float | None = None  # when expired idempotency keys were last deleted
         self._renders: dict[str, Rendered] = {}  # by assistant id; see _rendered_entry
         self._renders_list: bytes | None = None  # the assistant list's body, until the next write
         self._renders_of: tuple[object, object] = (self.assistants, self.tools)  # the collections they render
@@ -512,9 +517,11 @@ class StoreCore:
                     return error.status, error.body()
                 return int(seen["status"]), copy.deepcopy(seen["body"])
             with self._writing():
-                limit = now - IDEMPOTENCY_WINDOW_SECONDS
-                for expired in [k for k, v in self._idempotency.items() if float(v.get("at", now)) < limit]:
-                    del self._idempotency[expired]
+                if self._swept_at is None or not 0 <= now - self._swept_at < IDEMPOTENCY_SWEEP_SECONDS:
+                    self._swept_at = now  # (a clock set back also sweeps)
+                    limit = now - IDEMPOTENCY_WINDOW_SECONDS
+                    for expired in [k for k, v in self._idempotency.items() if float(v.get("at", now)) < limit]:
+                        del self._idempotency[expired]
                 status, body = run()
                 self._idempotency[key] = {"status": status, "body": copy.deepcopy(body), "at": now}
                 return status, body
