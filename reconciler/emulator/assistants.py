@@ -15,7 +15,7 @@ from reconciler.api.write_rules import Violation, assistant_violations
 from reconciler.emulator import defaults
 from reconciler.emulator.errors import BadRequest, Unprocessable
 from reconciler.emulator.merge import merge_patch
-from reconciler.emulator.state import Assistant, StoreCore, Version, now_iso
+from reconciler.emulator.state import Assistant, StoreCore, Version, json_bytes, now_iso
 from reconciler.emulator.toolset import check_single_instance, read_view
 
 MAX_VERSIONS = 10
@@ -69,14 +69,42 @@ class AssistantOps(StoreCore):
             "version_created_at": version.created_at,
         }
 
+    def _rendered(self, assistant: Assistant, version: Version) -> bytes:
+        """``json_bytes(self._render(assistant, version))``, cached until a write marks the assistant (or a
+        shared tool it holds) changed: see ``StoreCore._rendered_entry``."""
+        entry = self._rendered_entry(assistant.id)
+        if entry is None:
+            return json_bytes(self._render(assistant, version))
+        body = entry.versions.get(version.version_id)
+        if body is None:
+            body = entry.versions[version.version_id] = json_bytes(self._render(assistant, version))
+        return body
+
     def list_assistants(self) -> list[JSON]:
         with self._lock:
             return [self._render(a, a.main) for a in self.assistants.values()]
+
+    def list_assistants_json(self) -> bytes:
+        """The body of GET /ai/assistants, `{"data": [...]}`, joined from each assistant's cached body; the
+        whole body is cached too, until the next write."""
+        with self._lock:
+            caching = self._caching()  # first: it may empty the cache
+            if caching and self._renders_list is not None:
+                return self._renders_list
+            body = _data_list([self._rendered(a, a.main) for a in self.assistants.values()])
+            if caching:
+                self._renders_list = body
+            return body
 
     def get_assistant(self, assistant_id: str) -> JSON:
         with self._lock:
             assistant = self._get(assistant_id)
             return self._render(assistant, assistant.main)
+
+    def get_assistant_json(self, assistant_id: str) -> bytes:
+        with self._lock:
+            assistant = self._get(assistant_id)
+            return self._rendered(assistant, assistant.main)
 
     def list_versions(self, assistant_id: str) -> list[JSON]:
         """All kept versions, newest first (main included)."""
@@ -84,10 +112,21 @@ class AssistantOps(StoreCore):
             assistant = self._get(assistant_id)
             return [self._render(assistant, v) for v in reversed(assistant.versions)]
 
+    def list_versions_json(self, assistant_id: str) -> bytes:
+        """The body of GET /ai/assistants/{id}/versions, `{"data": [...]}`, newest first."""
+        with self._lock:
+            assistant = self._get(assistant_id)
+            return _data_list([self._rendered(assistant, v) for v in reversed(assistant.versions)])
+
     def get_version(self, assistant_id: str, version_id: str) -> JSON:
         with self._lock:
             assistant = self._get(assistant_id)
             return self._render(assistant, assistant.version(version_id))
+
+    def get_version_json(self, assistant_id: str, version_id: str) -> bytes:
+        with self._lock:
+            assistant = self._get(assistant_id)
+            return self._rendered(assistant, assistant.version(version_id))
 
     # -- writing -----------------------------------------------------------------------------------
 
@@ -207,6 +246,15 @@ class AssistantOps(StoreCore):
             assistant.main_version_id = version_id
             assistant.canary = None
             return self._render(assistant, version)
+
+
+def _data_list(parts: list[bytes]) -> bytes:
+    """``json_bytes({"data": [...]})`` from the items' encoded bodies, copying the (large) whole only once."""
+    if not parts:
+        return b'{"data":[]}'
+    parts[0] = b'{"data":[' + parts[0]
+    parts[-1] = parts[-1] + b"]}"
+    return b",".join(parts)
 
 
 def enforce(violations: list[Violation]) -> None:

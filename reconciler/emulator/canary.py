@@ -13,7 +13,7 @@ import copy
 from typing import Any
 
 from reconciler.emulator.errors import BadRequest, NotFound, Unprocessable
-from reconciler.emulator.state import Assistant, StoreCore, now_iso
+from reconciler.emulator.state import Assistant, StoreCore, json_bytes, now_iso
 
 JSON = dict[str, Any]
 
@@ -90,6 +90,20 @@ class CanaryOps(StoreCore):
         with self._lock:
             assistant = self._get(assistant_id)
             return self._show(assistant, self._canary(assistant))
+
+    def get_canary_json(self, assistant_id: str) -> bytes:
+        """``json_bytes(get_canary(...))``, cached with the assistant's other bodies (StoreCore._rendered_entry)
+        and only for the config dict it was rendered from."""
+        with self._lock:
+            assistant = self._get(assistant_id)
+            canary = self._canary(assistant)
+            entry = self._rendered_entry(assistant_id)
+            if entry is not None and entry.canary is not None and entry.canary[0] is canary:
+                return entry.canary[1]
+            body = json_bytes(self._show(assistant, canary))
+            if entry is not None:
+                entry.canary = (canary, body)
+            return body
 
     def create_canary(self, assistant_id: str, body: JSON) -> JSON:
         with self._writing():

@@ -14,8 +14,14 @@ from starlette.responses import JSONResponse, Response
 from reconciler.emulator.parsing import bool_query, idempotent_create, json_body, page_query, store_of
 
 
+def json_response(body: bytes) -> Response:
+    """A 200 of already encoded JSON (the store's cached reads): the same bytes and headers a
+    ``JSONResponse`` of the decoded value would send."""
+    return Response(body, media_type=JSONResponse.media_type)
+
+
 async def list_assistants(request: Request) -> Response:
-    return JSONResponse({"data": store_of(request).list_assistants()})
+    return json_response(store_of(request).list_assistants_json())
 
 
 async def create_assistant(request: Request) -> Response:
@@ -33,7 +39,7 @@ async def import_assistants(request: Request) -> Response:
 async def get_assistant(request: Request) -> Response:
     """The runtime-only query flag is checked (422 when not a boolean) and otherwise ignored."""
     bool_query(request, "fetch_dynamic_variables_from_webhook")
-    return JSONResponse(store_of(request).get_assistant(request.path_params["assistant_id"]))
+    return json_response(store_of(request).get_assistant_json(request.path_params["assistant_id"]))
 
 
 async def update_assistant(request: Request) -> Response:
@@ -50,14 +56,14 @@ async def delete_assistant(request: Request) -> Response:
 
 
 async def list_versions(request: Request) -> Response:
-    return JSONResponse({"data": store_of(request).list_versions(request.path_params["assistant_id"])})
+    return json_response(store_of(request).list_versions_json(request.path_params["assistant_id"]))
 
 
 async def get_version(request: Request) -> Response:
     """`include_mcp_servers` is accepted (and checked) but mcp_servers are always included."""
     bool_query(request, "include_mcp_servers")
     params = request.path_params
-    return JSONResponse(store_of(request).get_version(params["assistant_id"], params["version_id"]))
+    return json_response(store_of(request).get_version_json(params["assistant_id"], params["version_id"]))
 
 
 async def update_version(request: Request) -> Response:
@@ -112,7 +118,7 @@ async def detach_tool(request: Request) -> Response:
 
 
 async def get_canary(request: Request) -> Response:
-    return JSONResponse(store_of(request).get_canary(request.path_params["assistant_id"]))
+    return json_response(store_of(request).get_canary_json(request.path_params["assistant_id"]))
 
 
 async def create_canary(request: Request) -> Response:

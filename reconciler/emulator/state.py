@@ -33,6 +33,10 @@ STATE_FORMAT = 1
 JSON = dict[str, Any]
 IDEMPOTENCY_WINDOW_SECONDS = 24 * 60 * 60
 """How long a key is remembered (docs/emulator.md): the payment APIs that made the header keep 24 hours."""
+IDEMPOTENCY_SWEEP_SECONDS = 60.0
+"""Expired keys are deleted by a scan of the whole table at most this often (a keyed create starts it), not
+on every keyed create: that made N keyed creates cost N^2/2 comparisons. An expired key still in the
+table is never replayed."""
 
 
 MAX_STATE_BYTES = 1 << 30
@@ -52,25 +56,44 @@ _KEYS = {"assistant_tests": "test_id", "test_runs": "run_id"}  # the id field of
 
 class Tracked(dict[str, Any]):
     """A collection that remembers which ids were set or deleted since the last save (its ``dirty`` map,
-    an ordered set, so records created by one request replay in creation order)."""
+    an ordered set, so records created by one request replay in creation order), and since the end of the
+    last write (``stale``: their cached renderings are dropped then, see ``StoreCore._forget_stale``)."""
 
-    __slots__ = ("dirty",)
+    __slots__ = ("dirty", "stale")
 
     def __init__(self, items: dict[str, Any] | None = None) -> None:
         super().__init__(items or {})
         self.dirty: dict[str, None] = {}
+        self.stale: set[str] = set()
 
     def __setitem__(self, key: str, value: Any) -> None:
         super().__setitem__(key, value)
         self.dirty[key] = None
+        self.stale.add(key)
 
     def __delitem__(self, key: str) -> None:
         super().__delitem__(key)
         self.dirty[key] = None
+        self.stale.add(key)
 
 
 class StateFileError(ValueError):
     """The state file cannot be used: another emulator holds it, or it is not a state file."""
+
+
+def json_bytes(value: Any) -> bytes:
+    """value encoded exactly as Starlette's ``JSONResponse`` encodes a body (compact, UTF-8, no NaN), so
+    bodies assembled from cached parts are byte-for-byte what a ``JSONResponse`` of the whole would send."""
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode("utf-8")
+
+
+@dataclass
+class Rendered:
+    """One assistant's cached read bodies (``json_bytes`` of each): by version id, and its canary config
+    with the config dict it was rendered from (a config is replaced, never edited, so identity tells)."""
+
+    versions: dict[str, bytes] = field(default_factory=dict)
+    canary: tuple[JSON, bytes] | None = None
 
 
 def now_iso() -> str:
@@ -125,6 +148,14 @@ class StoreCore:
     id marks it), and a record changed in place is marked when a write looks it up (``_get``, ``_tool``,
     ``_mcp``, ``_test``, ``_holding``, ``_imported``). Marking too much only costs bytes; a collection
     replaced by a new dict is noticed at the save, which then rewrites the snapshot.
+
+    Reads of assistants, versions and canary configs answer bytes cached per assistant (``_rendered_entry``),
+    and the assistant list the body joined from them until the next write of any kind. The same marks
+    invalidate the per-assistant bodies: when the outermost write ends, successful or not, the cache of every
+    assistant it marked is dropped, and of every assistant whose versions hold a shared tool it marked
+    (``_forget_stale``); loading a state file drops them all, and a collection replaced by a plain dict is
+    not cached at all. So a record must only change inside ``_writing``, or ``forget_renders`` must be
+    called after changing it from outside (as a test might).
     """
 
     compact_min_bytes = COMPACT_MIN_BYTES
@@ -140,6 +171,10 @@ class StoreCore:
         self.assistant_tests: dict[str, JSON] = Tracked()  # assistant tests in their read shape, creation order
         self.test_runs: dict[str, JSON] = Tracked()  # test run records (assistant_tests.py), trigger order
         self._idempotency: dict[str, JSON] = Tracked()
+        self._swept_at: float | None = None  # when expired idempotency keys were last deleted
+        self._renders: dict[str, Rendered] = {}  # by assistant id; see _rendered_entry
+        self._renders_list: bytes | None = None  # the assistant list's body, until the next write
+        self._renders_of: tuple[object, object] = (self.assistants, self.tools)  # the collections they render
         self.saves = 0  # journal lines or snapshots written: one per write request, none per read
         self.bytes_written = 0  # to the snapshot and the journal together
         self._generation = 0  # of the snapshot; the journal's header names the one it extends
@@ -215,8 +250,62 @@ class StoreCore:
                 yield
             finally:
                 self._depth -= 1
+                if self._depth == 0:
+                    self._forget_stale()  # also after a failed write: it may have changed a record first
             if self._depth == 0:
                 self._save()
+
+    def _caching(self) -> bool:
+        """Whether read bodies may be cached and cached ones served now. Not inside a write (the record may
+        change again before the write ends and its marks are applied), nor when the assistants or tools
+        collection is not a ``Tracked`` one (its changes are not marked). A collection replaced since the
+        cache was filled empties it."""
+        if self._depth or not isinstance(self.assistants, Tracked) or not isinstance(self.tools, Tracked):
+            return False
+        owner_assistants, owner_tools = self._renders_of
+        if owner_assistants is not self.assistants or owner_tools is not self.tools:
+            self.forget_renders()
+        return True
+
+    def _rendered_entry(self, assistant_id: str) -> Rendered | None:
+        """The cached read bodies of a live assistant, to read and fill; None when not ``_caching``."""
+        if not self._caching():
+            return None
+        entry = self._renders.get(assistant_id)
+        if entry is None:
+            entry = self._renders[assistant_id] = Rendered()
+        return entry
+
+    def forget_renders(self) -> None:
+        """Drop every cached read body (after records were changed outside a write)."""
+        with self._lock:
+            self._renders = {}
+            self._renders_list = None
+            self._renders_of = (self.assistants, self.tools)
+            for collection in (getattr(self, attribute) for attribute in _ATTRIBUTES.values()):
+                if isinstance(collection, Tracked):
+                    collection.stale.clear()
+
+    def _forget_stale(self) -> None:
+        """Drop the cached bodies a write may have changed, and clear the ``stale`` marks.
+
+        An assistant's bodies depend on its record and on the shared tools its versions hold, so a marked
+        assistant and a marked tool (updated, deleted) both drop them."""
+        self._renders_list = None  # any write may change the list: what it holds, or its order
+        assistants, deleted, tools = self.assistants, self.deleted_assistants, self.tools
+        if not (isinstance(assistants, Tracked) and isinstance(deleted, Tracked) and isinstance(tools, Tracked)):
+            self.forget_renders()
+            return
+        for assistant_id in assistants.stale | deleted.stale:
+            self._renders.pop(assistant_id, None)
+        if tools.stale and self._renders:
+            for assistant_id in list(self._renders):
+                assistant = assistants.get(assistant_id)
+                if assistant is None or any(not tools.stale.isdisjoint(v.tool_ids) for v in assistant.versions):
+                    del self._renders[assistant_id]
+        for collection in (getattr(self, attribute) for attribute in _ATTRIBUTES.values()):
+            if isinstance(collection, Tracked):
+                collection.stale.clear()
 
     def _save(self) -> None:
         """Persist what the request changed: one journal line, or the whole snapshot when that is due."""
@@ -345,6 +434,7 @@ class StoreCore:
             ) from None
         self._snapshot_bytes = len(raw)
         self._replay(append)
+        self.forget_renders()
 
     def _replay(self, append: bool) -> None:
         """Apply the journal's complete lines to the loaded snapshot and open it for appending.
@@ -427,9 +517,11 @@ class StoreCore:
                     return error.status, error.body()
                 return int(seen["status"]), copy.deepcopy(seen["body"])
             with self._writing():
-                limit = now - IDEMPOTENCY_WINDOW_SECONDS
-                for expired in [k for k, v in self._idempotency.items() if float(v.get("at", now)) < limit]:
-                    del self._idempotency[expired]
+                if self._swept_at is None or not 0 <= now - self._swept_at < IDEMPOTENCY_SWEEP_SECONDS:
+                    self._swept_at = now  # (a clock set back also sweeps)
+                    limit = now - IDEMPOTENCY_WINDOW_SECONDS
+                    for expired in [k for k, v in self._idempotency.items() if float(v.get("at", now)) < limit]:
+                        del self._idempotency[expired]
                 status, body = run()
                 self._idempotency[key] = {"status": status, "body": copy.deepcopy(body), "at": now}
                 return status, body
@@ -442,6 +534,7 @@ class StoreCore:
         """Within a write, note that the record may change in place (it is saved with the request)."""
         if self._depth and isinstance(collection, Tracked):
             collection.dirty[key] = None
+            collection.stale.add(key)
 
     def _get(self, assistant_id: str) -> Assistant:
         assistant = self.assistants.get(assistant_id)
