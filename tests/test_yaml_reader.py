@@ -110,6 +110,8 @@ TRICKY = {
     "tags": "a: !!str 12\nb: !!int '7'\nc: !!float '1'\nd: ! 12\ne: !custom x\nf: !!binary aGk=\ng: !!set {a}\n"
     "h: !!omap [a: 1]\ni: !!seq [1]\nj: !!map {k: v}\nk: !!null ''\nl: !!bool 'yes'\nm: !!timestamp 2001-01-01\n",
     "tagged-keys": "!!str a: 1\n!!int 2: 3\n! c: 4\n",
+    "str-tagged-keys": "!!str a: 1\n!!str 200: 2\n",
+    "many-alias-values": "a: &a [" + ", ".join(["x"] * 1000) + "]\nb: [*a, *a, *a, *a, *a]\n",
     "key-is-list": "[a, b]: 1\nc: 2\n",
     "key-is-mapping": "{a: 1}: 1\nc: 2\n",
     "alias-key": "a: &k name\n*k : 2\n",
@@ -158,7 +160,7 @@ OWN = [
     "huge-integer", "tags", "complex-key", "empty-documents", "multiple-documents", "root-scalars",
     "explicit-document-end", "directives", "flow-styles", "comments-everywhere", "quoted-merge-key",
     "merge-as-value", "values-at-limit", "documents-at-limit", "at-depth-limit", "interpolation", "passthrough",
-    "bom", "nan-in-list",
+    "bom", "nan-in-list", "str-tagged-keys", "many-alias-values",
 ]  # fmt: skip
 """Inputs the event reader reads itself (problems inside a document are its own work)."""
 
