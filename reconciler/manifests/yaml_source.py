@@ -536,6 +536,13 @@ class _EventReader:
         """The next event from libyaml, counted and recorded as the node reader's composer would."""
         event = self.get_event()
         cls = event.__class__
+        if cls is ScalarEvent and event.anchor is None:  # the most common event, in short
+            self.nodes += 1
+            if self.nodes > MAX_VALUES or self.depth > MAX_DEPTH:
+                raise _Fallback
+            if self.recorded is not None:
+                self.recorded.append(event)
+            return event
         if cls is ScalarEvent or cls is MappingStartEvent or cls is SequenceStartEvent:
             self.nodes += 1
             if self.nodes > MAX_VALUES or self.depth > MAX_DEPTH:
