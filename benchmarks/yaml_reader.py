@@ -11,12 +11,14 @@ into memory first, then every text is turned into values under ``time.process_ti
   events only     libyaml's events, nothing built: the floor of any libyaml-based reader
   node reader     libyaml events, PyYAML's Python composer (bounded), our builder: the old read_yaml
   event reader    libyaml events built straight into values with lines and every bound: read_yaml
-  C composer      libyaml composes nodes in C (``CSafeLoader.get_node``), our builder; no bound
-                  holds while composing (deep nesting, millions of nodes), so it is shown twice:
-                  alone, and after a bounding pass over the events (what it would need)
-  ryml, yaml_rs   compiled parsers from the package index, when installed; neither gives line numbers
-                  and both read YAML 1.2 (``on``, ``0o17``, ``017`` change meaning), so they are shown
-                  for scale only
+  C composer      libyaml composes nodes in C (``CSafeLoader.get_node``), our builder. None of our
+                  bounds holds while it composes: six MB of ``- a`` lines become a million nodes (about
+                  300 MB) before the builder may refuse them (libyaml itself stops nesting past 1000
+                  levels). So it is shown twice: alone, and after the pass over the events that
+                  would have to count nodes first
+  ryml, yaml_rs,  compiled parsers from the package index (rapidyaml, yaml-rs, fastyaml-rs), when
+  fastyaml-rs     installed; none gives the line of each key and item and all read YAML 1.2 (``on``,
+                  ``0o17``, ``017`` change meaning; ryml gives only text), so they are shown for scale
 """
 
 from __future__ import annotations
@@ -90,6 +92,12 @@ def yaml_rs_load(text: str) -> Any:
     return yaml_rs.loads(text)
 
 
+def fast_yaml_load(text: str) -> Any:
+    import fast_yaml  # type: ignore[import-not-found]  # from the fastyaml-rs package
+
+    return list(fast_yaml.safe_load_all(text))
+
+
 OPTIONS: list[tuple[str, Callable[[str], Any]]] = [
     ("CSafeLoader load_all (reference)", load_all),
     ("libyaml events only (floor)", events_only),
@@ -99,6 +107,7 @@ OPTIONS: list[tuple[str, Callable[[str], Any]]] = [
     ("c. C composer + builder, bounding pass", c_composer_bounded),
     ("d. ryml parse_in_arena (tree only)", ryml_parse),
     ("d. yaml_rs loads", yaml_rs_load),
+    ("d. fastyaml-rs safe_load_all", fast_yaml_load),
 ]
 
 

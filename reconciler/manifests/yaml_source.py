@@ -15,8 +15,8 @@ installed) builds values straight from libyaml's events, with no node graph, and
 limits as events arrive; the node reader (``_read_nodes``: compose, then build) is the definition,
 and reads every file the event reader leaves to it (any problem that stops reading, merge keys, odd
 keys), so every message is the node reader's. On 1100 benchmark manifests (10.6 MB) the event
-reader takes about half the CPU of the node reader and 0.6-0.8x that of ``yaml.load_all`` with
-``CSafeLoader`` (``benchmarks/yaml_reader.py``).
+reader takes 0.55x the CPU of the node reader and 0.83-0.87x that of ``yaml.load_all`` with
+``CSafeLoader`` (``benchmarks/yaml_reader.py``, best of 9 on a busy two-core machine).
 """
 
 from __future__ import annotations
