@@ -30,7 +30,7 @@ from reconciler.errors import ManifestErrors, ManifestProblem
 from reconciler.manifests.cross_rules import cross_document_problems
 from reconciler.manifests.environment import Environment
 from reconciler.manifests.files import FileRefused, FileTooLarge, NotText, read_text
-from reconciler.manifests.interpolate import interpolate
+from reconciler.manifests.interpolate import Interpolation, interpolate
 from reconciler.manifests.project import Project
 from reconciler.manifests.references import check_references, references
 from reconciler.manifests.schema import document_warnings, hatch_listed, lift_passthrough, validate_document
@@ -276,13 +276,16 @@ class _Loader:
             self._check_unique(kind, name, f"{file}:{document.line}")
         spec = value.get("spec")
         env = self.environment
-        result = interpolate(
-            spec,
-            self.environ,
-            ("spec",),
-            variables=None if env is None else env.variables,
-            var_files=() if env is None else env.files,
-        )
+        if document.has_interpolation:
+            result = interpolate(
+                spec,
+                self.environ,
+                ("spec",),
+                variables=None if env is None else env.variables,
+                var_files=() if env is None else env.files,
+            )
+        else:  # the reader saw no '${' in any string: what interpolate would give, without the walk
+            result = Interpolation(value=spec, template=spec)
         remember(result.secrets)  # from now on, every message of this command masks them
         for path, message in result.problems:
             self.problems.append(_problem(file, source.line_of(path), message, kind, name, format_path(path)))
@@ -292,11 +295,12 @@ class _Loader:
         listed = self._listed(kind, name, result.value)
         interpolated, moved = hatch_listed(with_spec, list(listed))
         where = {path: listed[pattern] for path, pattern in moved.items()}
+        passthrough = document.has_passthrough or bool(moved)  # else no x-passthrough key to find or lift
         # A value whose reference failed still holds the raw `${...}`: judging it again adds only noise.
         unresolved = {format_path(path) for path, _ in result.problems}
         schema_problems = [
             _masked(p, result.secrets)
-            for p in validate_document(interpolated, kind, source, name)
+            for p in validate_document(interpolated, kind, source, name, passthrough)
             if p.path not in unresolved
         ]
         self.problems.extend(schema_problems)
@@ -306,7 +310,7 @@ class _Loader:
             Resource(
                 kind=kind,
                 name=name,
-                spec=lift_passthrough(result.value),
+                spec=lift_passthrough(result.value) if passthrough else result.value,
                 file=file,
                 line=document.line,
                 source=source.deferred(functools.partial(_document_lines, file, index)),
@@ -314,7 +318,8 @@ class _Loader:
                 secrets=frozenset(result.secrets),
                 previous_names=tuple(value.get("previous_names") or ()),
                 warnings=tuple(
-                    str(_masked(w, result.secrets)) for w in document_warnings(interpolated, kind, source, name, where)
+                    str(_masked(w, result.secrets))
+                    for w in document_warnings(interpolated, kind, source, name, where, passthrough)
                 ),
             )
         )

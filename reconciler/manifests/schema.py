@@ -103,17 +103,18 @@ def _fast_check(kind: str) -> Callable[[Any], bool] | None:
 
 
 def validate_document(
-    document: Mapping[str, Any], kind: str, source: SourceMap, name: str | None = None
+    document: Mapping[str, Any], kind: str, source: SourceMap, name: str | None = None, passthrough: bool = True
 ) -> list[ManifestProblem]:
     """Every schema error of one document, located at the nearest line the source map knows.
 
     A document the schema accepts is then held to the API's write rules (``reconciler.api.write_rules``),
-    the checks Telnyx makes on write that a schema cannot state.
+    the checks Telnyx makes on write that a schema cannot state. ``passthrough=False`` says the document
+    holds no ``x-passthrough`` key (the reader knows), so the walks looking for one are skipped.
     """
     problems = _schema_problems(document, kind, source, name)
     if problems:
         return problems
-    return _rule_problems(document, kind, source, name)
+    return _rule_problems(document, kind, source, name, passthrough)
 
 
 PASSTHROUGH = "x-passthrough"
@@ -225,11 +226,12 @@ def passthrough_warnings(
 
 def document_warnings(
     document: Mapping[str, Any], kind: str, source: SourceMap, name: str | None = None,
-    listed: Mapping[JsonPath, str] | None = None,
+    listed: Mapping[JsonPath, str] | None = None, passthrough: bool = True,
 ) -> list[ManifestProblem]:
     """What ``validate`` warns about in a valid document: passthrough fields and write-rule advice
-    (``assistant_advisories``), for an assistant and for each candidate version of a CanaryDeploy."""
-    warnings = passthrough_warnings(document, kind, source, name, listed)
+    (``assistant_advisories``), for an assistant and for each candidate version of a CanaryDeploy.
+    ``passthrough=False``: the document holds no ``x-passthrough`` key, nothing to look for or lift."""
+    warnings = passthrough_warnings(document, kind, source, name, listed) if passthrough else []
     spec = document.get("spec")
     configs: list[tuple[JsonPath, Any]] = []
     if kind == "Assistant":
@@ -239,7 +241,7 @@ def document_warnings(
         configs = [(("spec", "versions", version), override) for version, override in spec["versions"].items()]
     for at, config in configs:
         if isinstance(config, Mapping):
-            for advice in assistant_advisories(lift_passthrough(config)):
+            for advice in assistant_advisories(lift_passthrough(config) if passthrough else config):
                 where = (*at, *advice.path)
                 warnings.append(_problem(source, kind, name, where, where, advice.message))
     return sorted(warnings, key=lambda w: (w.line, w.path))
@@ -257,15 +259,16 @@ def _passthrough_problems(
 
 
 def _rule_problems(
-    document: Mapping[str, Any], kind: str, source: SourceMap, name: str | None
+    document: Mapping[str, Any], kind: str, source: SourceMap, name: str | None, passthrough: bool = True
 ) -> list[ManifestProblem]:
     spec = document.get("spec")
     if not isinstance(spec, Mapping):
         return []
-    clashes = sorted(set(_passthrough_problems(document, kind, source, name)), key=lambda p: (p.line, p.path))
-    if clashes:
-        return clashes
-    spec = lift_passthrough(spec)
+    if passthrough:
+        clashes = sorted(set(_passthrough_problems(document, kind, source, name)), key=lambda p: (p.line, p.path))
+        if clashes:
+            return clashes
+        spec = lift_passthrough(spec)
     violations: list[Violation] = []
     if kind == "Assistant":
         violations = assistant_violations(spec)
