@@ -14,7 +14,8 @@ Retry policy (see docs/reliability notes in the README):
 
 A 429 that says when to come back (Retry-After) is the server pacing us, not a failure: it is
 retried when asked, up to ``THROTTLED_RETRIES_PER_RETRY`` times ``max_retries`` (32 by default) and
-within the command's deadline, and it holds every worker back until then (api/throttle.py).
+within the command's deadline, and it holds every worker back until then (api/throttle.py). From the
+first 429 on, request starts are paced at a rate learned from the 429s (api/pacing.py).
 
 The API key is only ever placed in the ``Authorization`` header; no message, exception or
 log line built here contains it.
@@ -245,9 +246,7 @@ class TelnyxClient:
         attempt = slow = throttled = 0
         while True:
             self._check_deadline(method, path)
-            held = self.limit.held_for()  # a 429 (maybe another worker's) said when to come back
-            if held > 0:
-                self._pause(held, method, path)
+            turn = self._wait_turn(method, path)
             started = time.monotonic()
             try:
                 self.request_count += 1
@@ -278,19 +277,21 @@ class TelnyxClient:
                 raise ApiUnavailable(f"{method} {path}: {failure}{outcome}") from None
             status = response.status_code
             _log_attempt(method, path, str(status), started, attempt + throttled, response.headers.get("x-request-id"))
-            if status == 429:
-                self.limit.throttled(epoch, retry_after_seconds(response.headers))
+            if status != 429:
+                self.limit.pacer.answered()  # it took a token, whatever the answer
             if status < 400:
                 self.limit.succeeded()
                 return payload
+            wait = retry_after_seconds(response.headers)
+            if status == 429:
+                self.limit.throttled(epoch, wait)
+                self.limit.pacer.refused(turn, wait)
             retryable = status in RETRYABLE_STATUS if may_repeat else status in SAFE_POST_RETRY_STATUS
-            paced = retry_after_seconds(response.headers) if status == 429 else None
-            if paced is not None and throttled < self.max_retries * THROTTLED_RETRIES_PER_RETRY:
-                throttled += 1  # the hold set by throttled() makes the loop wait it out
-                HTTP_LOG.info("%s %s: HTTP 429, retrying in %.1f s (Retry-After)", method, path, paced)
+            if status == 429 and wait is not None and throttled < self.max_retries * THROTTLED_RETRIES_PER_RETRY:
+                throttled += 1  # the hold set by throttled(), or the pace, makes the loop wait it out
+                HTTP_LOG.info("%s %s: HTTP 429, retrying in %.1f s (Retry-After)", method, path, wait)
                 continue
             if retryable and attempt < self.max_retries:
-                wait = retry_after_seconds(response.headers)
                 delay = wait if wait is not None else self._backoff(attempt)
                 HTTP_LOG.info("%s %s: HTTP %s, retrying in %.1f s%s", method, path, status, delay,
                               " (Retry-After)" if wait is not None else "")
@@ -310,6 +311,22 @@ class TelnyxClient:
         return ResponseRefused(
             f"{method} {path}: the command reached its deadline of {self.limits.deadline:g} s (--deadline)"
         )
+
+    def _wait_turn(self, method: str, path: str) -> float | None:
+        """Before an attempt: wait out a Retry-After (maybe another worker's), then this request's turn
+        in the pace (api/pacing.py; there is none before the first 429): the turn's time, or None."""
+        held = self.limit.held_for()
+        if held > 0:
+            self._pause(held, method, path)
+        start = self.limit.pacer.reserve()
+        if start is not None:
+            wait = start - time.monotonic()
+            if wait > 0:
+                self._pause(wait, method, path)
+            held = self.limit.held_for()  # a long Retry-After that came while it waited its turn
+            if held > 0:
+                self._pause(held, method, path)
+        return start
 
     def _pause(self, delay: float, method: str, path: str) -> None:
         """Wait before a retry, unless the wait would reach the command's deadline."""
