@@ -10,11 +10,12 @@ Nothing is paced until the API answers 429 (``rate`` is None): a plan that is ne
 slowed. The first 429 sets the pace to the faster of two guesses: one request per Retry-After (a
 token bucket's Retry-After is the time to its next token, at most one interval, so this is at or
 above its rate) and the rate of answers over the last ``WINDOW`` seconds. The other 429s of that
-first burst can only lower it, down to that rate of answers. From then on each 429 to a request that
-waited its turn cuts the pace by ``CUT`` and every other answer raises it by ``RAISE``, so it settles
-where about one request in 22 is refused: just under the limit, whatever the limit and however
-unevenly the requests arrive, and it follows a limit that moves. Against a server whose limit is
-gone the pace grows until it is dropped (``UNPACED_ABOVE``).
+first burst can only lower it, down to that rate of answers. From then on a 429 to a request that
+waited its turn cuts the pace by ``CUT``, once per window like AdaptiveLimit's halving (only a
+request started since the last cut cuts again), and every other answer raises it by ``RAISE``. So
+the pace probes up to where requests start being refused and steps back: it settles just under the
+limit, whatever the limit and however unevenly the requests arrive, and follows a limit that moves.
+Against a server whose limit is gone the pace grows until it is dropped (``UNPACED_ABOVE``).
 
 Each request reserves the next free start, ``1 / rate`` after the one before; a start nobody took
 is not saved up. Deterministic for tests: the clock is injected and nothing here sleeps.
@@ -29,9 +30,9 @@ from collections.abc import Callable
 
 WINDOW = 1.0
 """Seconds of answers the first guess measures."""
-CUT = 0.1
-"""A 429 to a paced request cuts the pace by this fraction."""
-RAISE = 0.005
+CUT = 0.05
+"""A window of 429s to paced requests cuts the pace by this fraction."""
+RAISE = 0.0025
 """Any other answer raises the pace by this fraction."""
 UNPACED_ABOVE = 10_000.0
 """Requests a second past which a pace is no pace."""
@@ -47,6 +48,7 @@ class Pacer:
         self._next = 0.0  # the next start free
         self._answers: deque[float] = deque()  # when each answer of the last WINDOW came
         self._floor = 0.0  # the answers' rate when the first 429 came
+        self._cut_at = 0.0  # when the pace was last cut: only a request started since cuts it again
 
     def reserve(self) -> float | None:
         """The clock time at which this request may start, or None when nothing is paced (start now)."""
@@ -93,7 +95,8 @@ class Pacer:
                 if guess is not None or self._floor > 0:
                     self._next = now
                     self._set(max(guess or 0.0, self._floor))
-            elif start is not None:
+            elif start is not None and start >= self._cut_at:  # once per window, as AdaptiveLimit halves
+                self._cut_at = self._clock()
                 self._set(self.rate * (1 - CUT))
             elif guess is not None:  # another 429 of the burst the pace came from: it may know better
                 self._set(min(self.rate, max(guess, self._floor)))
