@@ -347,12 +347,20 @@ class TelnyxClient:
         """
         until = min(time.monotonic() + self.limits.request_timeout, self._deadline)
         with watching(Watch(until, self.limits.min_transfer_bytes, self.limits.transfer_window)) as watch:
-            return self._attempt(method, path, content, params, headers, until, watch)
+            answer = self._attempt(method, path, content, params, headers, until, watch)
+            if answer is None:  # only the streaming parser refused the read's body: ask again, read it whole
+                self.request_count += 1
+                watch.restart()
+                answer = self._attempt(method, path, content, params, headers, until, watch, whole=True)
+            assert answer is not None
+            return answer
 
     def _attempt(
         self, method: str, path: str, content: bytes | None, params: Mapping[str, str | int] | None,
-        headers: Mapping[str, str], until: float, watch: Watch,
-    ) -> tuple[httpx.Response, Any]:
+        headers: Mapping[str, str], until: float, watch: Watch, whole: bool = False,
+    ) -> tuple[httpx.Response, Any] | None:
+        """One request and its answer; None when a read's body is one only the streaming parser refuses
+        (an integer beyond 64 bits): a GET is safe to repeat, and ``whole`` reads it in one piece."""
         wait = max(0.001, until - time.monotonic())
         request = self._http.build_request(method, path, content=content, params=params, headers=headers)
         request.extensions["timeout"] = httpx.Timeout(wait, connect=min(5.0, wait)).as_dict()
@@ -362,16 +370,18 @@ class TelnyxClient:
             if response.status_code >= 400:
                 response.error_body = b"".join(self._chunks(response, method, path, until, MAX_ERROR_BODY))  # type: ignore[attr-defined]
                 return response, None
-            if method == "GET":
-                return self._read(response, path, params, headers, until, watch)
+            if method == "GET" and not whole:
+                return self._read(response, path, until)
             body = b"".join(self._chunks(response, method, path, until))
-            if not body.strip():
+            if not body.strip() and method != "GET":
                 return response, None
             try:
                 return response, loads_json(body, self.limits.max_depth)
             except TooDeep:
                 raise self._refused(method, path, "depth") from None
-            except NotJson:
+            except NotJson as exc:
+                if method == "GET":
+                    raise ApiError("GET", path, response.status_code, f"the response is not JSON: {exc}") from None
                 return response, body.decode("utf-8", "replace")
         finally:
             response.close()
@@ -410,38 +420,17 @@ class TelnyxClient:
         except httpx.DecodingError:
             raise ApiError(method, path, response.status_code, "the response's Content-Encoding is corrupt") from None
 
-    def _read(
-        self, response: httpx.Response, path: str, params: Mapping[str, str | int] | None,
-        headers: Mapping[str, str], until: float, watch: Watch,
-    ) -> tuple[httpx.Response, Any]:
-        """A read's body, decoded as it arrives; asked for again and decoded whole in the rare case
-        only the streaming parser refuses it (an integer beyond 64 bits). A GET is safe to repeat."""
+    def _read(self, response: httpx.Response, path: str, until: float) -> tuple[httpx.Response, Any] | None:
+        """A read's body, decoded as it arrives; None in the rare case only the streaming parser refuses
+        it (an integer beyond 64 bits)."""
         try:
             return response, decode_json(self._chunks(response, "GET", path, until), self.limits.max_depth)
         except TooDeep:
             raise self._refused("GET", path, "depth") from None
         except StreamRefused:
-            response.close()
+            return None
         except NotJson as exc:
             raise ApiError("GET", path, response.status_code, f"the response is not JSON: {exc}") from None
-        self.request_count += 1
-        request = self._http.build_request("GET", path, params=params, headers=headers)
-        watch.restart()
-        again = self._http.send(request, stream=True)
-        watch.headers_received()
-        try:
-            if again.status_code >= 400:
-                again.error_body = b"".join(self._chunks(again, "GET", path, until, MAX_ERROR_BODY))  # type: ignore[attr-defined]
-                return again, None
-            body = b"".join(self._chunks(again, "GET", path, until))
-        finally:
-            again.close()
-        try:
-            return again, loads_json(body, self.limits.max_depth)
-        except TooDeep:
-            raise self._refused("GET", path, "depth") from None
-        except NotJson as exc:
-            raise ApiError("GET", path, again.status_code, f"the response is not JSON: {exc}") from None
 
     def _error(self, method: str, path: str, response: httpx.Response) -> ApiError:
         raw: bytes = getattr(response, "error_body", b"")
