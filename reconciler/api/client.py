@@ -14,7 +14,8 @@ Retry policy (see docs/reliability notes in the README):
 
 A 429 that says when to come back (Retry-After) is the server pacing us, not a failure: it is
 retried when asked, up to ``THROTTLED_RETRIES_PER_RETRY`` times ``max_retries`` (32 by default) and
-within the command's deadline, and it holds every worker back until then (api/throttle.py).
+within the command's deadline, and it holds every worker back until then (api/throttle.py). From the
+first 429 on, request starts are paced at a rate learned from the 429s (api/pacing.py).
 
 The API key is only ever placed in the ``Authorization`` header; no message, exception or
 log line built here contains it.
@@ -245,9 +246,7 @@ class TelnyxClient:
         attempt = slow = throttled = 0
         while True:
             self._check_deadline(method, path)
-            held = self.limit.held_for()  # a 429 (maybe another worker's) said when to come back
-            if held > 0:
-                self._pause(held, method, path)
+            turn = self._wait_turn(method, path)
             started = time.monotonic()
             try:
                 self.request_count += 1
@@ -278,19 +277,21 @@ class TelnyxClient:
                 raise ApiUnavailable(f"{method} {path}: {failure}{outcome}") from None
             status = response.status_code
             _log_attempt(method, path, str(status), started, attempt + throttled, response.headers.get("x-request-id"))
-            if status == 429:
-                self.limit.throttled(epoch, retry_after_seconds(response.headers))
+            if status != 429:
+                self.limit.pacer.answered()  # it took a token, whatever the answer
             if status < 400:
                 self.limit.succeeded()
                 return payload
+            wait = retry_after_seconds(response.headers)
+            if status == 429:
+                self.limit.throttled(epoch, wait)
+                self.limit.pacer.refused(turn, wait)
             retryable = status in RETRYABLE_STATUS if may_repeat else status in SAFE_POST_RETRY_STATUS
-            paced = retry_after_seconds(response.headers) if status == 429 else None
-            if paced is not None and throttled < self.max_retries * THROTTLED_RETRIES_PER_RETRY:
-                throttled += 1  # the hold set by throttled() makes the loop wait it out
-                HTTP_LOG.info("%s %s: HTTP 429, retrying in %.1f s (Retry-After)", method, path, paced)
+            if status == 429 and wait is not None and throttled < self.max_retries * THROTTLED_RETRIES_PER_RETRY:
+                throttled += 1  # the hold set by throttled(), or the pace, makes the loop wait it out
+                HTTP_LOG.info("%s %s: HTTP 429, retrying in %.1f s (Retry-After)", method, path, wait)
                 continue
             if retryable and attempt < self.max_retries:
-                wait = retry_after_seconds(response.headers)
                 delay = wait if wait is not None else self._backoff(attempt)
                 HTTP_LOG.info("%s %s: HTTP %s, retrying in %.1f s%s", method, path, status, delay,
                               " (Retry-After)" if wait is not None else "")
@@ -311,6 +312,22 @@ class TelnyxClient:
             f"{method} {path}: the command reached its deadline of {self.limits.deadline:g} s (--deadline)"
         )
 
+    def _wait_turn(self, method: str, path: str) -> float | None:
+        """Before an attempt: wait out a Retry-After (maybe another worker's), then this request's turn
+        in the pace (api/pacing.py; there is none before the first 429): the turn's time, or None."""
+        held = self.limit.held_for()
+        if held > 0:
+            self._pause(held, method, path)
+        start = self.limit.pacer.reserve()
+        if start is not None:
+            wait = start - time.monotonic()
+            if wait > 0:
+                self._pause(wait, method, path)
+            held = self.limit.held_for()  # a long Retry-After that came while it waited its turn
+            if held > 0:
+                self._pause(held, method, path)
+        return start
+
     def _pause(self, delay: float, method: str, path: str) -> None:
         """Wait before a retry, unless the wait would reach the command's deadline."""
         if delay >= self._remaining():
@@ -330,12 +347,20 @@ class TelnyxClient:
         """
         until = min(time.monotonic() + self.limits.request_timeout, self._deadline)
         with watching(Watch(until, self.limits.min_transfer_bytes, self.limits.transfer_window)) as watch:
-            return self._attempt(method, path, content, params, headers, until, watch)
+            answer = self._attempt(method, path, content, params, headers, until, watch)
+            if answer is None:  # only the streaming parser refused the read's body: ask again, read it whole
+                self.request_count += 1
+                watch.restart()
+                answer = self._attempt(method, path, content, params, headers, until, watch, whole=True)
+            assert answer is not None
+            return answer
 
     def _attempt(
         self, method: str, path: str, content: bytes | None, params: Mapping[str, str | int] | None,
-        headers: Mapping[str, str], until: float, watch: Watch,
-    ) -> tuple[httpx.Response, Any]:
+        headers: Mapping[str, str], until: float, watch: Watch, whole: bool = False,
+    ) -> tuple[httpx.Response, Any] | None:
+        """One request and its answer; None when a read's body is one only the streaming parser refuses
+        (an integer beyond 64 bits): a GET is safe to repeat, and ``whole`` reads it in one piece."""
         wait = max(0.001, until - time.monotonic())
         request = self._http.build_request(method, path, content=content, params=params, headers=headers)
         request.extensions["timeout"] = httpx.Timeout(wait, connect=min(5.0, wait)).as_dict()
@@ -345,16 +370,18 @@ class TelnyxClient:
             if response.status_code >= 400:
                 response.error_body = b"".join(self._chunks(response, method, path, until, MAX_ERROR_BODY))  # type: ignore[attr-defined]
                 return response, None
-            if method == "GET":
-                return self._read(response, path, params, headers, until, watch)
+            if method == "GET" and not whole:
+                return self._read(response, path, until)
             body = b"".join(self._chunks(response, method, path, until))
-            if not body.strip():
+            if not body.strip() and method != "GET":
                 return response, None
             try:
                 return response, loads_json(body, self.limits.max_depth)
             except TooDeep:
                 raise self._refused(method, path, "depth") from None
-            except NotJson:
+            except NotJson as exc:
+                if method == "GET":
+                    raise ApiError("GET", path, response.status_code, f"the response is not JSON: {exc}") from None
                 return response, body.decode("utf-8", "replace")
         finally:
             response.close()
@@ -393,38 +420,17 @@ class TelnyxClient:
         except httpx.DecodingError:
             raise ApiError(method, path, response.status_code, "the response's Content-Encoding is corrupt") from None
 
-    def _read(
-        self, response: httpx.Response, path: str, params: Mapping[str, str | int] | None,
-        headers: Mapping[str, str], until: float, watch: Watch,
-    ) -> tuple[httpx.Response, Any]:
-        """A read's body, decoded as it arrives; asked for again and decoded whole in the rare case
-        only the streaming parser refuses it (an integer beyond 64 bits). A GET is safe to repeat."""
+    def _read(self, response: httpx.Response, path: str, until: float) -> tuple[httpx.Response, Any] | None:
+        """A read's body, decoded as it arrives; None in the rare case only the streaming parser refuses
+        it (an integer beyond 64 bits)."""
         try:
             return response, decode_json(self._chunks(response, "GET", path, until), self.limits.max_depth)
         except TooDeep:
             raise self._refused("GET", path, "depth") from None
         except StreamRefused:
-            response.close()
+            return None
         except NotJson as exc:
             raise ApiError("GET", path, response.status_code, f"the response is not JSON: {exc}") from None
-        self.request_count += 1
-        request = self._http.build_request("GET", path, params=params, headers=headers)
-        watch.restart()
-        again = self._http.send(request, stream=True)
-        watch.headers_received()
-        try:
-            if again.status_code >= 400:
-                again.error_body = b"".join(self._chunks(again, "GET", path, until, MAX_ERROR_BODY))  # type: ignore[attr-defined]
-                return again, None
-            body = b"".join(self._chunks(again, "GET", path, until))
-        finally:
-            again.close()
-        try:
-            return again, loads_json(body, self.limits.max_depth)
-        except TooDeep:
-            raise self._refused("GET", path, "depth") from None
-        except NotJson as exc:
-            raise ApiError("GET", path, again.status_code, f"the response is not JSON: {exc}") from None
 
     def _error(self, method: str, path: str, response: httpx.Response) -> ApiError:
         raw: bytes = getattr(response, "error_body", b"")

@@ -11,6 +11,10 @@ far) it was sent in, and only a 429 to a request sent since the last cut cuts ag
 429 made one burst of 8 throttled answers drop the limit from 8 to 1. A 429's Retry-After also holds
 every worker back (``held_for``), not only the one that got it: the others would spend requests into
 the same empty bucket.
+
+Once a 429 has set a pace (``pacer``, api/pacing.py) the pace is what a 429 cuts, not the concurrency:
+at one request in flight and 50 ms a request no pace above 20 a second can be kept. A Retry-After no
+longer than the pace's interval holds nobody: the pace already spaces the starts that far apart.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+
+from reconciler.api.pacing import Pacer
 
 
 class AdaptiveLimit:
@@ -29,6 +35,7 @@ class AdaptiveLimit:
         self._successes = 0
         self._hold_until = 0.0
         self._clock = clock
+        self.pacer = Pacer(clock)  # the pace of request starts, once a 429 has come (api/pacing.py)
         self._cond = threading.Condition()
 
     def __enter__(self) -> AdaptiveLimit:
@@ -45,15 +52,17 @@ class AdaptiveLimit:
 
     def throttled(self, epoch: int | None = None, retry_after: float | None = None) -> None:
         """The API said 429 to a request sent in ``epoch`` (None: count it as new): halve the allowed
-        concurrency unless a cut was already made since that request was sent; hold everyone back until
-        ``retry_after`` seconds from now."""
+        concurrency (while there is no pace) unless a cut was already made since that request was
+        sent; hold everyone back until ``retry_after`` seconds from now (unless the pace does)."""
         with self._cond:
-            if retry_after is not None and retry_after > 0:
+            if retry_after is not None and retry_after > 0 and not self.pacer.spaces(retry_after):
                 self._hold_until = max(self._hold_until, self._clock() + retry_after)
+                self.pacer.hold(self._hold_until)
             if epoch is not None and epoch != self.epoch:
                 return
-            self.limit = max(1, self.limit // 2)
-            self._successes = 0
+            if self.pacer.rate is None:  # with a pace, the pace is cut instead (api/pacing.py)
+                self.limit = max(1, self.limit // 2)
+                self._successes = 0
             self.epoch += 1
 
     def held_for(self) -> float:
