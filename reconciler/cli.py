@@ -239,7 +239,7 @@ def _compute(client: TelnyxClient, paths: Sequence[str], connection: Connection,
     extra = ledger.kinds() if (ledger is not None and prune) else set()
     if extra & {"Tool", "McpServer"}:
         extra.add("Assistant")  # a tool is pruned only once no live assistant uses it
-    with LiveReader(client, connection.parallelism, prune=prune, extra_kinds=extra) as reader:
+    with LiveReader(client, connection.read_parallelism, prune=prune, extra_kinds=extra) as reader:
         resources = every = _load(paths, var_files, project, reader)  # the account is read meanwhile
         selection = _selected(resources, prune)  # refuses bad flags before the plan
         for warning in (w for resource in resources for w in resource.warnings):

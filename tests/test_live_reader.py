@@ -15,7 +15,7 @@ import pytest
 
 from reconciler.api.client import TelnyxClient
 from reconciler.engine.live import LiveReader, fetch_live
-from reconciler.errors import ApiAuthError
+from reconciler.errors import ApiAuthError, ManifestErrors
 from reconciler.manifests.environment import load_environment
 from reconciler.manifests.loader import load_resources
 from reconciler.model import Resource
@@ -94,3 +94,23 @@ def test_a_read_error_is_raised_by_state_not_lost(emulator: Any) -> None:
         resources = load_resources([SUPPORT_DESK], os.environ, seen=reader.saw)
         with pytest.raises(ApiAuthError, match=r"failed with HTTP 401: The API key is not valid"):
             reader.state(resources)
+
+
+def test_canary_files_load_first_yet_results_keep_the_file_order(tmp_path: Path) -> None:
+    """Loading canary manifests first (their reads start sooner) changes no order and no message."""
+    seen: list[str] = []
+    in_order = load_resources([SUPPORT_DESK], os.environ)
+    early = load_resources([SUPPORT_DESK], os.environ, seen=lambda r: seen.append(r.kind))
+    assert seen[0] == "CanaryDeploy" and [r.address for r in early] == [r.address for r in in_order]
+    assistant = "apiVersion: reconciler/v1\nkind: Assistant\nname: dup\nspec:\n  instructions: Help.\n"
+    canary = (SUPPORT_DESK / "canary.yaml").read_text(encoding="utf-8")
+    (tmp_path / "a.yaml").write_text(assistant, encoding="utf-8")
+    (tmp_path / "z.yaml").write_text(canary + "---\n" + assistant, encoding="utf-8")
+    messages = []
+    for hook in (None, lambda r: None):
+        with pytest.raises(ManifestErrors) as caught:
+            load_resources([tmp_path], os.environ, seen=hook)
+        messages.append([str(p) for p in caught.value.problems])
+    assert messages[0] == messages[1]
+    assert any(m.startswith(f"{tmp_path / 'z.yaml'}:") and f"here and at {tmp_path / 'a.yaml'}:1" in m
+               for m in messages[0]), messages[0]

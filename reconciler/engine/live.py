@@ -14,6 +14,7 @@ for manifests that later turn out invalid are discarded with the plan that never
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,6 +25,9 @@ from reconciler.kinds import handler_for
 from reconciler.model import LiveState, Resource
 
 LISTED_IN_ORDER = ("Tool", "McpServer", "Assistant", "AssistantTest")
+
+SWITCH_INTERVAL = 0.001
+"""Seconds a thread may hold the GIL while another waits, while reads run beside loading."""
 
 CANARY = "canary"
 VERSIONS = "versions"
@@ -98,10 +102,16 @@ class LiveReader:
         self._reads: dict[tuple[str, str], Future[Any]] = {}
         self._waiting: set[tuple[str, str]] = set()  # reads whose assistant id the list has not given yet
         self._assistant_ids: dict[str, str] | None = None
+        self._interval: float | None = None  # the switch interval to restore (see __enter__)
         for kind in self.extra_kinds & set(LISTED_IN_ORDER):
             self._start_list(kind)
 
     def __enter__(self) -> LiveReader:
+        # While the main thread loads manifests, a worker decoding an answer waits for the GIL at every
+        # chunk, up to the switch interval (5 ms) each time: a 10 MB list took 1.2 s instead of 0.4 s.
+        # A shorter interval while reading costs the loader little (measured: plan 3.6 s -> 2.7 s).
+        self._interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(self._interval, SWITCH_INTERVAL))
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -110,6 +120,9 @@ class LiveReader:
     def close(self) -> None:
         """Drop what has not started; requests on the wire finish (the client bounds them)."""
         self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._interval is not None:
+            sys.setswitchinterval(self._interval)
+            self._interval = None
 
     def saw(self, resource: Resource) -> None:
         """A valid manifest was loaded: start what it needs that is not started yet."""

@@ -73,8 +73,11 @@ def load_resources(
     prefix), so reading the account can start before the last file is read.
     """
     loader = _Loader(environ, environment, project or Project(), seen=seen)
-    for file in manifest_files(paths, loader.problems):
-        loader.load_file(file)
+    files = manifest_files(paths, loader.problems)
+    for position, file, read in _canaries_first(files) if seen is not None else _in_order(files):
+        loader.position = position
+        loader.load_file(file, read if read is not None else _read_manifest(file))
+    loader.finish()
     if not loader.documents:
         # Empty files are skipped among others (a placeholder, a commented-out object), but a run that
         # found nothing at all is a mistake the user wants to hear about.
@@ -88,6 +91,46 @@ def load_resources(
     if environment is not None and environment.name_prefix:
         return [_prefixed(resource, environment) for resource in loader.resources]
     return loader.resources
+
+
+KEPT_TEXT_CHARS = 8 * 1024 * 1024
+"""Text of other files ``_canaries_first`` keeps from its first reading; past it they are read again."""
+
+
+def _in_order(files: Sequence[str]) -> Iterator[tuple[int, str, str | FileRefused | None]]:
+    return ((position, file, None) for position, file in enumerate(files))
+
+
+def _canaries_first(files: Sequence[str]) -> list[tuple[int, str, str | FileRefused | None]]:
+    """The files with their positions, those that mention CanaryDeploy first.
+
+    Why: a canary's reads (its config and versions) are what a plan waits for longest, and they can
+    start only once its manifest is loaded; in a tree of ``assistants/`` and ``canaries/`` the
+    canaries come last, and the reads started when loading was all but done. Loading them first
+    lets the reads run while the rest loads. Resources and messages keep the order of the files
+    (``_Loader.finish``). The first reading's text is kept, up to ``KEPT_TEXT_CHARS`` of other files.
+    """
+    first: list[tuple[int, str, str | FileRefused | None]] = []
+    rest: list[tuple[int, str, str | FileRefused | None]] = []
+    kept = 0
+    for position, file in enumerate(files):
+        read = _read_manifest(file)
+        if isinstance(read, str) and "CanaryDeploy" in read:
+            first.append((position, file, read))
+        elif isinstance(read, str) and kept + len(read) > KEPT_TEXT_CHARS:
+            rest.append((position, file, None))
+        else:
+            kept += len(read) if isinstance(read, str) else 0
+            rest.append((position, file, read))
+    return first + rest
+
+
+def _read_manifest(file: str) -> str | FileRefused:
+    """A manifest's text, or why it cannot be read (``load_file`` words the message)."""
+    try:
+        return read_text(file, MAX_FILE_BYTES)
+    except FileRefused as err:
+        return err
 
 
 def _previous_name_problems(resources: Sequence[Resource]) -> list[ManifestProblem]:
@@ -217,15 +260,21 @@ class _Loader:
     environment: Environment | None = None
     project: Project = field(default_factory=Project)
     seen: Callable[[Resource], None] | None = None
+    position: int = 0  # of the file being loaded, among all files in order
     resources: list[Resource] = field(default_factory=list)
+    _positions: list[tuple[int, int]] = field(default_factory=list)  # (file position, line) of each resource
+    _definitions: dict[tuple[str, str], list[tuple[tuple[int, int], str]]] = field(default_factory=dict)
     problems: list[ManifestProblem] = field(default_factory=list)
     defined: dict[tuple[str, str], str] = field(default_factory=dict)
     documents: int = 0
     empty: list[tuple[str, str]] = field(default_factory=list)
 
-    def load_file(self, file: str) -> None:
+    def load_file(self, file: str, read: str | FileRefused) -> None:
+        """One file, given as its text or the reason it could not be read (``_read_manifest``)."""
         try:
-            text = read_text(file, MAX_FILE_BYTES)
+            if isinstance(read, FileRefused):
+                raise read
+            text = read
         except FileTooLarge as err:
             message = (
                 f"file is larger than {MAX_FILE_BYTES // 2**20} MiB ({err.size} bytes; "
@@ -323,6 +372,7 @@ class _Loader:
                 ),
             )
         )
+        self._positions.append((self.position, document.line))
         if self.seen is not None:
             self.seen(self.resources[-1])
 
@@ -370,9 +420,21 @@ class _Loader:
         return None
 
     def _check_unique(self, kind: str, name: str, location: str) -> None:
-        """Two documents may not describe the same object; name both places."""
-        earlier = self.defined.setdefault((kind, name), location)
-        if earlier != location:
-            file, _, line = location.rpartition(":")
-            message = f"{kind}/{name} is defined twice: here and at {earlier}"
-            self.problems.append(_problem(file, int(line), message, kind, name))
+        """Note where an object is defined; ``finish`` refuses a second definition."""
+        line = int(location.rpartition(":")[2])
+        self._definitions.setdefault((kind, name), []).append(((self.position, line), location))
+
+    def finish(self) -> None:
+        """Put resources back in file order, and name both places of an object defined twice.
+
+        Files may be loaded out of order (``_canaries_first``): what is reported does not show it.
+        """
+        order = sorted(range(len(self.resources)), key=lambda i: self._positions[i])
+        self.resources = [self.resources[i] for i in order]
+        for (kind, name), places in self._definitions.items():
+            places.sort()
+            earlier = self.defined[(kind, name)] = places[0][1]
+            for _, location in places[1:]:
+                file, _, line = location.rpartition(":")
+                message = f"{kind}/{name} is defined twice: here and at {earlier}"
+                self.problems.append(_problem(file, int(line), message, kind, name))
