@@ -8,8 +8,10 @@ Every command runs as a child process measured as in run.py (wall time, CPU from
 from the child itself, calls from the emulator's counters); each emulator runs in this process.
 
 1. **plan vs the hand-written script.** One account of N assistants (N = 1000: 100 with a canary),
-   50 ms latency; `reconciler plan --detailed-exitcode` and `httpx_script.py --dry-run` (httpx, 8
-   threads, the C YAML loader, the same 201 calls) take turns R times; the medians are compared.
+   50 ms latency; `reconciler plan --detailed-exitcode` (its default `--parallelism 16`: 16 reads in
+   flight, 8 writes) and `httpx_script.py --dry-run` (httpx, 8 threads as issue 18 describes it, the
+   C YAML loader, the same 201 calls) take turns R times; the medians are compared. The script with
+   16 threads is shown too, for information.
 2. **plan vs its bound.** bound = the round trips on the critical path x latency (1 list, then
    ceil(2C/P) rounds of canary reads) + the CPU nobody can avoid: starting Python and importing
    yaml and httpx (`python -c "import yaml, httpx"`, median wall), libyaml scanning every
@@ -71,7 +73,7 @@ def seeded(directory: Path, latency_ms: int, parallelism: int, log: Path) -> Emu
     server = EmulatorServer(api_key=API_KEY)
     server.start()
     created = run_child(["reconciler", "apply", str(directory), "--yes", "--base-url", server.base_url,
-                         "--api-key", API_KEY, "--parallelism", str(max(parallelism, 16))], server, log)
+                         "--api-key", API_KEY, "--parallelism", "32"], server, log)
     if created.exit_code != 0:
         server.stop()
         raise SystemExit(f"seeding failed; see {log}")
@@ -125,25 +127,27 @@ def plan_targets(n: int, latency_ms: int, parallelism: int, repeat: int, baselin
     workload.write_manifests(manifests, n)
     canaries = workload.counts(n)[0]
     ours_argv = ["reconciler", "plan", str(manifests), "--detailed-exitcode", "--parallelism", str(parallelism)]
-    script_argv = [sys.executable, str(HERE / "httpx_script.py"), str(manifests), "--dry-run",
-                   "--threads", str(parallelism)]
+    script_argv = [sys.executable, str(HERE / "httpx_script.py"), str(manifests), "--dry-run", "--threads", "8"]
+    script16_argv = [*script_argv[:-1], "16"]
     server = seeded(manifests, latency_ms, parallelism, log)
     try:
         connection = ["--base-url", server.base_url, "--api-key", API_KEY]
         ours: list[Measure] = []
         script: list[Measure] = []
+        script16: list[Measure] = []
         run_child([*ours_argv, *connection], server, log)  # warm-up: bytecode caches, the page cache
         run_child([*script_argv, *connection], server, log)
         for _ in range(repeat):
             ours.append(run_child([*ours_argv, *connection], server, log))
             script.append(run_child([*script_argv, *connection], server, log))
-        if any(m.exit_code != 0 for m in ours + script):
+            script16.append(run_child([*script16_argv, *connection], server, log))
+        if any(m.exit_code != 0 for m in ours + script + script16):
             raise SystemExit(f"a plan found changes or failed; see {log}")
         names = {workload.assistant_name(i) for i in range(n) if workload.has_canary(i)}
         decode = decode_cpu(server, names)
     finally:
         server.stop()
-    mine, theirs = median_of(ours), median_of(script)
+    mine, theirs, theirs16 = median_of(ours), median_of(script), median_of(script16)
     trips = 1 + math.ceil(2 * canaries / parallelism)
     scan = scan_cpu(manifests)
     bound = trips * latency_ms / 1000 + baseline + scan + decode
@@ -155,6 +159,11 @@ def plan_targets(n: int, latency_ms: int, parallelism: int, repeat: int, baselin
             f"ours {mine.wall_s:.2f} s ({mine.cpu_s:.2f} s CPU, {mine.calls} calls); "
             f"script {theirs.wall_s:.2f} s ({theirs.cpu_s:.2f} s CPU, {theirs.calls} calls)",
             speedup, "script / ours >= 1.3", speedup >= 1.3,
+        ),
+        Target(
+            "(for information) the same script with 16 threads, as many reads in flight as our plan",
+            f"script {theirs16.wall_s:.2f} s ({theirs16.cpu_s:.2f} s CPU)",
+            theirs16.wall_s / mine.wall_s, "-", True,
         ),
         Target(
             f"no-change plan, N = {n}, vs network bound + unavoidable CPU",
@@ -175,16 +184,20 @@ def local_target(n: int, parallelism: int) -> Target:
     )
 
 
-def rate_target(n: int, rate: float, latency_ms: int, parallelism: int) -> Target:
-    result = ratelimit.measure(n, rate, latency_ms, parallelism, burst=1.0)
-    share = result.paced / rate
-    ok = result.exit_code == 0 and result.made == n and share >= 0.9
-    return Target(
-        f"apply under a token bucket of {rate:g}/s (burst 1), {n} assistants",
-        f"{result.paced:.2f}/s while the API was in use; {result.throttled} answered 429 of {result.requests}; "
-        f"exit {result.exit_code}, {result.made}/{n} made",
-        share, ">= 0.90 of the limit, nothing failed", ok,
-    )
+def rate_targets(n: int, rate: float, latency_ms: int, parallelism: int) -> list[Target]:
+    """Burst 1 (the strictest bucket: a request arriving a few ms early finds no token) and burst 5."""
+    out = []
+    for burst in (1.0, 5.0):
+        run = ratelimit.measure(n, rate, latency_ms, parallelism, burst=burst)
+        share = run.paced / rate
+        ok = run.exit_code == 0 and run.made == n and share >= 0.9
+        out.append(Target(
+            f"apply under a token bucket of {rate:g}/s, burst {burst:g}, {n} assistants",
+            f"{run.paced:.2f}/s while the API was in use; {run.throttled} of {run.requests} requests answered "
+            f"429; exit {run.exit_code}, {run.made}/{n} made",
+            share, ">= 0.90 of the limit, nothing failed", ok,
+        ))
+    return out
 
 
 def startup_targets(runs: int) -> tuple[float, list[Target]]:
@@ -220,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5, help="plan runs per tool (medians) [5]")
     args = parser.parse_args(argv)
     n, local_n, rate_n, memory_n, runs = (1000, 1000, 200, 5000, 15) if not args.quick else (50, 50, 20, 100, 3)
-    latency_ms, parallelism = 50, 8
+    latency_ms, parallelism = 50, 16  # reconciler's default: 16 requests in flight, writes 8 of them
     print(f"Machine: {machine()}. Started {time.strftime('%Y-%m-%d %H:%M')}.\n", flush=True)
     targets: list[Target] = []
     with tempfile.TemporaryDirectory(prefix="bench-targets-") as tmp:
@@ -233,12 +246,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         targets += plan_targets(n, latency_ms, parallelism, args.repeat, baseline, work, log)
         targets += startup_rows
         targets.append(local_target(local_n, parallelism))
-        targets.append(rate_target(rate_n, 20.0, latency_ms, parallelism))
+        targets += rate_targets(rate_n, 20.0, latency_ms, parallelism)
         targets.append(memory_target(memory_n, parallelism, work, log))
     print("| target | measured | ratio | goal | met |")
     print("|---|---|---:|---|---|")
     for t in targets:
-        print(f"| {t.what} | {t.measured} | {t.ratio:.2f} | {t.goal} | {'yes' if t.met else '**no**'} |")
+        met = "-" if t.goal == "-" else "yes" if t.met else "**no**"
+        print(f"| {t.what} | {t.measured} | {t.ratio:.2f} | {t.goal} | {met} |")
     return 0 if all(t.met for t in targets) else 1
 
 

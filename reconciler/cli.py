@@ -108,7 +108,7 @@ def connection_options(func: F) -> F:
         click.option("--local", is_flag=True,
                      help="Use the embedded emulator, state in .reconciler/local-state.json; no key needed."),
         click.option("--parallelism", type=click.IntRange(1, 256), default=DEFAULT_PARALLELISM,
-                     show_default=True, help="Most concurrent API requests."),
+                     show_default=True, help="Most concurrent API requests; writes use half of them."),
         click.option("--request-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
                      metavar="SECONDS", expose_value=False, callback=_remember,
                      help="Most time for one request: connect, headers and body "
@@ -239,7 +239,7 @@ def _compute(client: TelnyxClient, paths: Sequence[str], connection: Connection,
     extra = ledger.kinds() if (ledger is not None and prune) else set()
     if extra & {"Tool", "McpServer"}:
         extra.add("Assistant")  # a tool is pruned only once no live assistant uses it
-    with LiveReader(client, connection.read_parallelism, prune=prune, extra_kinds=extra) as reader:
+    with LiveReader(client, connection.parallelism, prune=prune, extra_kinds=extra) as reader:
         resources = every = _load(paths, var_files, project, reader)  # the account is read meanwhile
         selection = _selected(resources, prune)  # refuses bad flags before the plan
         for warning in (w for resource in resources for w in resource.warnings):
@@ -534,7 +534,7 @@ def _run_apply(client: TelnyxClient, computed: Computed, connection: Connection,
             click.echo(_masked(f"[{done[0]}/{total}]{line}", the_plan.secrets), err=as_json)
 
     click.echo("", err=as_json)
-    result = apply_plan(client, the_plan, parallelism=connection.parallelism, on_outcome=progress)
+    result = apply_plan(client, the_plan, parallelism=connection.write_parallelism, on_outcome=progress)
     _record_ownership(computed, result)
     return result
 
