@@ -233,6 +233,19 @@ class _Budget:
     values: int = MAX_FILE_VALUES
 
 
+def string_issues(text: str, line: int, path: JsonPath) -> Iterator[YamlIssue]:
+    """A string too long to hold, or one UTF-8 cannot carry (a lone surrogate from an escape)."""
+    if len(text) > MAX_STRING:
+        yield YamlIssue(line, f"a string of {len(text)} characters; the limit is {MAX_STRING}", path)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as err:
+            code = ord(text[err.start])
+            yield YamlIssue(line, f"\\u{code:04x} is a lone surrogate, not a character; it cannot be sent as UTF-8",
+                            path)
+
+
 def _syntax_issue(err: yaml.MarkedYAMLError) -> YamlIssue:
     """PyYAML's problem at its line, plus the context (e.g. where a quote was opened) when elsewhere."""
     mark = err.problem_mark or err.context_mark
@@ -382,17 +395,7 @@ class _Builder:
         return sys.intern(str(node.value))
 
     def _check_length(self, node: ScalarNode, path: JsonPath) -> None:
-        if len(node.value) > MAX_STRING:
-            message = f"a string of {len(node.value)} characters; the limit is {MAX_STRING}"
-            self.issues.append(YamlIssue(_line(node), message, path))
-        text = str(node.value)
-        if not text.isascii():
-            try:
-                text.encode("utf-8")
-            except UnicodeEncodeError as err:
-                code = ord(text[err.start])
-                message = f"\\u{code:04x} is a lone surrogate, not a character; it cannot be sent as UTF-8"
-                self.issues.append(YamlIssue(_line(node), message, path))
+        self.issues.extend(string_issues(str(node.value), _line(node), path))
 
     def _scalar(self, node: ScalarNode, path: JsonPath) -> Any:
         kind = node.tag.removeprefix(_TAG)
@@ -744,15 +747,8 @@ class _EventReader:
         return value
 
     def _check_length(self, text: str, line: int, path: JsonPath) -> None:
-        if len(text) > MAX_STRING:
-            self.issues.append(YamlIssue(line, f"a string of {len(text)} characters; the limit is {MAX_STRING}", path))
-        if not text.isascii():
-            try:
-                text.encode("utf-8")
-            except UnicodeEncodeError as err:
-                code = ord(text[err.start])
-                message = f"\\u{code:04x} is a lone surrogate, not a character; it cannot be sent as UTF-8"
-                self.issues.append(YamlIssue(line, message, path))
+        if len(text) > MAX_STRING or not text.isascii():  # the usual string needs no closer look
+            self.issues.extend(string_issues(text, line, path))
 
     def _unsupported(self, tag: str, event: Any, path: JsonPath) -> None:
         line = int(event.start_mark.line) + 1
