@@ -76,7 +76,7 @@ def seeded(directory: Path, latency_ms: int, parallelism: int, log: Path) -> Emu
                          "--api-key", API_KEY, "--parallelism", "32"], server, log)
     if created.exit_code != 0:
         server.stop()
-        raise SystemExit(f"seeding failed; see {log}")
+        raise SystemExit("seeding failed:\n" + log.read_text(errors="replace")[-3000:])
     server.set_faults(0.0, latency_ms=latency_ms)
     return server
 
@@ -127,7 +127,7 @@ def plan_targets(n: int, latency_ms: int, parallelism: int, repeat: int, baselin
     workload.write_manifests(manifests, n)
     canaries = workload.counts(n)[0]
     ours_argv = ["reconciler", "plan", str(manifests), "--detailed-exitcode", "--parallelism", str(parallelism)]
-    script_argv = [sys.executable, str(HERE / "httpx_script.py"), str(manifests), "--dry-run", "--threads", "8"]
+    script_argv = [str(HERE / "httpx_script.py"), str(manifests), "--dry-run", "--threads", "8"]
     script16_argv = [*script_argv[:-1], "16"]
     server = seeded(manifests, latency_ms, parallelism, log)
     try:
@@ -142,7 +142,7 @@ def plan_targets(n: int, latency_ms: int, parallelism: int, repeat: int, baselin
             script.append(run_child([*script_argv, *connection], server, log))
             script16.append(run_child([*script16_argv, *connection], server, log))
         if any(m.exit_code != 0 for m in ours + script + script16):
-            raise SystemExit(f"a plan found changes or failed; see {log}")
+            raise SystemExit("a plan found changes or failed:\n" + log.read_text(errors="replace")[-3000:])
         names = {workload.assistant_name(i) for i in range(n) if workload.has_canary(i)}
         decode = decode_cpu(server, names)
     finally:
