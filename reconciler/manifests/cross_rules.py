@@ -48,7 +48,10 @@ def cross_document_problems(resources: Sequence[Resource]) -> list[ManifestProbl
     assistants = {r.name: r for r in resources if r.kind == "Assistant"}
     problems: list[ManifestProblem] = []
     for assistant in assistants.values():
-        for violation in _violations(assistant.spec, tools):
+        pay_tools = list(_attached_pay_tools(assistant.spec, tools))
+        if not pay_tools:  # then the rules know no more than when the document alone passed them
+            continue
+        for violation in assistant_violations(assistant.spec, attached_pay_tools=pay_tools):
             problems.append(_problem(assistant, violation.path, violation.message, assistant.secrets))
     for canary in (r for r in resources if r.kind == "CanaryDeploy"):
         target = assistants.get(str(canary.spec.get("assistant")))
