@@ -7,6 +7,8 @@ loader returned, and what the reader hands the planner must equal a read made af
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from reconciler.manifests.loader import load_resources
 from reconciler.model import Resource
 from tests.conftest import TEST_API_KEY
 from tests.helpers import REPO, run_cli
+from tests.hostile import HostileServer
 
 SUPPORT_DESK = REPO / "examples" / "support-desk"
 ENVIRONMENTS = REPO / "examples" / "environments"
@@ -114,3 +117,22 @@ def test_canary_files_load_first_yet_results_keep_the_file_order(tmp_path: Path)
     assert messages[0] == messages[1]
     assert any(m.startswith(f"{tmp_path / 'z.yaml'}:") and f"here and at {tmp_path / 'a.yaml'}:1" in m
                for m in messages[0]), messages[0]
+
+
+def test_invalid_manifests_do_not_wait_for_a_slow_account(tmp_path: Path) -> None:
+    """The list started for a valid manifest is abandoned when a later one is invalid: the server that
+    drips its answer gets one request (waiting for it would have meant a retry, then the problem)."""
+    (tmp_path / "a.yaml").write_text("apiVersion: reconciler/v1\nkind: Assistant\nname: a\nspec:\n"
+                                     "  instructions: Hi.\n", encoding="utf-8")
+    (tmp_path / "b.yaml").write_text("apiVersion: reconciler/v1\nkind: Assistant\nname: b\nspec:\n  modle: m\n",
+                                     encoding="utf-8")
+    script = Path(sys.executable).parent / "reconciler"
+    with HostileServer("drip") as server:
+        result = subprocess.run([str(script), "plan", str(tmp_path), "--base-url", server.base_url, "--api-key",
+                                 "key-of-a-test"], capture_output=True, text=True, timeout=60, check=False)
+        requests = server.requests
+    assert result.returncode == 1 and result.stdout == ""
+    b = tmp_path / "b.yaml"
+    assert result.stderr == (f"Error: {b}:4: Assistant/b: spec: 'instructions' is a required property\n"
+                             f"{b}:5: Assistant/b: spec: unknown field 'modle' (did you mean 'model'?)\n")
+    assert requests == ["GET /v2/ai/assistants"]

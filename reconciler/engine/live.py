@@ -14,10 +14,11 @@ for manifests that later turn out invalid are discarded with the plan that never
 
 from __future__ import annotations
 
+import queue
 import sys
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any
 
 from reconciler.api.client import TelnyxClient
@@ -96,7 +97,7 @@ class LiveReader:
         self.prune = prune
         self.extra_kinds = set(extra_kinds)
         self.live_name = live_name
-        self._pool = ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="live-read")
+        self._pool = DaemonPool(max(1, parallelism), "live-read")
         self._lock = threading.Lock()
         self._lists: dict[str, Future[list[dict[str, Any]]]] = {}
         self._reads: dict[tuple[str, str], Future[Any]] = {}
@@ -114,12 +115,13 @@ class LiveReader:
         sys.setswitchinterval(min(self._interval, SWITCH_INTERVAL))
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        self.close(wait=kind is None)
 
-    def close(self) -> None:
-        """Drop what has not started; requests on the wire finish (the client bounds them)."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    def close(self, wait: bool = True) -> None:
+        """Drop what has not started. ``wait=False`` (loading failed: nobody will use the reads) leaves
+        requests still on the wire behind: a slow server must not delay the manifests' problems."""
+        self._pool.shutdown(wait)
         if self._interval is not None:
             sys.setswitchinterval(self._interval)
             self._interval = None
@@ -198,6 +200,57 @@ class LiveReader:
                 self._reads[(what, name)] = self._pool.submit(read, assistant_id)
             except RuntimeError:  # the pool is shut down: the command is over
                 return
+
+
+class DaemonPool:
+    """A fixed set of daemon worker threads running submitted calls into ``Future`` objects.
+
+    Why not ``ThreadPoolExecutor``: its threads are joined when the interpreter exits, so a read
+    waiting on a server that trickles (up to the client's request timeout, retries included) would
+    hold up a command that has already failed on its manifests.
+    """
+
+    def __init__(self, workers: int, name: str) -> None:
+        self._queue: queue.SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple[Any, ...]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._closed = False
+        self._threads = [threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True) for i in range(workers)]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, call: Callable[..., Any], *args: Any) -> Future[Any]:
+        if self._closed:
+            raise RuntimeError("the pool is shut down")
+        future: Future[Any] = Future()
+        self._queue.put((future, call, args))
+        return future
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Cancel what has not started; with ``wait``, let the running calls end first."""
+        self._closed = True
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                item[0].cancel()
+        for _ in self._threads:
+            self._queue.put(None)
+        if wait:
+            for thread in self._threads:
+                thread.join()
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            future, call, args = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(call(*args))
+            except BaseException as exc:  # handed to whoever asks for the result, as an executor does
+                future.set_exception(exc)
 
 
 def fetch_live(
