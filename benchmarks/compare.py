@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
+
+
+def by_kind(docs: Iterable[Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The Assistant and the CanaryDeploy documents, in order (each script parses with its own loader)."""
+    assistants: list[dict[str, Any]] = []
+    canaries: list[dict[str, Any]] = []
+    for doc in docs:
+        if doc and doc.get("kind") == "Assistant":
+            assistants.append(doc)
+        elif doc and doc.get("kind") == "CanaryDeploy":
+            canaries.append(doc)
+    return assistants, canaries
 
 
 def stated_differs(want: Any, have: Any) -> bool:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -32,22 +32,18 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from compare import _rule, stated_differs
+from compare import _rule, by_kind, stated_differs
 
 JSON = dict[str, Any]
 
 
 def load(directory: Path) -> tuple[list[JSON], list[JSON]]:
-    assistants: list[JSON] = []
-    canaries: list[JSON] = []
-    for path in sorted(directory.rglob("*.yaml")):
-        with path.open("rb") as handle:
-            for doc in yaml.load_all(handle, Loader=yaml.CSafeLoader):
-                if doc and doc.get("kind") == "Assistant":
-                    assistants.append(doc)
-                elif doc and doc.get("kind") == "CanaryDeploy":
-                    canaries.append(doc)
-    return assistants, canaries
+    def docs() -> Iterator[Any]:
+        for path in sorted(directory.rglob("*.yaml")):
+            with path.open("rb") as handle:
+                yield from yaml.load_all(handle, Loader=yaml.CSafeLoader)
+
+    return by_kind(docs())
 
 
 class Api:

@@ -35,19 +35,12 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from compare import _rule, stated_differs
+from compare import _rule, by_kind, stated_differs
 
 
 def load(directory: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    assistants: list[dict[str, Any]] = []
-    canaries: list[dict[str, Any]] = []
-    for path in sorted(directory.rglob("*.yaml")):
-        for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
-            if doc and doc.get("kind") == "Assistant":
-                assistants.append(doc)
-            elif doc and doc.get("kind") == "CanaryDeploy":
-                canaries.append(doc)
-    return assistants, canaries
+    paths = sorted(directory.rglob("*.yaml"))
+    return by_kind(doc for path in paths for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")))
 
 
 class Finder:
