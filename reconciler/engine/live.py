@@ -17,7 +17,7 @@ from __future__ import annotations
 import queue
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future
 from typing import Any
 
@@ -121,10 +121,12 @@ class LiveReader:
     def close(self, wait: bool = True) -> None:
         """Drop what has not started. ``wait=False`` (loading failed: nobody will use the reads) leaves
         requests still on the wire behind: a slow server must not delay the manifests' problems."""
-        self._pool.shutdown(wait)
-        if self._interval is not None:
-            sys.setswitchinterval(self._interval)
-            self._interval = None
+        try:
+            self._pool.shutdown(wait)
+        finally:
+            if self._interval is not None:
+                sys.setswitchinterval(self._interval)
+                self._interval = None
 
     def saw(self, resource: Resource) -> None:
         """A valid manifest was loaded: start what it needs that is not started yet."""
@@ -151,13 +153,17 @@ class LiveReader:
             duplicates.update(part.duplicates)
             lists.update(part.lists)
             if kind == "Assistant":
-                self._know_assistants(part.lists[kind])
+                self._know_assistants(part.objects)
         needed = {read for resource in resources for read in reads_for(resource, self.prune)}
         found = sorted(read for read in needed if ("Assistant", read[1]) in objects)
-        for what, name in found:
-            self._want(what, name)
-        canaries = {name: self._reads[(what, name)].result() for what, name in found if what == CANARY}
-        versions = {name: self._reads[(what, name)].result() for what, name in found if what == VERSIONS}
+        reads: dict[tuple[str, str], Future[Any]] = {}
+        for read in found:
+            future = self._want(*read)
+            if future is None:
+                raise RuntimeError(f"the live reader is closed; {read[0]} of {read[1]} was not read")
+            reads[read] = future
+        canaries = {name: future.result() for (what, name), future in reads.items() if what == CANARY}
+        versions = {name: future.result() for (what, name), future in reads.items() if what == VERSIONS}
         return LiveState(objects, duplicates, lists, canaries, versions)
 
     def _start_list(self, kind: str) -> None:
@@ -171,35 +177,43 @@ class LiveReader:
 
     def _assistants_listed(self, future: Future[list[dict[str, Any]]]) -> None:
         """Runs in the worker that listed them; ``state`` may get there first (callbacks run after ``result``)."""
-        if not future.cancelled() and future.exception() is None:
-            self._know_assistants(future.result())  # an error is raised by state()
+        if future.cancelled() or future.exception() is not None:
+            return  # state() raises the error, masked like every other
+        try:
+            self._know_assistants(index_live("Assistant", future.result()).objects)
+        except Exception:  # a malformed item: state() meets it again and says so
+            return
 
-    def _know_assistants(self, items: list[dict[str, Any]]) -> None:
-        """Learn the assistants' ids (once) and start every read that waited for one."""
+    def _know_assistants(self, listed: Mapping[tuple[str, str], dict[str, Any]]) -> None:
+        """Learn the assistants' ids (once) from their index and start every read that waited for one."""
+        handler = handler_for("Assistant")
+        ids = {name: handler.live_id(item) for (_, name), item in listed.items()}
         with self._lock:
             if self._assistant_ids is not None:
                 return
-            listed = index_live("Assistant", items).objects
-            self._assistant_ids = {name: str(item["id"]) for (_, name), item in listed.items()}
+            self._assistant_ids = ids
             waiting, self._waiting = self._waiting, set()
         for what, name in sorted(waiting):
             self._want(what, name)
 
-    def _want(self, what: str, name: str) -> None:
+    def _want(self, what: str, name: str) -> Future[Any] | None:
+        """The read of ``what`` for the assistant ``name``, started if need be; None while its id is
+        unknown (it starts when the list comes), when the account has no such assistant, or once closed."""
         with self._lock:
             if (what, name) in self._reads:
-                return
+                return self._reads[(what, name)]
             if self._assistant_ids is None:
                 self._waiting.add((what, name))
-                return
+                return None
             assistant_id = self._assistant_ids.get(name)
             if assistant_id is None:
-                return  # not in the account: nothing to read
+                return None  # not in the account: nothing to read
             read = self.client.get_canary if what == CANARY else self.client.list_versions
             try:
-                self._reads[(what, name)] = self._pool.submit(read, assistant_id)
+                future = self._reads[(what, name)] = self._pool.submit(read, assistant_id)
             except RuntimeError:  # the pool is shut down: the command is over
-                return
+                return None
+            return future
 
 
 class DaemonPool:
@@ -215,29 +229,32 @@ class DaemonPool:
             queue.SimpleQueue()
         )
         self._closed = False
+        self._lock = threading.Lock()  # a submit is either queued before the stop markers or refused
         self._threads = [threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True) for i in range(workers)]
         for thread in self._threads:
             thread.start()
 
     def submit(self, call: Callable[..., Any], *args: Any) -> Future[Any]:
-        if self._closed:
-            raise RuntimeError("the pool is shut down")
         future: Future[Any] = Future()
-        self._queue.put((future, call, args))
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the pool is shut down")
+            self._queue.put((future, call, args))
         return future
 
     def shutdown(self, wait: bool = True) -> None:
         """Cancel what has not started; with ``wait``, let the running calls end first."""
-        self._closed = True
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if item is not None:
-                item[0].cancel()
-        for _ in self._threads:
-            self._queue.put(None)
+        with self._lock:
+            self._closed = True
+            while True:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is not None:
+                    item[0].cancel()
+            for _ in self._threads:
+                self._queue.put(None)
         if wait:
             for thread in self._threads:
                 thread.join()
