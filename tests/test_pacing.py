@@ -86,6 +86,25 @@ def test_the_pace_is_cut_once_per_window() -> None:
     assert pacer.rate == pytest.approx(20 * (1 - CUT) ** 2)
 
 
+def test_a_long_retry_after_is_a_pause_not_a_pace() -> None:
+    """Retry-After: 60 with no answers to go on would have paced one request a minute for good."""
+    pacer = Pacer(Clock())
+    pacer.refused(None, 60.0)
+    assert pacer.rate is None and pacer.reserve() is None
+
+
+def test_a_429_to_a_request_from_before_the_cut_leaves_the_pace() -> None:
+    """Only the first burst's 429s (sent before any pace) may lower the pace to their Retry-After."""
+    clock = Clock()
+    pacer = Pacer(clock)
+    pacer.refused(None, 0.05)
+    old = pacer.reserve()
+    clock.now += 0.1
+    pacer.refused(pacer.reserve(), 0.01)  # a cut: 20 -> 19
+    pacer.refused(old, 1.0)  # started before that cut: says nothing new, and 1/s is no guess
+    assert pacer.rate == pytest.approx(20 * (1 - CUT))
+
+
 def test_without_429s_the_pace_grows_until_it_is_dropped() -> None:
     pacer = Pacer(Clock())
     pacer.refused(None, 0.05)

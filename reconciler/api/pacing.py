@@ -88,7 +88,9 @@ class Pacer:
         """A 429, with the server's Retry-After (seconds, or None), to a request that started at the
         reserved time ``start`` (None: it was sent before there was a pace)."""
         with self._lock:
-            guess = 1 / retry_after if retry_after is not None and retry_after > 0 else None
+            # A token bucket's Retry-After is at most one interval; a longer one (60 s) is a pause, which
+            # the hold takes care of: as a pace it would space requests a minute apart for good.
+            guess = 1 / retry_after if retry_after is not None and 0 < retry_after <= WINDOW else None
             if self.rate is None:
                 now = self._clock()
                 self._floor = sum(1 for at in self._answers if at > now - WINDOW) / WINDOW
@@ -98,7 +100,7 @@ class Pacer:
             elif start is not None and start >= self._cut_at:  # once per window, as AdaptiveLimit halves
                 self._cut_at = self._clock()
                 self._set(self.rate * (1 - CUT))
-            elif guess is not None:  # another 429 of the burst the pace came from: it may know better
+            elif start is None and guess is not None:  # the rest of the burst the pace came from
                 self._set(min(self.rate, max(guess, self._floor)))
 
     def _set(self, rate: float) -> None:
