@@ -287,3 +287,16 @@ def test_each_document_has_its_own_flags() -> None:
     first, second = read_yaml("a: '${env:A}'\n---\nx-passthrough: {}\n").documents
     assert (first.has_interpolation, first.has_passthrough) == (True, False)
     assert (second.has_interpolation, second.has_passthrough) == (False, True)
+
+
+@pytest.mark.parametrize(("scalar", "message"), [
+    ("!!float abc", "'abc' is not a valid !!float"),
+    ("!!bool maybe", "'maybe' is not a valid !!bool"),
+    ("!!int abc", "'abc' is not a valid !!int"),
+    ("!!float .inf", ".inf is not a JSON number"),
+])
+def test_a_tag_its_text_does_not_fit_is_a_problem_not_a_crash(scalar: str, message: str) -> None:
+    """Both readers: a ValueError or KeyError used to escape from the tagged scalar (a traceback)."""
+    text = f"a: 1\nb: {scalar}\n"
+    for result in (read_yaml(text), yaml_source._read_nodes(text)):
+        assert result.documents[0].issues == [yaml_source.YamlIssue(2, message, ("b",))]

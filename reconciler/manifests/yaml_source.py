@@ -233,6 +233,28 @@ class _Budget:
     values: int = MAX_FILE_VALUES
 
 
+def typed_scalar(kind: str, value: str, line: int, path: JsonPath, issues: list[YamlIssue]) -> Any:
+    """The value of a ``bool``, ``int`` or ``float`` scalar (both readers); text its tag does not fit
+    (``!!float abc``, ``!!bool maybe``) is a problem with its line, not a crash."""
+    node = ScalarNode(_TAG + kind, value)
+    try:
+        if kind == "bool":
+            return _CONSTRUCTOR.construct_yaml_bool(node)
+        if kind == "int":
+            return _CONSTRUCTOR.construct_yaml_int(node)
+        number = _CONSTRUCTOR.construct_yaml_float(node)
+    except (KeyError, ValueError):
+        digits = value.replace("_", "").lstrip("+-")
+        if kind == "int" and digits.isdigit():  # Python refuses to parse integers of more than 4300 digits
+            issues.append(YamlIssue(line, f"an integer of {len(value)} digits is too large", path))
+        else:
+            issues.append(YamlIssue(line, f"{value!r} is not a valid !!{kind}", path))
+        return None
+    if not math.isfinite(number):
+        issues.append(YamlIssue(line, f"{value} is not a JSON number", path))
+    return number
+
+
 def string_issues(text: str, line: int, path: JsonPath) -> Iterator[YamlIssue]:
     """A string too long to hold, or one UTF-8 cannot carry (a lone surrogate from an escape)."""
     if len(text) > MAX_STRING:
@@ -307,7 +329,6 @@ class _Builder:
         self.issues: list[YamlIssue] = []
         self.count = 0
         self.budget = budget
-        self.scalars = SafeConstructor()
 
     def build(self, node: Node, path: JsonPath, depth: int) -> Any:
         self.count += 1
@@ -404,19 +425,8 @@ class _Builder:
             return node.value  # timestamps stay text: JSON has no date type
         if kind == "null":
             return None
-        if kind == "bool":
-            return self.scalars.construct_yaml_bool(node)
-        if kind == "int":
-            try:
-                return self.scalars.construct_yaml_int(node)
-            except ValueError:  # Python refuses to parse integers of more than 4300 digits
-                self.issues.append(YamlIssue(_line(node), f"an integer of {len(node.value)} digits is too large", path))
-                return None
-        if kind == "float":
-            number = self.scalars.construct_yaml_float(node)
-            if not math.isfinite(number):
-                self.issues.append(YamlIssue(_line(node), f"{node.value} is not a JSON number", path))
-            return number
+        if kind in ("bool", "int", "float"):
+            return typed_scalar(kind, str(node.value), _line(node), path, self.issues)
         self._unsupported(node, path)
         return node.value
 
@@ -461,8 +471,8 @@ _RESOLVED: dict[str, str] = {}
 """Tags of short plain scalars already resolved (the resolver only reads the text of a plain one)."""
 _CACHED_LENGTH = 32
 _CACHED_VALUES = 10_000
-_BOOLS = SafeConstructor.bool_values
 _CONSTRUCTOR = SafeConstructor()
+_TYPED = {_TAG + kind: kind for kind in ("bool", "int", "float")}
 
 
 class _EventReader:
@@ -727,20 +737,8 @@ class _EventReader:
             return value
         if tag == _TAG + "null":
             return None
-        if tag == _TAG + "bool":
-            return _BOOLS[value.lower()]
-        line = int(event.start_mark.line) + 1
-        if tag == _TAG + "int":
-            try:
-                return _CONSTRUCTOR.construct_yaml_int(ScalarNode(tag, value))
-            except ValueError:
-                self.issues.append(YamlIssue(line, f"an integer of {len(value)} digits is too large", path))
-                return None
-        if tag == _TAG + "float":
-            number = _CONSTRUCTOR.construct_yaml_float(ScalarNode(tag, value))
-            if not math.isfinite(number):
-                self.issues.append(YamlIssue(line, f"{value} is not a JSON number", path))
-            return number
+        if tag in _TYPED:
+            return typed_scalar(_TYPED[tag], value, int(event.start_mark.line) + 1, path, self.issues)
         self._unsupported(tag, event, path)
         if "${" in value:
             self.interpolation = True
