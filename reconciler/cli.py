@@ -225,7 +225,7 @@ def _compute(client: TelnyxClient, paths: Sequence[str], connection: Connection,
     from reconciler.config import LOCAL_STATE
     from reconciler.engine.live import LiveReader
     from reconciler.engine.ownership import bound_to, ledger_files, load_ledger, other_claims
-    from reconciler.engine.plan import build_plan
+    from reconciler.engine.plan import build_plan, follow_renames
     from reconciler.engine.safety import with_refusals
     from reconciler.engine.versions import with_version_budget
 
@@ -244,7 +244,7 @@ def _compute(client: TelnyxClient, paths: Sequence[str], connection: Connection,
         selection = _selected(resources, prune)  # refuses bad flags before the plan
         for warning in (w for resource in resources for w in resource.warnings):
             _echo(f"Warning: {warning}", err=True)  # fields sent through x-passthrough, as validate says
-        live = reader.state(resources)
+        live = reader.state(resources, lambda found: follow_renames(resources, found, ledger)[0])
     if selection is not None:  # what the selection references is resolved from live when it exists
         selection = _selected(resources, prune, lambda kind, name: (kind, name) in live.objects)
         resources = selection.resources if selection is not None else resources

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from reconciler.api.client import TelnyxClient
@@ -136,3 +137,20 @@ def test_invalid_manifests_do_not_wait_for_a_slow_account(tmp_path: Path) -> Non
     assert result.stderr == (f"Error: {b}:4: Assistant/b: spec: 'instructions' is a required property\n"
                              f"{b}:5: Assistant/b: spec: unknown field 'modle' (did you mean 'model'?)\n")
     assert requests == ["GET /v2/ai/assistants"]
+
+
+def test_a_canarys_assistant_renamed_in_the_portal_keeps_its_candidate(tmp_path: Path, emulator: Any) -> None:
+    """The ledger finds the renamed assistant by id; its versions must be read by that id too, or the
+    plan writes the tested candidate again as a new version (a portal rename and a deleted canary)."""
+    config = tmp_path / "reconciler.yaml"
+    config.write_text(f"stack: desk\nownership_file: {tmp_path / 'owned.json'}\n", encoding="utf-8")
+    args = [str(SUPPORT_DESK), "--config", str(config)]
+    assert run_cli(["apply", *args, "--yes"], emulator.base_url).exit_code == 0
+    headers = {"Authorization": f"Bearer {TEST_API_KEY}"}
+    with httpx.Client(base_url=emulator.base_url, headers=headers) as http:
+        triage = next(a for a in http.get("/ai/assistants").json()["data"] if a["name"] == "support-triage")
+        assert http.delete(f"/ai/assistants/{triage['id']}/canary-deploys").status_code == 204
+        assert http.post(f"/ai/assistants/{triage['id']}", json={"name": "renamed-in-portal"}).status_code == 200
+    plan = run_cli(["plan", *args], emulator.base_url)
+    assert "AssistantVersion" not in plan.output, plan.output
+    assert "Plan: 1 to create, 1 to update, 0 to delete" in plan.output

@@ -135,10 +135,15 @@ class LiveReader:
         for what, name in reads_for(resource, self.prune):
             self._want(what, self.live_name(name))
 
-    def state(self, resources: Iterable[Resource]) -> LiveState:
+    def state(
+        self, resources: Iterable[Resource], follow: Callable[[LiveState], LiveState] | None = None
+    ) -> LiveState:
         """The live state the final ``resources`` need: waits for the reads started, starts the rest.
 
-        Errors of any read needed (an HTTP error, a timeout) are raised here, in the caller's thread.
+        ``follow`` puts renamed objects under their manifest names (the planner's ``follow_renames``):
+        a canary's assistant renamed in git or in the portal is read by its id, so its versions are
+        known and its candidate is not written again. Errors of any read needed (an HTTP error, a
+        timeout) are raised here, in the caller's thread.
         """
         resources = list(resources)
         kinds = kinds_to_list(resources, self.extra_kinds)
@@ -155,10 +160,12 @@ class LiveReader:
             if kind == "Assistant":
                 self._know_assistants(part.objects)
         needed = {read for resource in resources for read in reads_for(resource, self.prune)}
-        found = sorted(read for read in needed if ("Assistant", read[1]) in objects)
+        named = follow(LiveState(objects, duplicates, lists)).objects if follow is not None else objects
+        found = sorted(read for read in needed if ("Assistant", read[1]) in named)
         reads: dict[tuple[str, str], Future[Any]] = {}
+        handler = handler_for("Assistant")
         for read in found:
-            future = self._want(*read)
+            future = self._want(*read, assistant_id=handler.live_id(named[("Assistant", read[1])]))
             if future is None:
                 raise RuntimeError(f"the live reader is closed; {read[0]} of {read[1]} was not read")
             reads[read] = future
@@ -196,16 +203,18 @@ class LiveReader:
         for what, name in sorted(waiting):
             self._want(what, name)
 
-    def _want(self, what: str, name: str) -> Future[Any] | None:
-        """The read of ``what`` for the assistant ``name``, started if need be; None while its id is
-        unknown (it starts when the list comes), when the account has no such assistant, or once closed."""
+    def _want(self, what: str, name: str, assistant_id: str | None = None) -> Future[Any] | None:
+        """The read of ``what`` for the assistant ``name`` (by ``assistant_id`` when given: one renamed),
+        started if need be; None while its id is unknown (it starts when the list comes), when the
+        account has no such assistant, or once closed."""
         with self._lock:
             if (what, name) in self._reads:
                 return self._reads[(what, name)]
-            if self._assistant_ids is None:
+            if assistant_id is None and self._assistant_ids is None:
                 self._waiting.add((what, name))
                 return None
-            assistant_id = self._assistant_ids.get(name)
+            if assistant_id is None and self._assistant_ids is not None:
+                assistant_id = self._assistant_ids.get(name)
             if assistant_id is None:
                 return None  # not in the account: nothing to read
             read = self.client.get_canary if what == CANARY else self.client.list_versions

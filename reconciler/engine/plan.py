@@ -115,7 +115,7 @@ def build_plan(
     """
     _check_identity(resources, live)
     project = project or Project()
-    live, renamed = _follow_renames(resources, live, ledger)
+    live, renamed = follow_renames(resources, live, ledger)
     known = live_ids(live)
     ctx = PlanContext(live, IdIndex.of(known), {r.key: r for r in resources}, prune, project)
     changes: list[Change] = []
@@ -199,7 +199,7 @@ def _fold_promotions(changes: list[Change]) -> list[Change]:
     return out
 
 
-def _follow_renames(
+def follow_renames(
     resources: Iterable[Resource], live: LiveState, ledger: Ledger | None
 ) -> tuple[LiveState, dict[str, str]]:
     """Match a manifest whose name is not live to the object it was renamed from.
