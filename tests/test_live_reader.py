@@ -7,6 +7,7 @@ loader returned, and what the reader hands the planner must equal a read made af
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -154,3 +155,17 @@ def test_a_canarys_assistant_renamed_in_the_portal_keeps_its_candidate(tmp_path:
     plan = run_cli(["plan", *args], emulator.base_url)
     assert "AssistantVersion" not in plan.output, plan.output
     assert "Plan: 1 to create, 1 to update, 0 to delete" in plan.output
+
+
+def test_a_canarys_assistant_renamed_in_git_keeps_its_candidate_and_config(tmp_path: Path, emulator: Any) -> None:
+    """previous_names: the canary's reads follow the rename (before: its candidate version and its
+    canary config were both planned as new, beside the live ones)."""
+    manifests = tmp_path / "desk"
+    shutil.copytree(SUPPORT_DESK, manifests)
+    assert run_cli(["apply", str(manifests), "--yes"], emulator.base_url).exit_code == 0
+    for path in manifests.glob("*.yaml"):
+        text = path.read_text(encoding="utf-8")
+        text = text.replace("name: support-triage\n", "name: triage-new\nprevious_names: [support-triage]\n")
+        path.write_text(text.replace("assistant: support-triage", "assistant: triage-new"), encoding="utf-8")
+    plan = run_cli(["plan", str(manifests)], emulator.base_url)
+    assert "Plan: 0 to create, 2 to update, 0 to delete" in plan.output, plan.output
