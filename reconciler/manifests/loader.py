@@ -20,21 +20,21 @@ A set of inputs without a single document is refused: validating nothing would p
 from __future__ import annotations
 
 import functools
-import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.errors import ManifestErrors, ManifestProblem
 from reconciler.manifests.cross_rules import cross_document_problems
+from reconciler.manifests.discovery import MAX_FILE_BYTES, canaries_first, in_order, manifest_files, read_manifest
 from reconciler.manifests.environment import Environment
 from reconciler.manifests.files import FileRefused, FileTooLarge, NotText, read_text
 from reconciler.manifests.interpolate import Interpolation, interpolate
 from reconciler.manifests.project import Project
 from reconciler.manifests.references import check_references, references
 from reconciler.manifests.schema import document_warnings, hatch_listed, lift_passthrough, validate_document
-from reconciler.manifests.yaml_source import YamlDocument, read_yaml
+from reconciler.manifests.yaml_source import YamlDocument, YamlFile, read_yaml
 from reconciler.model import (
     API_VERSION,
     KINDS,
@@ -47,14 +47,10 @@ from reconciler.model import (
 )
 from reconciler.redact import mask_text, remember
 
+if TYPE_CHECKING:
+    from reconciler.manifests.parse_ahead import ParseAhead
+
 __all__ = ["load_resources", "manifest_files"]
-
-SUFFIXES = (".yaml", ".yml")
-
-MAX_FILE_BYTES = 10 * 1024 * 1024
-"""Largest manifest file read (10 MiB); larger ones are refused without being parsed."""
-
-
 
 def load_resources(
     paths: Sequence[str | Path],
@@ -63,6 +59,7 @@ def load_resources(
     environment: Environment | None = None,
     project: Project | None = None,
     seen: Callable[[Resource], None] | None = None,
+    ahead: ParseAhead | None = None,
 ) -> list[Resource]:
     """Every resource of the given files and directories, in a stable order.
 
@@ -70,13 +67,23 @@ def load_resources(
     without it ``${var:...}`` is an error. ``project`` supplies the ``passthrough:`` fields, sent
     unchecked with a warning. Raises ``ManifestErrors`` with all problems when any document is
     invalid. ``seen`` is called with each valid resource as soon as it is loaded (manifest names, no
-    prefix), so reading the account can start before the last file is read.
+    prefix), so reading the account can start before the last file is read. ``ahead``, started
+    on the same paths, supplies the files and their parses from a child process (``parse_ahead``).
     """
     loader = _Loader(environ, environment, project or Project(), seen=seen)
-    files = manifest_files(paths, loader.problems)
-    for position, file, read in _canaries_first(files) if seen is not None else _in_order(files):
-        loader.position = position
-        loader.load_file(file, read if read is not None else _read_manifest(file))
+    if ahead is not None:
+        loader.problems.extend(ahead.problems)
+        for position, file, parsed in ahead.results():
+            loader.position = position
+            if parsed is None:  # the child could not parse it, or did not get to it
+                loader.load_file(file, read_manifest(file))
+            else:
+                loader.load_parsed(file, parsed.yaml, parsed.blank, lines_sent=False)
+    else:
+        files = manifest_files(paths, loader.problems)
+        for position, file, read in canaries_first(files) if seen is not None else in_order(files):
+            loader.position = position
+            loader.load_file(file, read if read is not None else read_manifest(file))
     loader.finish()
     if not loader.documents:
         # Empty files are skipped among others (a placeholder, a commented-out object), but a run that
@@ -91,46 +98,6 @@ def load_resources(
     if environment is not None and environment.name_prefix:
         return [_prefixed(resource, environment) for resource in loader.resources]
     return loader.resources
-
-
-KEPT_TEXT_CHARS = 8 * 1024 * 1024
-"""Text of other files ``_canaries_first`` keeps from its first reading; past it they are read again."""
-
-
-def _in_order(files: Sequence[str]) -> Iterator[tuple[int, str, str | FileRefused | None]]:
-    return ((position, file, None) for position, file in enumerate(files))
-
-
-def _canaries_first(files: Sequence[str]) -> list[tuple[int, str, str | FileRefused | None]]:
-    """The files with their positions, those that mention CanaryDeploy first.
-
-    Why: a canary's reads (its config and versions) are what a plan waits for longest, and they can
-    start only once its manifest is loaded; in a tree of ``assistants/`` and ``canaries/`` the
-    canaries come last, and the reads started when loading was all but done. Loading them first
-    lets the reads run while the rest loads. Resources and messages keep the order of the files
-    (``_Loader.finish``). The first reading's text is kept, up to ``KEPT_TEXT_CHARS`` of other files.
-    """
-    first: list[tuple[int, str, str | FileRefused | None]] = []
-    rest: list[tuple[int, str, str | FileRefused | None]] = []
-    kept = 0
-    for position, file in enumerate(files):
-        read = _read_manifest(file)
-        if isinstance(read, str) and "CanaryDeploy" in read:
-            first.append((position, file, read))
-        elif isinstance(read, str) and kept + len(read) > KEPT_TEXT_CHARS:
-            rest.append((position, file, None))
-        else:
-            kept += len(read) if isinstance(read, str) else 0
-            rest.append((position, file, read))
-    return first + rest
-
-
-def _read_manifest(file: str) -> str | FileRefused:
-    """A manifest's text, or why it cannot be read (``load_file`` words the message)."""
-    try:
-        return read_text(file, MAX_FILE_BYTES)
-    except FileRefused as err:
-        return err
 
 
 def _previous_name_problems(resources: Sequence[Resource]) -> list[ManifestProblem]:
@@ -189,40 +156,6 @@ def _masked(problem: ManifestProblem, secrets: Iterable[str]) -> ManifestProblem
     return problem if message == problem.message else replace(problem, message=message)
 
 
-def manifest_files(paths: Sequence[str | Path], problems: list[ManifestProblem]) -> list[str]:
-    """Files named directly, plus ``*.yaml``/``*.yml`` under directories (sorted, hidden ones skipped).
-
-    Paths keep the spelling the user gave; a file reached twice is read once.
-    """
-    files: list[str] = []
-    seen: set[Path] = set()
-    for given in paths:
-        text = os.fspath(given)
-        if os.path.isdir(text):
-            found = sorted(_walk(text), key=lambda f: Path(f).parts)
-            if not found:
-                problems.append(_problem(text, 0, "no *.yaml or *.yml files in this directory"))
-        elif os.path.lexists(text):
-            found = [text]  # a FIFO, a device or a link loop: reading it says which
-        else:
-            problems.append(_problem(text, 0, "no such file or directory"))
-            continue
-        for file in found:
-            real = Path(os.path.realpath(file))  # never raises, even on a symbolic link loop
-            if real not in seen:
-                seen.add(real)
-                files.append(file)
-    return files
-
-
-def _walk(directory: str) -> Iterator[str]:
-    for root, dirs, names in os.walk(directory):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(names):
-            if name.endswith(SUFFIXES) and not name.startswith("."):
-                yield os.path.join(root, name)
-
-
 def _one_line(problem: ManifestProblem) -> ManifestProblem:
     """Escape control characters (a name with a newline, a key with a tab): one problem, one line."""
 
@@ -270,7 +203,7 @@ class _Loader:
     empty: list[tuple[str, str]] = field(default_factory=list)
 
     def load_file(self, file: str, read: str | FileRefused) -> None:
-        """One file, given as its text or the reason it could not be read (``_read_manifest``)."""
+        """One file, given as its text or the reason it could not be read (``read_manifest``)."""
         try:
             if isinstance(read, FileRefused):
                 raise read
@@ -288,19 +221,24 @@ class _Loader:
         except FileRefused as err:
             self.problems.append(_problem(file, 0, f"cannot read: {err}"))
             return
-        parsed = read_yaml(text)
+        self.load_parsed(file, read_yaml(text), not text.strip())
+
+    def load_parsed(self, file: str, parsed: YamlFile, blank: bool, lines_sent: bool = True) -> None:
+        """One file's documents; without ``lines_sent`` their line maps are read again when a line is needed."""
         for issue in parsed.issues:
             self.problems.append(_problem(file, issue.line, issue.message, path=format_path(issue.path)))
         self.documents += len(parsed.documents)
         if not parsed.documents and not parsed.issues:
-            why = "the file is empty" if not text.strip() else "the file holds only comments and empty documents"
+            why = "the file is empty" if blank else "the file holds only comments and empty documents"
             self.empty.append((file, why))
         for index, document in enumerate(parsed.documents):
-            self.load_document(file, document, index)
+            self.load_document(file, document, index, lines_sent)
 
-    def load_document(self, file: str, document: YamlDocument, index: int = 0) -> None:
+    def load_document(self, file: str, document: YamlDocument, index: int = 0, lines_sent: bool = True) -> None:
         value = document.value
-        source = SourceMap(file=file, lines=document.lines)
+        reread = functools.partial(_document_lines, file, index)
+        source = (SourceMap(file=file, lines=document.lines) if lines_sent
+                  else SourceMap(file, reread=reread, root_line=document.line))
         if not isinstance(value, dict):
             if document.issues:
                 self._add_issues(file, document, None, None)
@@ -362,7 +300,8 @@ class _Loader:
                 spec=lift_passthrough(result.value) if passthrough else result.value,
                 file=file,
                 line=document.line,
-                source=source.deferred(functools.partial(_document_lines, file, index)),
+                source=(source.deferred(reread) if lines_sent
+                        else SourceMap(file, reread=reread, root_line=document.line)),
                 template=result.template,
                 secrets=frozenset(result.secrets),
                 previous_names=tuple(value.get("previous_names") or ()),
@@ -427,7 +366,7 @@ class _Loader:
     def finish(self) -> None:
         """Put resources back in file order, and name both places of an object defined twice.
 
-        Files may be loaded out of order (``_canaries_first``): what is reported does not show it.
+        Files may be loaded out of order (``canaries_first``, ``parse_ahead``): what is reported does not show it.
         """
         order = sorted(range(len(self.resources)), key=lambda i: self._positions[i])
         self.resources = [self.resources[i] for i in order]

@@ -1,0 +1,162 @@
+"""Manifests parsed in a forked child (``parse_ahead``) load exactly as those parsed in the command's process.
+
+The child sends documents without line maps; every line a message or a resource gives must still be
+the line of the file, read again. A child that dies, a file it cannot read, a problem in any file:
+nothing the user sees may change.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.errors import ManifestErrors
+from reconciler.manifests.loader import load_resources
+from reconciler.manifests.parse_ahead import MIN_BYTES, ParseAhead
+from reconciler.model import Resource
+from tests.conftest import TEST_API_KEY
+from tests.helpers import REPO
+
+SUPPORT_DESK = REPO / "examples" / "support-desk"
+
+ASSISTANT = """\
+apiVersion: reconciler/v1
+kind: Assistant
+name: {name}
+spec:
+  model: openai/gpt-4o
+  instructions: |
+    {text}
+  tools:
+    - type: hangup
+      hangup:
+        description: End the call.
+"""
+
+
+def _tree(root: Path, count: int = 40, padding: int = 200) -> Path:
+    """The support desk plus ``count`` assistants of ``padding`` words each."""
+    shutil.copytree(SUPPORT_DESK, root)
+    for index in range(count):
+        text = " ".join(f"word{i}" for i in range(padding))
+        (root / f"extra-{index:03d}.yaml").write_text(ASSISTANT.format(name=f"extra-{index}", text=text),
+                                                     encoding="utf-8")
+    return root
+
+
+def _facts(resources: list[Resource]) -> list[tuple[Any, ...]]:
+    """What the engine uses of a resource, with the line of every path its source knows."""
+    out = []
+    for r in resources:
+        lines = {path: r.source.line_of(path) for path in sorted(r.source.lines, key=repr)}
+        out.append((r.kind, r.name, r.spec, r.template, r.file, r.line, r.secrets, r.previous_names, r.warnings,
+                    r.source.root_line, lines))
+    return out
+
+
+def _outcome(paths: list[Path], ahead: bool) -> tuple[str, Any]:
+    started = ParseAhead.start(paths, force=True) if ahead else None
+    try:
+        try:
+            return "ok", _facts(load_resources(paths, {"TOKEN": "t-secret"}, ahead=started, seen=lambda r: None))
+        except ManifestErrors as exc:
+            return "problems", [str(p) for p in exc.problems]
+    finally:
+        if started is not None:
+            started.close()
+
+
+def test_a_valid_tree_loads_the_same_from_the_child(tmp_path: Path) -> None:
+    root = _tree(tmp_path / "m")
+    mine = _outcome([root], ahead=False)
+    theirs = _outcome([root], ahead=True)
+    assert mine[0] == "ok" and len(mine[1]) > 40
+    assert theirs == mine
+
+
+def test_every_problem_keeps_its_file_and_line(tmp_path: Path) -> None:
+    """Schema problems (lines read again), YAML issues, empty and unreadable files, a name defined twice."""
+    root = _tree(tmp_path / "m", count=5)
+    (root / "extra-001.yaml").write_text(ASSISTANT.format(name="extra-1", text="x").replace("model:", "modle:"),
+                                         encoding="utf-8")
+    (root / "extra-002.yaml").write_text("apiVersion: reconciler/v1\nkind: Assistant\nname: a\nspec: [1,\n",
+                                         encoding="utf-8")
+    (root / "empty.yaml").write_text("", encoding="utf-8")
+    (root / "comments.yaml").write_text("# nothing\n---\n", encoding="utf-8")
+    (root / "binary.yaml").write_bytes(b"apiVersion: \xff\xfe\n")
+    (root / "twice.yaml").write_text(ASSISTANT.format(name="extra-3", text="again"), encoding="utf-8")
+    (root / "env.yaml").write_text(ASSISTANT.format(name="env", text="${env:TOKEN} ${env:MISSING}"),
+                                   encoding="utf-8")
+    os.mkfifo(root / "pipe.yaml")
+    mine = _outcome([root], ahead=False)
+    theirs = _outcome([root], ahead=True)
+    assert mine[0] == "problems"
+    assert any("extra-001.yaml:5: Assistant/extra-1: spec: unknown field 'modle'" in m for m in mine[1]), mine[1]
+    assert any("pipe.yaml" in m for m in mine[1]) and any("is defined twice" in m for m in mine[1])
+    assert any("env.yaml:6:" in m and "MISSING" in m for m in mine[1]), mine[1]
+    assert theirs == mine
+
+
+def test_a_child_that_dies_leaves_the_files_to_the_command(tmp_path: Path) -> None:
+    root = _tree(tmp_path / "m")
+    mine = _outcome([root], ahead=False)
+    started = ParseAhead.start([root], force=True)
+    assert started is not None
+    os.kill(started._pid, signal.SIGKILL)
+    try:
+        theirs = _facts(load_resources([root], {"TOKEN": "t-secret"}, ahead=started))
+    finally:
+        started.close()
+    assert ("ok", theirs) == mine
+
+
+def test_close_stops_a_child_nobody_reads_and_reaps_it(tmp_path: Path) -> None:
+    root = _tree(tmp_path / "m")
+    started = ParseAhead.start([root], force=True)
+    assert started is not None
+    started.close()
+    started.close()  # twice is harmless
+    with pytest.raises(ChildProcessError):
+        os.waitpid(started._pid, os.WNOHANG)  # reaped: no zombie left behind
+
+
+def test_it_forks_only_alone_and_only_for_a_tree_worth_it(tmp_path: Path) -> None:
+    """A process with one thread and a large tree forks; a small tree or a second thread does not."""
+    big = _tree(tmp_path / "big", count=400)
+    assert sum(p.stat().st_size for p in big.rglob("*.yaml")) > MIN_BYTES
+    small = SUPPORT_DESK
+    probe = (
+        "import sys, threading\n"
+        "from reconciler.manifests.parse_ahead import ParseAhead\n"
+        "def started(path):\n"
+        "    a = ParseAhead.start([path])\n"
+        "    if a is not None: a.close()\n"
+        "    return a is not None\n"
+        "print(started(sys.argv[1]), started(sys.argv[2]), end=' ')\n"
+        "t = threading.Thread(target=threading.Event().wait, args=(5,), daemon=True); t.start()\n"
+        "print(started(sys.argv[1]), end='')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe, str(big), str(small)], capture_output=True, text=True,
+                            timeout=60, check=False, cwd=REPO)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "True False False", "")
+
+
+def test_plan_from_the_command_line_reports_lines_read_again(tmp_path: Path, emulator: Any) -> None:
+    """End to end through the CLI, where the fork happens: a problem deep in a large tree keeps its line."""
+    root = _tree(tmp_path / "m", count=400)
+    (root / "extra-399.yaml").write_text(ASSISTANT.format(name="extra-399", text="x").replace("model:", "modle:"),
+                                         encoding="utf-8")
+    script = Path(sys.executable).parent / "reconciler"
+    result = subprocess.run([str(script), "plan", str(root), "--base-url", emulator.base_url, "--api-key",
+                             TEST_API_KEY], capture_output=True, text=True, timeout=120, check=False)
+    bad = root / "extra-399.yaml"
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (f"Error: {bad}:5: Assistant/extra-399: spec: unknown field 'modle' "
+                             "(did you mean 'model'?)\n")
