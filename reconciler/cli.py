@@ -138,14 +138,15 @@ def _load(paths: Sequence[str], var_files: Sequence[Path] = (), project: Project
     ahead = context.meta.pop("reconciler.parse_ahead", None) if context is not None else None
     return load_resources([Path(p) for p in paths], os.environ, environment=environment, project=project,
                           seen=None if reader is None else reader.saw,
-                          ahead=ahead if ahead is not None and ahead.paths == tuple(paths) else None)
+                          ahead=ahead if ahead is not None and ahead.paths == tuple(paths)
+                          and ahead.var_files == tuple(os.fspath(v) for v in var_files) else None)
 
 
-def _parse_ahead(paths: Sequence[str]) -> None:
-    """Start parsing the manifests on the second core (``parse_ahead``) before the command imports the rest."""
+def _parse_ahead(paths: Sequence[str], var_files: Sequence[Path], config_path: Path | None) -> None:
+    """Start loading the manifests on the second core (``parse_ahead``) before the command imports the rest."""
     from reconciler.manifests.parse_ahead import ParseAhead
 
-    ahead = ParseAhead.start(paths) if paths else None
+    ahead = ParseAhead.start(paths, os.environ, var_files, config_path) if paths else None
     if ahead is not None:
         context = click.get_current_context()
         context.meta["reconciler.parse_ahead"] = ahead  # _load takes it
@@ -377,7 +378,7 @@ def plan(paths: tuple[str, ...], detailed_exitcode: bool, out: Path | None, forc
          run_gates: bool, prune: bool, config_path: Path | None, var_files: tuple[Path, ...], base_url: str | None,
          api_key: str | None, local: bool, parallelism: int) -> None:
     """Read live state and show what apply would change."""
-    _parse_ahead(paths)
+    _parse_ahead(paths, var_files, config_path)
     from reconciler import planfile
     from reconciler.config import open_client
     from reconciler.errors import ReconcilerError
@@ -469,7 +470,7 @@ def apply(paths: tuple[str, ...], plan_file: Path | None, yes: bool, force: bool
           base_url: str | None, api_key: str | None, local: bool, parallelism: int) -> None:
     """Plan (or load a saved plan), then apply the changes. Exit 0 when all applied, 1 otherwise."""
     if plan_file is None:
-        _parse_ahead(paths)  # a saved plan names its paths: parsed after it is read, in this process
+        _parse_ahead(paths, var_files, config_path)  # a saved plan's paths are loaded in this process
     from reconciler import planfile
     from reconciler.config import open_client
     from reconciler.engine.apply import ApplyResult
@@ -568,7 +569,7 @@ def drift(paths: tuple[str, ...], output_format: str, prune: bool, config_path: 
           var_files: tuple[Path, ...], base_url: str | None, api_key: str | None, local: bool,
           parallelism: int) -> None:
     """Compare the live account with the manifests. Exit 0 in sync, 2 drift, 1 error."""
-    _parse_ahead(paths)
+    _parse_ahead(paths, var_files, config_path)
     from reconciler.config import open_client
     from reconciler.engine.drift import drift_report
     from reconciler.errors import ReconcilerError
@@ -611,7 +612,7 @@ def test_command(paths: tuple[str, ...], suite: str | None, assistant: str | Non
                  var_files: tuple[Path, ...],
                  base_url: str | None, api_key: str | None, local: bool, parallelism: int) -> None:
     """Run the assistant tests the manifests define. Exit 0 all passed, 1 anything else."""
-    _parse_ahead(paths)
+    _parse_ahead(paths, var_files, config_path)
     from reconciler.config import open_client
     from reconciler.errors import ReconcilerError
     from reconciler.model import LiveState

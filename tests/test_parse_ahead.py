@@ -18,9 +18,12 @@ from typing import Any
 import pytest
 
 from reconciler.errors import ManifestErrors
+from reconciler.manifests.environment import load_environment
 from reconciler.manifests.loader import load_resources
 from reconciler.manifests.parse_ahead import MIN_BYTES, ParseAhead
+from reconciler.manifests.project import load_project
 from reconciler.model import Resource
+from reconciler.redact import forget_all, known
 from tests.conftest import TEST_API_KEY
 from tests.helpers import REPO
 
@@ -61,11 +64,14 @@ def _facts(resources: list[Resource]) -> list[tuple[Any, ...]]:
     return out
 
 
+ENVIRON = {"TOKEN": "t-secret"}
+
+
 def _outcome(paths: list[Path], ahead: bool) -> tuple[str, Any]:
-    started = ParseAhead.start(paths, force=True) if ahead else None
+    started = ParseAhead.start(paths, ENVIRON, force=True) if ahead else None
     try:
         try:
-            return "ok", _facts(load_resources(paths, {"TOKEN": "t-secret"}, ahead=started, seen=lambda r: None))
+            return "ok", _facts(load_resources(paths, ENVIRON, ahead=started, seen=lambda r: None))
         except ManifestErrors as exc:
             return "problems", [str(p) for p in exc.problems]
     finally:
@@ -107,11 +113,11 @@ def test_every_problem_keeps_its_file_and_line(tmp_path: Path) -> None:
 def test_a_child_that_dies_leaves_the_files_to_the_command(tmp_path: Path) -> None:
     root = _tree(tmp_path / "m")
     mine = _outcome([root], ahead=False)
-    started = ParseAhead.start([root], force=True)
+    started = ParseAhead.start([root], ENVIRON, force=True)
     assert started is not None
     os.kill(started._pid, signal.SIGKILL)
     try:
-        theirs = _facts(load_resources([root], {"TOKEN": "t-secret"}, ahead=started))
+        theirs = _facts(load_resources([root], ENVIRON, ahead=started))
     finally:
         started.close()
     assert ("ok", theirs) == mine
@@ -119,7 +125,7 @@ def test_a_child_that_dies_leaves_the_files_to_the_command(tmp_path: Path) -> No
 
 def test_close_stops_a_child_nobody_reads_and_reaps_it(tmp_path: Path) -> None:
     root = _tree(tmp_path / "m")
-    started = ParseAhead.start([root], force=True)
+    started = ParseAhead.start([root], ENVIRON, force=True)
     assert started is not None
     started.close()
     started.close()  # twice is harmless
@@ -136,7 +142,7 @@ def test_it_forks_only_alone_and_only_for_a_tree_worth_it(tmp_path: Path) -> Non
         "import sys, threading\n"
         "from reconciler.manifests.parse_ahead import ParseAhead\n"
         "def started(path):\n"
-        "    a = ParseAhead.start([path])\n"
+        "    a = ParseAhead.start([path], {})\n"
         "    if a is not None: a.close()\n"
         "    return a is not None\n"
         "print(started(sys.argv[1]), started(sys.argv[2]), end=' ')\n"
@@ -160,3 +166,69 @@ def test_plan_from_the_command_line_reports_lines_read_again(tmp_path: Path, emu
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == (f"Error: {bad}:5: Assistant/extra-399: spec: unknown field 'modle' "
                              "(did you mean 'model'?)\n")
+
+
+def test_the_child_loads_every_file_and_the_command_learns_its_secrets(tmp_path: Path) -> None:
+    """Each file arrives loaded (none left to the command), and a secret interpolated in the child is one the
+    command masks, even in a document whose problems kept it from becoming a resource."""
+    root = _tree(tmp_path / "m", count=3)
+    secret = ASSISTANT.format(name="env", text="${secret:TOKEN}").replace("model:", "modle:")
+    (root / "env.yaml").write_text(secret, encoding="utf-8")
+    os.mkfifo(root / "pipe.yaml")
+    forget_all()
+    started = ParseAhead.start([root], ENVIRON, force=True)
+    assert started is not None
+    with started:
+        arrived = list(started.results())
+    assert len(arrived) == len(started.files) and all(loaded is not None for _, _, loaded in arrived)
+    assert "t-secret" not in known()
+    secrets = [sorted(loaded.secrets) for _, _, loaded in arrived if loaded is not None and loaded.secrets]
+    assert secrets == [["t-secret"]]
+    again = ParseAhead.start([root], ENVIRON, force=True)
+    assert again is not None
+    with again, pytest.raises(ManifestErrors):
+        load_resources([root], ENVIRON, ahead=again)
+    assert "t-secret" in known()
+    forget_all()
+
+
+def test_var_files_prefix_and_project_passthrough_reach_the_child(tmp_path: Path) -> None:
+    """The child loads the var files and the project file the command names: variables, the name prefix,
+    passthrough warnings (their lines read again in the child) and a var-file problem all come out the same."""
+    root = _tree(tmp_path / "m", count=3)
+    (root / "early.yaml").write_text(
+        "apiVersion: reconciler/v1\nkind: Assistant\nname: early-adopter\nspec:\n  instructions: ${var:hello}\n"
+        "  voice_settings:\n    voice: Telnyx.KokoroTTS.af_heart\n    warmth: 0.7\n", encoding="utf-8")
+    project = tmp_path / "reconciler.yaml"
+    project.write_text("passthrough:\n  - target: Assistant/early-*\n    fields:\n      - voice_settings.warmth\n",
+                       encoding="utf-8")
+    var_file = tmp_path / "stg.yaml"
+    var_file.write_text("name_prefix: stg-\nvars:\n  hello: Hello from staging.\n", encoding="utf-8")
+    environment = load_environment([var_file])
+    loaded = load_project(project)
+
+    def outcome(ahead: bool) -> tuple[str, Any]:
+        started = ParseAhead.start([root], ENVIRON, [var_file], project, force=True) if ahead else None
+        try:
+            return "ok", _facts(load_resources([root], ENVIRON, environment=environment, project=loaded,
+                                               ahead=started))
+        except ManifestErrors as exc:
+            return "problems", [str(p) for p in exc.problems]
+        finally:
+            if started is not None:
+                started.close()
+
+    started = ParseAhead.start([root], ENVIRON, [var_file], project, force=True)
+    assert started is not None
+    with started:
+        assert all(loaded is not None for _, _, loaded in started.results())  # the child loaded every file
+    mine = outcome(ahead=False)
+    assert mine[0] == "ok"
+    early = next(fact for fact in mine[1] if fact[1] == "stg-early-adopter")
+    assert early[2]["instructions"] == "Hello from staging." and len(early[8]) == 1 and ":8:" in early[8][0]
+    assert outcome(ahead=True) == mine
+    var_file.write_text("name_prefix: stg-\nvars: {}\n", encoding="utf-8")  # now ${var:hello} is unknown
+    environment = load_environment([var_file])
+    mine = outcome(ahead=False)
+    assert mine[0] == "problems" and any("hello" in m for m in mine[1]), mine
+    assert outcome(ahead=True) == mine

@@ -34,7 +34,7 @@ from reconciler.manifests.interpolate import Interpolation, interpolate
 from reconciler.manifests.project import Project
 from reconciler.manifests.references import check_references, references
 from reconciler.manifests.schema import document_warnings, hatch_listed, lift_passthrough, validate_document
-from reconciler.manifests.yaml_source import YamlDocument, YamlFile, read_yaml
+from reconciler.manifests.yaml_source import YamlDocument, read_yaml
 from reconciler.model import (
     API_VERSION,
     KINDS,
@@ -45,12 +45,12 @@ from reconciler.model import (
     copy_json,
     format_path,
 )
-from reconciler.redact import mask_text, remember
+from reconciler.redact import known, mask_text, remember
 
 if TYPE_CHECKING:
     from reconciler.manifests.parse_ahead import ParseAhead
 
-__all__ = ["load_resources", "manifest_files"]
+__all__ = ["FileLoad", "load_alone", "load_resources", "manifest_files"]
 
 def load_resources(
     paths: Sequence[str | Path],
@@ -68,17 +68,17 @@ def load_resources(
     unchecked with a warning. Raises ``ManifestErrors`` with all problems when any document is
     invalid. ``seen`` is called with each valid resource as soon as it is loaded (manifest names, no
     prefix), so reading the account can start before the last file is read. ``ahead``, started
-    on the same paths, supplies the files and their parses from a child process (``parse_ahead``).
+    on the same paths, supplies the files, each loaded in a child process (``parse_ahead``).
     """
     loader = _Loader(environ, environment, project or Project(), seen=seen)
     if ahead is not None:
         loader.problems.extend(ahead.problems)
-        for position, file, parsed in ahead.results():
-            loader.position = position
-            if parsed is None:  # the child could not parse it, or did not get to it
+        for position, file, loaded in ahead.results():
+            if loaded is None:  # the child could not load it, or did not get to it
+                loader.position = position
                 loader.load_file(file, read_manifest(file))
             else:
-                loader.load_parsed(file, parsed.yaml, parsed.blank, lines_sent=False)
+                loader.take(loaded)
     else:
         files = manifest_files(paths, loader.problems)
         for position, file, read in canaries_first(files) if seen is not None else in_order(files):
@@ -98,6 +98,31 @@ def load_resources(
     if environment is not None and environment.name_prefix:
         return [_prefixed(resource, environment) for resource in loader.resources]
     return loader.resources
+
+
+@dataclass(frozen=True)
+class FileLoad:
+    """What loading one file found, on its own: what ``parse_ahead``'s child sends for each file."""
+
+    resources: list[Resource]
+    positions: list[tuple[int, int]]
+    definitions: dict[tuple[str, str], list[tuple[tuple[int, int], str]]]
+    problems: list[ManifestProblem]
+    documents: int
+    empty: list[tuple[str, str]]
+    secrets: frozenset[str]
+    """Interpolated secrets, those of documents with problems too: every message must mask them."""
+
+
+def load_alone(file: str, read: str | FileRefused, position: int, environ: Mapping[str, str],
+               environment: Environment | None, project: Project) -> FileLoad:
+    """One file (its text, or why it cannot be read) loaded by a loader of its own; ``_Loader.take``
+    adds it to the others."""
+    loader = _Loader(environ, environment, project, position=position)
+    before = known()
+    loader.load_file(file, read)
+    return FileLoad(loader.resources, loader._positions, loader._definitions, loader.problems, loader.documents,
+                    loader.empty, known() - before)
 
 
 def _previous_name_problems(resources: Sequence[Resource]) -> list[ManifestProblem]:
@@ -221,24 +246,19 @@ class _Loader:
         except FileRefused as err:
             self.problems.append(_problem(file, 0, f"cannot read: {err}"))
             return
-        self.load_parsed(file, read_yaml(text), not text.strip())
-
-    def load_parsed(self, file: str, parsed: YamlFile, blank: bool, lines_sent: bool = True) -> None:
-        """One file's documents; without ``lines_sent`` their line maps are read again when a line is needed."""
+        parsed = read_yaml(text)
         for issue in parsed.issues:
             self.problems.append(_problem(file, issue.line, issue.message, path=format_path(issue.path)))
         self.documents += len(parsed.documents)
         if not parsed.documents and not parsed.issues:
-            why = "the file is empty" if blank else "the file holds only comments and empty documents"
+            why = "the file is empty" if not text.strip() else "the file holds only comments and empty documents"
             self.empty.append((file, why))
         for index, document in enumerate(parsed.documents):
-            self.load_document(file, document, index, lines_sent)
+            self.load_document(file, document, index)
 
-    def load_document(self, file: str, document: YamlDocument, index: int = 0, lines_sent: bool = True) -> None:
+    def load_document(self, file: str, document: YamlDocument, index: int = 0) -> None:
         value = document.value
-        reread = functools.partial(_document_lines, file, index)
-        source = (SourceMap(file=file, lines=document.lines) if lines_sent
-                  else SourceMap(file, reread=reread, root_line=document.line))
+        source = SourceMap(file=file, lines=document.lines)
         if not isinstance(value, dict):
             if document.issues:
                 self._add_issues(file, document, None, None)
@@ -300,8 +320,7 @@ class _Loader:
                 spec=lift_passthrough(result.value) if passthrough else result.value,
                 file=file,
                 line=document.line,
-                source=(source.deferred(reread) if lines_sent
-                        else SourceMap(file, reread=reread, root_line=document.line)),
+                source=source.deferred(functools.partial(_document_lines, file, index)),
                 template=result.template,
                 secrets=frozenset(result.secrets),
                 previous_names=tuple(value.get("previous_names") or ()),
@@ -362,6 +381,20 @@ class _Loader:
         """Note where an object is defined; ``finish`` refuses a second definition."""
         line = int(location.rpartition(":")[2])
         self._definitions.setdefault((kind, name), []).append(((self.position, line), location))
+
+    def take(self, loaded: FileLoad) -> None:
+        """Add a file loaded elsewhere (``load_alone``), as if this loader had loaded it."""
+        remember(loaded.secrets)
+        for (kind, name), places in loaded.definitions.items():
+            self._definitions.setdefault((kind, name), []).extend(places)
+        self.problems.extend(loaded.problems)
+        self.documents += loaded.documents
+        self.empty.extend(loaded.empty)
+        for resource, position in zip(loaded.resources, loaded.positions, strict=True):
+            self.resources.append(resource)
+            self._positions.append(position)
+            if self.seen is not None:
+                self.seen(resource)
 
     def finish(self) -> None:
         """Put resources back in file order, and name both places of an object defined twice.

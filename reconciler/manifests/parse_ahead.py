@@ -1,15 +1,15 @@
-"""Parse the manifests in a forked child while the command imports, reads the account and validates.
+"""Load the manifests in a forked child while the command imports, reads the account and plans.
 
-Why: a plan is CPU-bound and every thread of it shares one GIL, so reading YAML (the largest part of
-loading) delayed everything else. A child forked at the start of the command parses every file on
-the second core, canary files first, and streams each file's documents back; the command validates
-them as they arrive. The child does nothing but read, parse and write to its pipe: no imports, no
-output, no network, and it ends with ``os._exit``.
+Why: a plan is CPU-bound and every thread of it shares one GIL, so reading and validating YAML
+delayed the account's reads and everything after them. A child forked at the start of the command
+loads every file on the second core, canary files first, and streams back what each file holds:
+its resources (without line maps, read again from the file when needed, as after any load) or its
+problems with their lines. The command takes them as they arrive, so the reads start as early as
+before and no longer wait for the GIL.
 
-Everything stays as without it: the parent still validates, orders and words every problem. Line
-maps are not sent (they cost more to send than to read again); a problem's line is found by reading
-its file again, as for any resource after loading. A file the child could not read or parse, or
-every file after the child died, is loaded by the parent as before.
+Everything stays as without it: each file is loaded by the same code (``loader.load_alone``), and
+ordering, cross-document checks and messages are the command's. A file the child could not load,
+or every file after the child died, is loaded by the command itself.
 
 It forks only on Linux, with no other thread running (a fork copies none, and a lock one of them
 held would stay held), and only for trees large enough to be worth a process.
@@ -25,16 +25,18 @@ import signal
 import struct
 import sys
 import threading
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from reconciler.errors import ManifestProblem
-from reconciler.manifests.discovery import canaries_first, manifest_files, read_manifest
-from reconciler.manifests.yaml_source import YamlFile, read_yaml
+from reconciler.manifests.discovery import manifest_files
 
-__all__ = ["MIN_BYTES", "ParseAhead", "Parsed"]
+if TYPE_CHECKING:
+    from reconciler.manifests.loader import FileLoad
+
+__all__ = ["MIN_BYTES", "ParseAhead"]
 
 MIN_BYTES = 512 * 1024
 """Trees smaller than this are parsed in the command's own process: a fork would cost more than it saves."""
@@ -42,20 +44,13 @@ MIN_BYTES = 512 * 1024
 _HEADER = struct.Struct("!Q")
 
 
-@dataclass(frozen=True)
-class Parsed:
-    """A file the child parsed: its documents without line maps, and whether its text was blank."""
-
-    yaml: YamlFile
-    blank: bool
-
-
 class ParseAhead:
-    """The child parsing ``files`` and the thread draining its pipe; use ``start`` to make one."""
+    """The child loading ``files`` and the thread draining its pipe; use ``start`` to make one."""
 
-    def __init__(self, paths: tuple[str, ...], files: list[str], problems: list[ManifestProblem],
-                 pid: int, read_fd: int) -> None:
+    def __init__(self, paths: tuple[str, ...], var_files: tuple[str, ...], files: list[str],
+                 problems: list[ManifestProblem], pid: int, read_fd: int) -> None:
         self.paths = paths
+        self.var_files = var_files
         self.files = files
         self.problems = problems
         self._pid = pid
@@ -65,8 +60,13 @@ class ParseAhead:
         self._drain.start()
 
     @classmethod
-    def start(cls, paths: Sequence[str | Path], *, force: bool = False) -> ParseAhead | None:
-        """Fork the parsing child, or None where that is not safe or not worth it (``force``: tests)."""
+    def start(cls, paths: Sequence[str | Path], environ: Mapping[str, str], var_files: Sequence[str | Path] = (),
+              config: Path | None = None, *, force: bool = False) -> ParseAhead | None:
+        """Fork the loading child, or None where that is not safe or not worth it (``force``: tests).
+
+        ``environ``, ``var_files`` and ``config`` (the project file, None: found as ``load_project``
+        finds it) are those the command loads with: the child interpolates and checks as it would.
+        """
         if not force and (sys.platform != "linux" or threading.active_count() != 1):
             return None
         problems: list[ManifestProblem] = []
@@ -79,20 +79,25 @@ class ParseAhead:
         pid = os.fork()
         if pid == 0:  # the child
             os.close(read_fd)
-            _serve(files, write_fd)
+            _serve(files, environ, [Path(v) for v in var_files], config, write_fd)
         os.close(write_fd)
-        return cls(tuple(os.fspath(p) for p in paths), files, problems, pid, read_fd)
+        return cls(tuple(os.fspath(p) for p in paths), tuple(os.fspath(v) for v in var_files), files, problems,
+                   pid, read_fd)
 
-    def results(self) -> Iterator[tuple[int, str, Parsed | None]]:
-        """Each file's position, path and parse, in the order the child sends them (canaries first).
+    def results(self) -> Iterator[tuple[int, str, FileLoad | None]]:
+        """Each file's position, path and what loading it found, in the order the child sends them.
 
         A file the child left to the parent comes with None, and so does every file it never sent.
         """
         left = dict(enumerate(self.files))
         while (frame := self._frames.get()) is not None:
-            position, parsed = pickle.loads(frame)
-            file = left.pop(position)
-            yield position, file, parsed
+            try:
+                position, loaded = pickle.loads(frame)
+                file = left.pop(position)
+            except Exception:  # never expected; if it happens, the command loads the rest itself
+                break
+            yield position, file, loaded
+        self.close()  # the child is done: reap it now, not when the command ends
         yield from ((position, file, None) for position, file in left.items())
 
     def close(self) -> None:
@@ -127,33 +132,33 @@ class ParseAhead:
                 self._frames.put(None)
 
 
-def _serve(files: list[str], write_fd: int) -> None:
-    """The child: parse each file and send it, then end without running any of the parent's exit code."""
+def _serve(files: list[str], environ: Mapping[str, str], var_files: list[Path], config: Path | None,
+           write_fd: int) -> None:
+    """The child: load each file and send it, then end without running any of the parent's exit code."""
     code = 0
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends it at once; the parent reports
+        from reconciler.manifests.discovery import canaries_first, read_manifest
+        from reconciler.manifests.environment import load_environment
+        from reconciler.manifests.loader import load_alone
+        from reconciler.manifests.project import load_project
+
+        environment = load_environment(var_files) if var_files else None
+        project = load_project(config)
         with open(write_fd, "wb", buffering=1 << 20) as pipe:
             for position, file, read in canaries_first(files):
-                text = read if read is not None else read_manifest(file)
-                parsed = _parsed(text) if isinstance(text, str) else None
-                frame = pickle.dumps((position, parsed), protocol=pickle.HIGHEST_PROTOCOL)
+                try:
+                    text = read if read is not None else read_manifest(file)
+                    loaded = load_alone(file, text, position, environ, environment, project)
+                    frame = pickle.dumps((position, loaded), protocol=pickle.HIGHEST_PROTOCOL)
+                except Exception:  # the parent loads it again, and reports what it finds as it always did
+                    frame = pickle.dumps((position, None), protocol=pickle.HIGHEST_PROTOCOL)
                 pipe.write(_HEADER.pack(len(frame)))
                 pipe.write(frame)
-    except BaseException:  # whatever happens, the parent loads what was not sent
+    except BaseException:  # a bad var or project file, a closed pipe: the parent loads what was not sent
         code = 1
     finally:
         os._exit(code)
-
-
-def _parsed(text: str) -> Parsed | None:
-    """The file's documents with line maps dropped, or None to let the parent parse it (and word why)."""
-    try:
-        parsed = read_yaml(text)
-    except Exception:  # the parent parses it again and reports as it always did
-        return None
-    for document in parsed.documents:
-        document.lines = {}
-    return Parsed(parsed, not text.strip())
 
 
 def _size(files: list[str]) -> int:
