@@ -259,14 +259,16 @@ def _compute(client: TelnyxClient, paths: Sequence[str], connection: Connection,
         selection = _selected(resources, prune)  # refuses bad flags before the plan
         for warning in (w for resource in resources for w in resource.warnings):
             _echo(f"Warning: {warning}", err=True)  # fields sent through x-passthrough, as validate says
-        live = reader.state(resources, lambda found: follow_renames(resources, found, ledger)[0])
-    if selection is not None:  # what the selection references is resolved from live when it exists
-        selection = _selected(resources, prune, lambda kind, name: (kind, name) in live.objects)
-        resources = selection.resources if selection is not None else resources
-    if ledger is not None and project.ownership_file is not None:
-        ledger = bound_to(ledger, connection.account, live, project.ownership_file)
-    the_plan = build_plan(resources, live, prune=prune, project=project, ledger=ledger, claims=claims,
-                          fingerprint=fingerprint)
+        # Canary reads may still be on the wire: the plan waits for each when it gets to it.
+        live = reader.state(resources, lambda found: follow_renames(resources, found, ledger)[0], wait=False)
+        if selection is not None:  # what the selection references is resolved from live when it exists
+            selection = _selected(resources, prune, lambda kind, name: (kind, name) in live.objects)
+            resources = selection.resources if selection is not None else resources
+        if ledger is not None and project.ownership_file is not None:
+            ledger = bound_to(ledger, connection.account, live, project.ownership_file)
+        the_plan = build_plan(resources, live, prune=prune, project=project, ledger=ledger, claims=claims,
+                              fingerprint=fingerprint)
+        reader.settle()  # a read the plan did not look at still reports its error
     if versions:
         the_plan = with_version_budget(client, the_plan, live, project, connection.parallelism, fingerprint)
     the_plan = with_refusals(the_plan, project.prune, force)

@@ -21,6 +21,8 @@ Modes (``mode`` at construction; every route not named answers as an empty accou
     slow-headers         /ai/assistants sends its status line, then its headers one byte every 0.5 s
     think                /ai/assistants waits 1.5 s, then answers at once as an empty account does
     no-id                /ai/assistants lists an item without ``id``
+    versions-refused     /ai/assistants lists assistant ``desk`` (id a-1), which has no canary config; its
+                         versions answer 400 after 0.5 s
 """
 
 from __future__ import annotations
@@ -118,6 +120,14 @@ class _Server(socketserver.ThreadingTCPServer):
             return _json(sock, {"data": []})
         if path.endswith("/ai/assistants") and mode == "no-id":
             return _json(sock, {"data": [{"name": "nameless"}]})
+        if mode == "versions-refused":
+            if path.endswith("/ai/assistants"):
+                return _json(sock, {"data": [{"id": "a-1", "name": "desk", "instructions": "Help."}]})
+            if path.endswith("/ai/assistants/a-1/canary-deploys"):
+                return _json(sock, {"errors": [{"detail": "no canary deploy"}]}, "404 Not Found")
+            if path.endswith("/ai/assistants/a-1/versions"):
+                time.sleep(0.5)
+                return _json(sock, {"errors": [{"detail": "versions are not available"}]}, "400 Bad Request")
         if path.endswith("/ai/tools"):
             total = 50_000_000 if mode == "total-pages" else 1
             items = [{"id": "t-1", "type": "webhook", "display_name": "x"}] if mode == "total-pages" else []

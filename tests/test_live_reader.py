@@ -19,7 +19,7 @@ import pytest
 
 from reconciler.api.client import TelnyxClient
 from reconciler.engine.live import LiveReader, fetch_live
-from reconciler.errors import ApiAuthError, ManifestErrors
+from reconciler.errors import ApiAuthError, ApiValidationError, ManifestErrors
 from reconciler.manifests.environment import load_environment
 from reconciler.manifests.loader import load_resources
 from reconciler.model import Resource
@@ -169,3 +169,58 @@ def test_a_canarys_assistant_renamed_in_git_keeps_its_candidate_and_config(tmp_p
         path.write_text(text.replace("assistant: support-triage", "assistant: triage-new"), encoding="utf-8")
     plan = run_cli(["plan", str(manifests)], emulator.base_url)
     assert "Plan: 0 to create, 2 to update, 0 to delete" in plan.output, plan.output
+
+
+CANARY_OF_DESK = """\
+apiVersion: reconciler/v1
+kind: Assistant
+name: desk
+spec:
+  instructions: Help.
+---
+apiVersion: reconciler/v1
+kind: CanaryDeploy
+name: desk-canary
+spec:
+  assistant: desk
+  versions:
+    shorter:
+      instructions: Be brief.
+  rules:
+    - serve:
+        rollout:
+          - version: shorter
+            weight: 10
+"""
+
+
+def test_the_plan_starts_before_the_canary_reads_end_and_their_errors_still_arrive(tmp_path: Path) -> None:
+    """``state(wait=False)`` hands over the canary reads still on the wire; a lookup waits for its read and
+    raises its error (not None, as ``get`` would give for a KeyError), and so does ``settle``."""
+    (tmp_path / "canary.yaml").write_text(CANARY_OF_DESK, encoding="utf-8")
+    with HostileServer("versions-refused") as server, TelnyxClient(server.base_url, "key-of-a-test") as client, \
+            LiveReader(client, 4) as reader:
+        resources = load_resources([tmp_path], os.environ, seen=reader.saw)
+        live = reader.state(resources, wait=False)
+        assert not all(future.done() for future in reader._pending)  # the versions answer after 0.5 s
+        assert live.canaries["desk"] is None and list(live.versions) == ["desk"]
+        with pytest.raises(ApiValidationError, match="versions are not available"):
+            live.versions.get("desk")
+        with pytest.raises(ApiValidationError, match="versions are not available"):
+            reader.settle()
+    with HostileServer("versions-refused") as server, TelnyxClient(server.base_url, "key-of-a-test") as client, \
+            LiveReader(client, 4) as reader:
+        resources = load_resources([tmp_path], os.environ, seen=reader.saw)
+        with pytest.raises(ApiValidationError, match="versions are not available"):
+            reader.state(resources)  # waiting (the default) raises it at once, as before
+
+
+def test_plan_reports_a_canary_read_that_fails_after_planning_began(tmp_path: Path) -> None:
+    (tmp_path / "canary.yaml").write_text(CANARY_OF_DESK, encoding="utf-8")
+    script = Path(sys.executable).parent / "reconciler"
+    with HostileServer("versions-refused") as server:
+        result = subprocess.run([str(script), "plan", str(tmp_path), "--base-url", server.base_url, "--api-key",
+                                 "key-of-a-test"], capture_output=True, text=True, timeout=60, check=False)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == ("Error: GET /ai/assistants/a-1/versions failed with HTTP 400: versions are not "
+                             "available\n"), result.stderr

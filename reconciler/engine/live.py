@@ -17,7 +17,7 @@ from __future__ import annotations
 import queue
 import sys
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future
 from typing import Any
 
@@ -104,6 +104,7 @@ class LiveReader:
         self._waiting: set[tuple[str, str]] = set()  # reads whose assistant id the list has not given yet
         self._assistant_ids: dict[str, str] | None = None
         self._interval: float | None = None  # the switch interval to restore (see __enter__)
+        self._pending: list[Future[Any]] = []  # the reads the last state() handed over
         for kind in self.extra_kinds & set(LISTED_IN_ORDER):
             self._start_list(kind)
 
@@ -136,7 +137,8 @@ class LiveReader:
             self._want(what, self.live_name(name))
 
     def state(
-        self, resources: Iterable[Resource], follow: Callable[[LiveState], LiveState] | None = None
+        self, resources: Iterable[Resource], follow: Callable[[LiveState], LiveState] | None = None,
+        *, wait: bool = True,
     ) -> LiveState:
         """The live state the final ``resources`` need: waits for the reads started, starts the rest.
 
@@ -144,6 +146,10 @@ class LiveReader:
         a canary's assistant renamed in git or in the portal is read by its id, so its versions are
         known and its candidate is not written again. Errors of any read needed (an HTTP error, a
         timeout) are raised here, in the caller's thread.
+
+        ``wait=False`` waits for the lists only: each canary config and versions list is waited for
+        when the plan first looks it up, so the assistants are diffed while those reads finish. Its
+        errors are raised there, or by ``settle`` for a read the plan never looked at.
         """
         resources = list(resources)
         kinds = kinds_to_list(resources, self.extra_kinds)
@@ -169,9 +175,18 @@ class LiveReader:
             if future is None:
                 raise RuntimeError(f"the live reader is closed; {read[0]} of {read[1]} was not read")
             reads[read] = future
-        canaries = {name: future.result() for (what, name), future in reads.items() if what == CANARY}
-        versions = {name: future.result() for (what, name), future in reads.items() if what == VERSIONS}
+        self._pending = list(reads.values())
+        canaries = Awaited({name: future for (what, name), future in reads.items() if what == CANARY})
+        versions = Awaited({name: future for (what, name), future in reads.items() if what == VERSIONS})
+        if wait:
+            self.settle()
+            return LiveState(objects, duplicates, lists, dict(canaries), dict(versions))
         return LiveState(objects, duplicates, lists, canaries, versions)
+
+    def settle(self) -> None:
+        """Wait for every read the last ``state`` handed over, raising the first error among them."""
+        for future in self._pending:
+            future.result()
 
     def _start_list(self, kind: str) -> None:
         with self._lock:
@@ -223,6 +238,30 @@ class LiveReader:
             except RuntimeError:  # the pool is shut down: the command is over
                 return None
             return future
+
+
+class Awaited(Mapping[str, Any]):
+    """Read results by assistant name, each waited for the first time it is looked up.
+
+    Its keys are known at once; a value whose read failed raises that read's error where it is
+    looked up (never a KeyError, which ``get`` would turn into "not read").
+    """
+
+    def __init__(self, futures: Mapping[str, Future[Any]]) -> None:
+        self._futures = dict(futures)
+
+    def __getitem__(self, name: str) -> Any:
+        future = self._futures[name]
+        try:
+            return future.result()
+        except KeyError as exc:
+            raise RuntimeError(f"reading {name!r} failed: {exc!r}") from exc
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._futures)
+
+    def __len__(self) -> int:
+        return len(self._futures)
 
 
 class DaemonPool:
