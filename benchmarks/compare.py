@@ -31,6 +31,18 @@ def stated_differs(want: Any, have: Any) -> bool:
     return bool(want != have)
 
 
+def changed_fields(spec: dict[str, Any], have: dict[str, Any]) -> dict[str, Any]:
+    """The stated fields whose live value differs; tags compare as a set (the API keeps them sorted)."""
+    out = {}
+    for key, want in spec.items():
+        live = have.get(key)
+        if key == "tags" and isinstance(want, list) and isinstance(live, list):
+            want, live = sorted(want), sorted(live)
+        if stated_differs(want, live):
+            out[key] = spec[key]
+    return out
+
+
 def _rule(rule: dict[str, Any], version_ids: dict[str, str]) -> dict[str, Any]:
     out = {k: v for k, v in rule.items() if k != "serve"}
     serve = rule["serve"]

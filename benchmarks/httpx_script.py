@@ -32,7 +32,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from compare import _rule, by_kind, stated_differs
+from compare import _rule, by_kind, changed_fields, stated_differs
 
 JSON = dict[str, Any]
 
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
                 if not args.dry_run:
                     live[name] = api.call("POST", "/ai/assistants", {"name": name, **spec})
                 return
-            changed = {k: v for k, v in spec.items() if stated_differs(v, have.get(k))}
+            changed = changed_fields(spec, have)
             if not changed:
                 tally["unchanged"] += 1
                 return

@@ -115,7 +115,8 @@ def expected(scenario: str, n: int, parallelism: int) -> Expect:
     spread over P workers after the list. apply create: the list (the account is empty, so no
     canary reads), then N creates, C candidate versions and C canary configs, stage by stage.
     apply update: the plan's reads, a versions list per updated assistant (the version budget,
-    after those reads), then the U updates.
+    after those reads), then for each of the U updates a read of the assistant right before its
+    write (the check that it did not move since the plan) and the write.
     """
     canaries, updated = workload.counts(n)
     writers = max(1, parallelism // 2)  # reads use all of --parallelism, writes half of it
@@ -126,7 +127,8 @@ def expected(scenario: str, n: int, parallelism: int) -> Expect:
     if scenario == "create":
         trips = 1 + math.ceil(n / writers) + 2 * math.ceil(canaries / writers)
         return Expect(1 + n + 2 * canaries, trips)
-    return Expect(reads + 2 * updated, read_trips + math.ceil(updated / parallelism) + math.ceil(updated / writers))
+    return Expect(reads + 3 * updated,
+                  read_trips + math.ceil(updated / parallelism) + 2 * math.ceil(updated / writers))
 
 
 def sdk_expected(scenario: str, n: int, lookup: str) -> int:

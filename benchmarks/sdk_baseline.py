@@ -35,7 +35,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from compare import _rule, by_kind, stated_differs
+from compare import _rule, by_kind, changed_fields, stated_differs
 
 
 def load(directory: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -77,7 +77,7 @@ def sync_assistants(client: telnyx.Telnyx, finder: Finder, manifests: list[dict[
             else:
                 finder.remember(client.ai.assistants.create(name=name, **spec).to_dict())
             continue
-        changed = {k: v for k, v in spec.items() if stated_differs(v, live.get(k))}
+        changed = changed_fields(spec, live)
         if not changed:
             tally["unchanged"] += 1
             continue

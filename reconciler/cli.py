@@ -381,7 +381,6 @@ def plan(paths: tuple[str, ...], detailed_exitcode: bool, out: Path | None, forc
          api_key: str | None, local: bool, parallelism: int) -> None:
     """Read live state and show what apply would change."""
     _parse_ahead(paths, var_files, config_path)
-    from reconciler import planfile
     from reconciler.config import open_client
     from reconciler.errors import ReconcilerError
     from reconciler.redact import mask_plan
@@ -397,6 +396,8 @@ def plan(paths: tuple[str, ...], detailed_exitcode: bool, out: Path | None, forc
                 gates, gates_failed = _run_plan_gates(client, computed.plan, connection.parallelism)
         the_plan = computed.plan
         if out is not None:
+            from reconciler import planfile  # only a saved plan needs it (and what it imports)
+
             meta = click.get_current_context().meta
             planfile.save(mask_plan(the_plan), out, paths, computed.resources, prune, [str(f) for f in var_files],
                           account=connection.account, ledger=_ledger_digest(computed),
