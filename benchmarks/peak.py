@@ -10,7 +10,9 @@ reported as the child's. ``VmHWM`` in ``/proc/self/status`` belongs to the curre
 which ``exec`` replaces, so read from inside the child it is that program's own peak.
 
 The launcher runs the command in its own interpreter (same start-up and imports as running it
-directly) and writes the peak in MB to OUT when the command ends, however it ends.
+directly) and writes the peak in MB to OUT when the command ends, however it ends; on a second line,
+the largest peak among the processes it forked and reaped (``parse_ahead``'s child; 0 if none), which
+counts the pages it shares with this process too, so the sum of both lines is an upper bound.
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ def main() -> None:
             (script,) = entry_points(group="console_scripts", name=Path(program).name)
             script.load()()
     finally:
-        Path(out).write_text(f"{own_peak_mb():.1f}\n", encoding="ascii")
+        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        Path(out).write_text(f"{own_peak_mb():.1f}\n{children:.1f}\n", encoding="ascii")
 
 
 if __name__ == "__main__":

@@ -63,6 +63,8 @@ class Measure:
     cpu_s: float
     rss_mb: float
     exit_code: int
+    children_rss_mb: float = 0.0
+    """The largest peak of a process the program forked (``peak.py``): with ``rss_mb``, an upper bound."""
 
 
 def run_child(argv: Sequence[str], server: EmulatorServer, log: Path) -> Measure:
@@ -90,12 +92,14 @@ def run_child(argv: Sequence[str], server: EmulatorServer, log: Path) -> Measure
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
     after = server.stats()
+    peaks = peak_file.read_text(encoding="ascii").split()
     return Measure(
         calls=after["total"] - before["total"],
         writes=after["writes"] - before["writes"],
         wall_s=wall,
         cpu_s=usage.ru_utime + usage.ru_stime,
-        rss_mb=float(peak_file.read_text(encoding="ascii")),
+        rss_mb=float(peaks[0]),
+        children_rss_mb=float(peaks[1]) if len(peaks) > 1 else 0.0,
         exit_code=proc.returncode,
     )
 

@@ -223,8 +223,10 @@ def memory_target(n: int, parallelism: int, work: Path, log: Path) -> Target:
                           server.base_url, "--api-key", API_KEY], server, log)
     finally:
         server.stop()
-    return Target(f"peak memory of a no-change plan, N = {n}", f"{plan.rss_mb:.0f} MB RSS, exit {plan.exit_code}",
-                  plan.rss_mb / 300, "< 300 MB", plan.rss_mb < 300 and plan.exit_code == 0)
+    total = plan.rss_mb + plan.children_rss_mb  # the loading child's pages shared with the command count twice
+    return Target(f"peak memory of a no-change plan, N = {n}",
+                  f"{plan.rss_mb:.0f} MB RSS + {plan.children_rss_mb:.0f} MB its loading child, exit {plan.exit_code}",
+                  total / 300, "command + child < 300 MB", total < 300 and plan.exit_code == 0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -65,14 +65,14 @@ def in_order(files: Sequence[str]) -> Iterator[Ordered]:
     return ((position, file, None) for position, file in enumerate(files))
 
 
-def canaries_first(files: Sequence[str]) -> list[Ordered]:
+def canaries_first(files: Sequence[str], kept_chars: int = KEPT_TEXT_CHARS) -> list[Ordered]:
     """The files with their positions, those that mention CanaryDeploy first.
 
     Why: a canary's reads (its config and versions) are what a plan waits for longest, and they can
     start only once its manifest is loaded; in a tree of ``assistants/`` and ``canaries/`` the
     canaries come last, and the reads started when loading was all but done. Loading them first
     lets the reads run while the rest loads. Resources and messages keep the order of the files
-    (the loader's ``finish``). The first reading's text is kept, up to ``KEPT_TEXT_CHARS`` of other files.
+    (the loader's ``finish``). The first reading's text is kept, up to ``kept_chars`` of other files.
     """
     first: list[Ordered] = []
     rest: list[Ordered] = []
@@ -81,7 +81,7 @@ def canaries_first(files: Sequence[str]) -> list[Ordered]:
         read = read_manifest(file)
         if isinstance(read, str) and "CanaryDeploy" in read:
             first.append((position, file, read))
-        elif isinstance(read, str) and kept + len(read) > KEPT_TEXT_CHARS:
+        elif isinstance(read, str) and kept + len(read) > kept_chars:
             rest.append((position, file, None))
         else:
             kept += len(read) if isinstance(read, str) else 0

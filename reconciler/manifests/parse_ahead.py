@@ -146,7 +146,7 @@ def _serve(files: list[str], environ: Mapping[str, str], var_files: list[Path], 
         environment = load_environment(var_files) if var_files else None
         project = load_project(config)
         with open(write_fd, "wb", buffering=1 << 20) as pipe:
-            for position, file, read in canaries_first(files):
+            for position, file, read in canaries_first(files, kept_chars=0):  # memory counts twice here
                 try:
                     text = read if read is not None else read_manifest(file)
                     loaded = load_alone(file, text, position, environ, environment, project)
