@@ -232,3 +232,18 @@ def test_var_files_prefix_and_project_passthrough_reach_the_child(tmp_path: Path
     mine = outcome(ahead=False)
     assert mine[0] == "problems" and any("hello" in m for m in mine[1]), mine
     assert outcome(ahead=True) == mine
+
+
+def test_a_command_out_of_file_descriptors_loads_in_its_own_process(tmp_path: Path) -> None:
+    """No pipe (or no fork) for the child is no error: ``start`` says None and the command loads as before."""
+    big = _tree(tmp_path / "big", count=400)
+    probe = (
+        "import os, resource, sys\n"
+        "from reconciler.manifests.parse_ahead import ParseAhead\n"
+        "used = len(os.listdir('/proc/self/fd'))\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (used, used))\n"
+        "print(ParseAhead.start([sys.argv[1]], {}), end='')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe, str(big)], capture_output=True, text=True, timeout=60,
+                            check=False, cwd=REPO)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "None", "")

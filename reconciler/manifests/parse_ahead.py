@@ -73,10 +73,18 @@ class ParseAhead:
         files = manifest_files(paths, problems)
         if not force and _size(files) < MIN_BYTES:
             return None
-        read_fd, write_fd = os.pipe()
         for stream in (sys.stdout, sys.stderr):
             stream.flush()  # nothing buffered is written twice (the child never flushes; it ends with _exit)
-        pid = os.fork()
+        try:
+            read_fd, write_fd = os.pipe()
+        except OSError:  # out of file descriptors: load in this process
+            return None
+        try:
+            pid = os.fork()
+        except OSError:  # a process limit, no memory to copy the page tables: load in this process
+            os.close(read_fd)
+            os.close(write_fd)
+            return None
         if pid == 0:  # the child
             os.close(read_fd)
             _serve(files, environ, [Path(v) for v in var_files], config, write_fd)
