@@ -473,7 +473,7 @@ def apply(paths: tuple[str, ...], plan_file: Path | None, yes: bool, force: bool
           base_url: str | None, api_key: str | None, local: bool, parallelism: int) -> None:
     """Plan (or load a saved plan), then apply the changes. Exit 0 when all applied, 1 otherwise."""
     if plan_file is None:
-        _parse_ahead(paths, var_files, config_path)  # a saved plan's paths are loaded in this process
+        _parse_ahead(paths, var_files, config_path)  # a saved plan names its paths: started once it is read
     from reconciler import planfile
     from reconciler.config import open_client
     from reconciler.engine.apply import ApplyResult
@@ -498,6 +498,7 @@ def apply(paths: tuple[str, ...], plan_file: Path | None, yes: bool, force: bool
             saved = planfile.load(plan_file)
             paths, prune, var_files = saved.paths, saved.prune, tuple(Path(f) for f in saved.var_files)
             _saved_selection(saved)
+            _parse_ahead(paths, var_files, config_path)  # the paths the plan was made from
         approved = bool(saved.document.get("forced")) if saved is not None else force
         project = _project(config_path, connection)  # the lock is taken before live state is read
         with lock_for(project.stack, project.ownership_file, lock_timeout, "apply"), \

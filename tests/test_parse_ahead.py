@@ -247,3 +247,22 @@ def test_a_command_out_of_file_descriptors_loads_in_its_own_process(tmp_path: Pa
     result = subprocess.run([sys.executable, "-c", probe, str(big)], capture_output=True, text=True, timeout=60,
                             check=False, cwd=REPO)
     assert (result.returncode, result.stdout, result.stderr) == (0, "None", "")
+
+
+def test_a_plan_saved_from_the_child_applies_as_saved(tmp_path: Path, emulator: Any) -> None:
+    """plan --out and apply --plan both load through the child: the saved plan is not stale, and applies."""
+    root = _tree(tmp_path / "m", count=60, padding=2000)
+    assert sum(p.stat().st_size for p in root.rglob("*.yaml")) > MIN_BYTES
+    script = str(Path(sys.executable).parent / "reconciler")
+    connection = ["--base-url", emulator.base_url, "--api-key", TEST_API_KEY]
+    saved = tmp_path / "plan.json"
+    planned = subprocess.run([script, "plan", str(root), "--out", str(saved), *connection], capture_output=True,
+                             text=True, timeout=120, check=False, cwd=tmp_path)
+    assert planned.returncode == 0, planned.stderr
+    applied = subprocess.run([script, "apply", "--plan", str(saved), "--yes", *connection], capture_output=True,
+                             text=True, timeout=300, check=False, cwd=tmp_path)
+    assert applied.returncode == 0, applied.stderr
+    assert "0 failed" in applied.stdout and "stale" not in applied.stderr
+    again = subprocess.run([script, "plan", str(root), "--detailed-exitcode", *connection], capture_output=True,
+                           text=True, timeout=120, check=False, cwd=tmp_path)
+    assert (again.returncode, again.stdout.splitlines()[-1]) == (0, "No changes. 70 objects match the manifests.")
