@@ -907,12 +907,19 @@ def schema(kind: str | None) -> None:
               help="Store keys the request schema does not know, or drop them like a strict server.")
 @click.option("--rate-limit", default=None, metavar="N/s",
               help="Answer 429 with Retry-After when an API key sends more than N requests a second (token bucket).")
+@click.option("--exit-with-parent", is_flag=True, hidden=True,
+              help="For --local's child: print the base URL on stdout when ready, ignore Ctrl-C, and stop "
+                   "(saving the state) when stdin reaches EOF.")
 def emulator(host: str, port: int, api_key: str | None, state_file: Path | None, latency_ms: int,
-             fault_rate: float, seed: int | None, unknown_fields: str, rate_limit: str | None) -> None:
+             fault_rate: float, seed: int | None, unknown_fields: str, rate_limit: str | None,
+             exit_with_parent: bool) -> None:
     """Run the local Telnyx-compatible API at http://HOST:PORT/v2 until stopped."""
     from reconciler.emulator import run_emulator
 
     def ready(base_url: str) -> None:
+        if exit_with_parent:  # one machine-readable line for the parent (config.py, open_client)
+            click.echo(base_url)
+            return
         click.echo(f"Telnyx emulator listening on {base_url} (Ctrl-C to stop)", err=True)
 
     from reconciler.emulator.ratelimit import parse_rate
@@ -921,7 +928,7 @@ def emulator(host: str, port: int, api_key: str | None, state_file: Path | None,
         per_s = parse_rate(rate_limit) if rate_limit is not None else None
         run_emulator(host=host, port=port, api_key=api_key, state_file=state_file, latency_ms=latency_ms,
                      fault_rate=fault_rate, seed=seed, on_ready=ready, unknown_fields=unknown_fields,
-                     rate_limit=per_s)
+                     rate_limit=per_s, exit_with_parent=exit_with_parent)
     except ValueError as exc:
         _fail(str(exc))
 
