@@ -374,12 +374,11 @@ def plan(paths: tuple[str, ...], detailed_exitcode: bool, out: Path | None, forc
          run_gates: bool, prune: bool, config_path: Path | None, var_files: tuple[Path, ...], base_url: str | None,
          api_key: str | None, local: bool, parallelism: int) -> None:
     """Read live state and show what apply would change."""
+    connection = _connection(base_url, api_key, local, parallelism)  # first: --local starts its emulator
     from reconciler import planfile
     from reconciler.config import open_client
     from reconciler.errors import ReconcilerError
     from reconciler.redact import mask_plan
-
-    connection = _connection(base_url, api_key, local, parallelism)
     gates: list[str] = []
     gates_failed = False
     try:
@@ -464,6 +463,7 @@ def apply(paths: tuple[str, ...], plan_file: Path | None, yes: bool, force: bool
           prune: bool, lock_timeout: float, config_path: Path | None, var_files: tuple[Path, ...],
           base_url: str | None, api_key: str | None, local: bool, parallelism: int) -> None:
     """Plan (or load a saved plan), then apply the changes. Exit 0 when all applied, 1 otherwise."""
+    connection = _connection(base_url, api_key, local, parallelism)
     from reconciler import planfile
     from reconciler.config import open_client
     from reconciler.engine.apply import ApplyResult
@@ -473,8 +473,6 @@ def apply(paths: tuple[str, ...], plan_file: Path | None, yes: bool, force: bool
     from reconciler.redact import mask_plan
     from reconciler.render.json import render_result as render_result_json
     from reconciler.render.text import render_result
-
-    connection = _connection(base_url, api_key, local, parallelism)
     as_json = output_format == "json"
     human = sys.stderr if as_json else sys.stdout  # with --format json, stdout is only the result
     color = _use_color(human)
@@ -562,13 +560,12 @@ def drift(paths: tuple[str, ...], output_format: str, prune: bool, config_path: 
           var_files: tuple[Path, ...], base_url: str | None, api_key: str | None, local: bool,
           parallelism: int) -> None:
     """Compare the live account with the manifests. Exit 0 in sync, 2 drift, 1 error."""
+    connection = _connection(base_url, api_key, local, parallelism)
     from reconciler.config import open_client
     from reconciler.engine.drift import drift_report
     from reconciler.errors import ReconcilerError
     from reconciler.redact import mask_plan
     from reconciler.render.drift import render_drift
-
-    connection = _connection(base_url, api_key, local, parallelism)
     try:
         with open_client(connection) as client:
             computed = _compute(client, paths, connection, prune, config_path, var_files, versions=False)
@@ -604,14 +601,13 @@ def test_command(paths: tuple[str, ...], suite: str | None, assistant: str | Non
                  var_files: tuple[Path, ...],
                  base_url: str | None, api_key: str | None, local: bool, parallelism: int) -> None:
     """Run the assistant tests the manifests define. Exit 0 all passed, 1 anything else."""
+    connection = _connection(base_url, api_key, local, parallelism)
     from reconciler.config import open_client
     from reconciler.errors import ReconcilerError
     from reconciler.model import LiveState
     from reconciler.render.junit import render_junit
     from reconciler.verify.runner import run_tests
     from reconciler.verify.selection import Selection, SelectionError, chosen_tests, targets, unapplied
-
-    connection = _connection(base_url, api_key, local, parallelism)
     selection = Selection(suite, assistant, version)
     progress = _test_progress() if sys.stderr.isatty() and output_format == "text" else None
     try:
@@ -792,12 +788,11 @@ def export(out: Path, kinds: tuple[str, ...], name_glob: str | None, tag: str | 
            lock_timeout: float, config_path: Path | None, base_url: str | None, api_key: str | None,
            local: bool, parallelism: int) -> None:
     """Write manifests for what is live (adoption). Exit 0, or 1 on any problem."""
+    connection = _connection(base_url, api_key, local, parallelism)
     from reconciler.config import open_client
     from reconciler.engine.lock import lock_for
     from reconciler.errors import ReconcilerError
     from reconciler.export import export_account
-
-    connection = _connection(base_url, api_key, local, parallelism)
     try:
         project = _project(config_path, connection)  # --adopt writes the ledger: lock the stack
         with lock_for(project.stack if adopt_objects else None, project.ownership_file, lock_timeout,
@@ -830,14 +825,13 @@ def import_(provider: str, api_key_ref: str, import_ids: tuple[str, ...], out: P
 
     Shows first which agents it imports and which assistants it overwrites, then asks like apply.
     """
+    connection = _connection(base_url, api_key, local, parallelism)
     from reconciler.config import LOCAL_STATE, open_client
     from reconciler.engine.lock import lock_for
     from reconciler.engine.ownership import ledger_files
     from reconciler.errors import ConfigError, ReconcilerError
     from reconciler.export import export_account
     from reconciler.export.importing import managed_refusal, owners_by_id, plan_import, render_import_plan
-
-    connection = _connection(base_url, api_key, local, parallelism)
     try:
         project = _project(config_path, connection)
         if adopt_objects and not project.stack:  # say so before the import writes, not after
