@@ -119,7 +119,7 @@ class LocalEmulator:
     ``apply --local`` up to 1.76x a standalone emulator). The child stops, saving its state and releasing
     the state file's lock, when its stdin reaches EOF: when ``close`` closes the pipe, or when this process
     dies in any way, SIGKILL included. It has its own process group, so a Ctrl-C in the terminal reaches
-    only us: we finish handling it (saving the ledger) before the emulator goes. Its stderr goes to an
+    only us, and the emulator serves until we are done handling it. Its stderr goes to an
     unnamed temporary file: it never mixes with our output or blocks on a full pipe, and a start-up error
     (a damaged or locked state file) is read back from it for the message.
     """
@@ -161,6 +161,8 @@ class LocalEmulator:
 
     def base_url(self) -> str:
         """Wait for the child's ready line; ConfigError with its own message if it stopped instead."""
+        import subprocess
+
         arrived = self._arrived.wait(LOCAL_START_TIMEOUT_S)
         line = self._line.decode(errors="replace").strip()
         if line.startswith("http://"):
@@ -169,7 +171,12 @@ class LocalEmulator:
         if not arrived:
             self._child.kill()
             raise ConfigError(f"--local: the embedded emulator did not start within {LOCAL_START_TIMEOUT_S:.0f} s")
-        raise ConfigError(f"--local: {self._failure(self._wait())}")
+        try:
+            status = self._wait()
+        except subprocess.TimeoutExpired:  # it closed its stdout but lives on: not ours any more
+            self._child.kill()
+            raise ConfigError("--local: the embedded emulator closed its output without starting") from None
+        raise ConfigError(f"--local: {self._failure(status)}")
 
     def close(self, failing: bool = False) -> None:
         """Close the child's stdin and wait for it to save and stop; kill it only if it does not.
@@ -222,6 +229,7 @@ class LocalEmulator:
         if status < 0:
             import signal
 
-            return f"the embedded emulator was killed by {signal.Signals(-status).name}"
+            with suppress(ValueError):
+                return f"the embedded emulator was killed by {signal.Signals(-status).name}"
         last = f": {lines[-1]}" if lines else ""
         return f"the embedded emulator failed (exit status {status}){last}"
