@@ -81,7 +81,18 @@ def _connection(base_url: str | None, api_key: str | None, local: bool, parallel
     from reconciler.errors import ConfigError
     from reconciler.redact import remember, too_short
 
-    meta = click.get_current_context().meta
+    ctx = click.get_current_context()
+    meta = ctx.meta
+    emulator = None
+    if local:  # its start (about 0.4 s) overlaps the client's imports and the project's loading
+        from reconciler.config import LocalEmulator
+
+        try:
+            emulator = LocalEmulator()
+        except ConfigError as exc:
+            _fail(str(exc))
+            raise
+        ctx.call_on_close(lambda: emulator.close(failing=True))  # when the command ends before open_client
     try:
         limits = Limits.from_env(
             request_timeout=meta.get("reconciler.request_timeout"), deadline=meta.get("reconciler.deadline")
@@ -89,7 +100,7 @@ def _connection(base_url: str | None, api_key: str | None, local: bool, parallel
     except ConfigError as exc:
         _fail(str(exc))
         raise
-    connection = Connection.resolve(base_url, api_key, local, parallelism, limits)
+    connection = Connection.resolve(base_url, api_key, local, parallelism, limits, emulator)
     key = connection.api_key
     password = urlsplit(connection.base_url).password if not local else None
     remember(s for s in (key, password) if s)
@@ -380,12 +391,11 @@ def plan(paths: tuple[str, ...], detailed_exitcode: bool, out: Path | None, forc
          run_gates: bool, prune: bool, config_path: Path | None, var_files: tuple[Path, ...], base_url: str | None,
          api_key: str | None, local: bool, parallelism: int) -> None:
     """Read live state and show what apply would change."""
-    _parse_ahead(paths, var_files, config_path)
+    _parse_ahead(paths, var_files, config_path)  # first: a fork needs a process with one thread
+    connection = _connection(base_url, api_key, local, parallelism)  # next: --local starts its emulator
     from reconciler.config import open_client
     from reconciler.errors import ReconcilerError
     from reconciler.redact import mask_plan
-
-    connection = _connection(base_url, api_key, local, parallelism)
     gates: list[str] = []
     gates_failed = False
     try:
@@ -474,6 +484,7 @@ def apply(paths: tuple[str, ...], plan_file: Path | None, yes: bool, force: bool
     """Plan (or load a saved plan), then apply the changes. Exit 0 when all applied, 1 otherwise."""
     if plan_file is None:
         _parse_ahead(paths, var_files, config_path)  # a saved plan names its paths: started once it is read
+    connection = _connection(base_url, api_key, local, parallelism)
     from reconciler import planfile
     from reconciler.config import open_client
     from reconciler.engine.apply import ApplyResult
@@ -483,8 +494,6 @@ def apply(paths: tuple[str, ...], plan_file: Path | None, yes: bool, force: bool
     from reconciler.redact import mask_plan
     from reconciler.render.json import render_result as render_result_json
     from reconciler.render.text import render_result
-
-    connection = _connection(base_url, api_key, local, parallelism)
     as_json = output_format == "json"
     human = sys.stderr if as_json else sys.stdout  # with --format json, stdout is only the result
     color = _use_color(human)
@@ -574,13 +583,12 @@ def drift(paths: tuple[str, ...], output_format: str, prune: bool, config_path: 
           parallelism: int) -> None:
     """Compare the live account with the manifests. Exit 0 in sync, 2 drift, 1 error."""
     _parse_ahead(paths, var_files, config_path)
+    connection = _connection(base_url, api_key, local, parallelism)
     from reconciler.config import open_client
     from reconciler.engine.drift import drift_report
     from reconciler.errors import ReconcilerError
     from reconciler.redact import mask_plan
     from reconciler.render.drift import render_drift
-
-    connection = _connection(base_url, api_key, local, parallelism)
     try:
         with open_client(connection) as client:
             computed = _compute(client, paths, connection, prune, config_path, var_files, versions=False)
@@ -617,14 +625,13 @@ def test_command(paths: tuple[str, ...], suite: str | None, assistant: str | Non
                  base_url: str | None, api_key: str | None, local: bool, parallelism: int) -> None:
     """Run the assistant tests the manifests define. Exit 0 all passed, 1 anything else."""
     _parse_ahead(paths, var_files, config_path)
+    connection = _connection(base_url, api_key, local, parallelism)
     from reconciler.config import open_client
     from reconciler.errors import ReconcilerError
     from reconciler.model import LiveState
     from reconciler.render.junit import render_junit
     from reconciler.verify.runner import run_tests
     from reconciler.verify.selection import Selection, SelectionError, chosen_tests, targets, unapplied
-
-    connection = _connection(base_url, api_key, local, parallelism)
     selection = Selection(suite, assistant, version)
     progress = _test_progress() if sys.stderr.isatty() and output_format == "text" else None
     try:
@@ -805,12 +812,11 @@ def export(out: Path, kinds: tuple[str, ...], name_glob: str | None, tag: str | 
            lock_timeout: float, config_path: Path | None, base_url: str | None, api_key: str | None,
            local: bool, parallelism: int) -> None:
     """Write manifests for what is live (adoption). Exit 0, or 1 on any problem."""
+    connection = _connection(base_url, api_key, local, parallelism)
     from reconciler.config import open_client
     from reconciler.engine.lock import lock_for
     from reconciler.errors import ReconcilerError
     from reconciler.export import export_account
-
-    connection = _connection(base_url, api_key, local, parallelism)
     try:
         project = _project(config_path, connection)  # --adopt writes the ledger: lock the stack
         with lock_for(project.stack if adopt_objects else None, project.ownership_file, lock_timeout,
@@ -843,14 +849,13 @@ def import_(provider: str, api_key_ref: str, import_ids: tuple[str, ...], out: P
 
     Shows first which agents it imports and which assistants it overwrites, then asks like apply.
     """
+    connection = _connection(base_url, api_key, local, parallelism)
     from reconciler.config import LOCAL_STATE, open_client
     from reconciler.engine.lock import lock_for
     from reconciler.engine.ownership import ledger_files
     from reconciler.errors import ConfigError, ReconcilerError
     from reconciler.export import export_account
     from reconciler.export.importing import managed_refusal, owners_by_id, plan_import, render_import_plan
-
-    connection = _connection(base_url, api_key, local, parallelism)
     try:
         project = _project(config_path, connection)
         if adopt_objects and not project.stack:  # say so before the import writes, not after
@@ -931,12 +936,19 @@ def schema(kind: str | None) -> None:
               help="Store keys the request schema does not know, or drop them like a strict server.")
 @click.option("--rate-limit", default=None, metavar="N/s",
               help="Answer 429 with Retry-After when an API key sends more than N requests a second (token bucket).")
+@click.option("--exit-with-parent", is_flag=True, hidden=True,
+              help="For --local's child: print the base URL on stdout when ready, ignore Ctrl-C, and stop "
+                   "(saving the state) when stdin reaches EOF.")
 def emulator(host: str, port: int, api_key: str | None, state_file: Path | None, latency_ms: int,
-             fault_rate: float, seed: int | None, unknown_fields: str, rate_limit: str | None) -> None:
+             fault_rate: float, seed: int | None, unknown_fields: str, rate_limit: str | None,
+             exit_with_parent: bool) -> None:
     """Run the local Telnyx-compatible API at http://HOST:PORT/v2 until stopped."""
     from reconciler.emulator import run_emulator
 
     def ready(base_url: str) -> None:
+        if exit_with_parent:  # one machine-readable line for the parent (config.py, open_client)
+            click.echo(base_url)
+            return
         click.echo(f"Telnyx emulator listening on {base_url} (Ctrl-C to stop)", err=True)
 
     from reconciler.emulator.ratelimit import parse_rate
@@ -945,7 +957,7 @@ def emulator(host: str, port: int, api_key: str | None, state_file: Path | None,
         per_s = parse_rate(rate_limit) if rate_limit is not None else None
         run_emulator(host=host, port=port, api_key=api_key, state_file=state_file, latency_ms=latency_ms,
                      fault_rate=fault_rate, seed=seed, on_ready=ready, unknown_fields=unknown_fields,
-                     rate_limit=per_s)
+                     rate_limit=per_s, exit_with_parent=exit_with_parent)
     except ValueError as exc:
         _fail(str(exc))
 

@@ -238,6 +238,14 @@ class StoreCore:
                 self._lock_fd = None
 
     @contextmanager
+    def closed_for_good(self) -> Iterator[None]:
+        """``close``, then hold the store's lock until the block ends: for a process that exits inside it,
+        so that no request still running writes after the state file was released."""
+        with self._lock:
+            self.close()
+            yield
+
+    @contextmanager
     def _writing(self) -> Iterator[None]:
         """Hold the lock for a mutation and save once when the outermost one finishes without error.
 
