@@ -7,6 +7,7 @@ nothing the user sees may change.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import signal
@@ -266,3 +267,20 @@ def test_a_plan_saved_from_the_child_applies_as_saved(tmp_path: Path, emulator: 
     again = subprocess.run([script, "plan", str(root), "--detailed-exitcode", *connection], capture_output=True,
                            text=True, timeout=120, check=False, cwd=tmp_path)
     assert (again.returncode, again.stdout.splitlines()[-1]) == (0, "No changes. 70 objects match the manifests.")
+
+
+def test_plan_local_on_a_large_tree_loads_in_a_child_and_stops_its_emulator(tmp_path: Path) -> None:
+    """The loading child is forked before --local's emulator starts: it holds none of the emulator's pipes,
+    so the emulator still sees its stdin close when the command ends, and the next --local run gets the state."""
+    root = _tree(tmp_path / "m", count=400)
+    script = str(Path(sys.executable).parent / "reconciler")
+    for _ in range(2):
+        result = subprocess.run([script, "plan", str(root), "--local", "--detailed-exitcode"], capture_output=True,
+                                text=True, timeout=120, check=False, cwd=tmp_path)
+        assert (result.returncode, result.stderr) == (2, ""), result.stderr
+        assert "Plan: 411 to create, 0 to update, 0 to delete; plus 2 link steps." in result.stdout
+        lock = os.open(tmp_path / ".reconciler" / "local-state.json.lock", os.O_RDWR)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the emulator, stopped, no longer holds it
+        finally:
+            os.close(lock)
