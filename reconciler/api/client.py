@@ -28,6 +28,7 @@ import email.utils
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -206,6 +207,7 @@ class TelnyxClient:
         self.request_count = 0
         self.limit = AdaptiveLimit(max_connections)
         self._pages = ThreadPoolExecutor(max_workers=max(1, max_connections), thread_name_prefix="pages")
+        self._turn = threading.Lock()  # one paced request waits for the next start at a time (_wait_turn)
 
     def close(self) -> None:
         self._pages.shutdown(wait=True)
@@ -252,7 +254,7 @@ class TelnyxClient:
                 self.request_count += 1
                 with self.limit:
                     epoch = self.limit.epoch
-                    response, payload = self._send(method, path, content, params, headers)
+                    response, payload = self._send(method, path, content, params, headers, turn is not None)
             except httpx.ConnectError as exc:
                 _log_attempt(method, path, type(exc).__name__, started, attempt + throttled, None)
                 failure = f"cannot connect to {self.shown_url}: {type(exc).__name__}"
@@ -314,19 +316,25 @@ class TelnyxClient:
 
     def _wait_turn(self, method: str, path: str) -> float | None:
         """Before an attempt: wait out a Retry-After (maybe another worker's), then this request's turn
-        in the pace (api/pacing.py; there is none before the first 429): the turn's time, or None."""
+        in the pace (api/pacing.py; there is none before the first 429): the turn's time, or None.
+
+        One request at a time waits for the next start (``_turn``), and its start is taken only when
+        it is due: the one before may go out late (a thread waking late, a slow write), and the next
+        is then due a pace after that (``Pacer.sent``), not after its turn. Reserved ahead, starts
+        keep their spacing on the clock but not on the wire."""
         held = self.limit.held_for()
         if held > 0:
             self._pause(held, method, path)
-        start = self.limit.pacer.reserve()
-        if start is not None:
-            wait = start - time.monotonic()
-            if wait > 0:
+        pacer = self.limit.pacer
+        if pacer.rate is None:
+            return None
+        with self._turn:
+            while (due := pacer.due()) is not None:
+                wait = max(due - time.monotonic(), self.limit.held_for())  # or a long Retry-After meanwhile
+                if wait <= 0:
+                    break
                 self._pause(wait, method, path)
-            held = self.limit.held_for()  # a long Retry-After that came while it waited its turn
-            if held > 0:
-                self._pause(held, method, path)
-        return start
+            return pacer.reserve()
 
     def _pause(self, delay: float, method: str, path: str) -> None:
         """Wait before a retry, unless the wait would reach the command's deadline."""
@@ -336,7 +344,7 @@ class TelnyxClient:
 
     def _send(
         self, method: str, path: str, content: bytes | None, params: Mapping[str, str | int] | None,
-        headers: Mapping[str, str],
+        headers: Mapping[str, str], paced: bool = False,
     ) -> tuple[httpx.Response, Any]:
         """One attempt: the response, and the decoded body of a success (``None`` otherwise).
 
@@ -347,7 +355,7 @@ class TelnyxClient:
         """
         until = min(time.monotonic() + self.limits.request_timeout, self._deadline)
         with watching(Watch(until, self.limits.min_transfer_bytes, self.limits.transfer_window)) as watch:
-            answer = self._attempt(method, path, content, params, headers, until, watch)
+            answer = self._attempt(method, path, content, params, headers, until, watch, paced=paced)
             if answer is None:  # only the streaming parser refused the read's body: ask again, read it whole
                 self.request_count += 1
                 watch.restart()
@@ -357,13 +365,15 @@ class TelnyxClient:
 
     def _attempt(
         self, method: str, path: str, content: bytes | None, params: Mapping[str, str | int] | None,
-        headers: Mapping[str, str], until: float, watch: Watch, whole: bool = False,
+        headers: Mapping[str, str], until: float, watch: Watch, whole: bool = False, paced: bool = False,
     ) -> tuple[httpx.Response, Any] | None:
         """One request and its answer; None when a read's body is one only the streaming parser refuses
         (an integer beyond 64 bits): a GET is safe to repeat, and ``whole`` reads it in one piece."""
         wait = max(0.001, until - time.monotonic())
         request = self._http.build_request(method, path, content=content, params=params, headers=headers)
         request.extensions["timeout"] = httpx.Timeout(wait, connect=min(5.0, wait)).as_dict()
+        if paced:  # the pace counts from when the request went out (Pacer.sent)
+            request.extensions["trace"] = self._on_trace
         response = self._http.send(request, stream=True)
         watch.headers_received()
         try:
@@ -385,6 +395,11 @@ class TelnyxClient:
                 return response, body.decode("utf-8", "replace")
         finally:
             response.close()
+
+    def _on_trace(self, event: str, info: Mapping[str, Any]) -> None:
+        """httpcore's trace of a paced attempt: its last byte written is when it went out."""
+        if event.endswith("send_request_body.complete"):
+            self.limit.pacer.sent(time.monotonic())
 
     def _refused(self, method: str, path: str, what: str) -> ResponseRefused:
         limits = self.limits

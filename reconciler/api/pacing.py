@@ -18,7 +18,11 @@ limit, whatever the limit and however unevenly the requests arrive, and follows 
 Against a server whose limit is gone the pace grows until it is dropped (``UNPACED_ABOVE``).
 
 Each request reserves the next free start, ``1 / rate`` after the one before; a start nobody took
-is not saved up. Deterministic for tests: the clock is injected and nothing here sleeps.
+is not saved up. A request that goes out late (its thread woke late, its write was slow) pushes the
+next start back to ``1 / rate`` after it went out (``sent``): the bucket counts from when requests
+arrive, not from when they were due. So the client lets one request at a time wait for its turn and
+takes the start only when it is due (``due``), rather than reserving starts ahead. Deterministic for
+tests: the clock is injected and nothing here sleeps.
 """
 
 from __future__ import annotations
@@ -50,6 +54,14 @@ class Pacer:
         self._floor = 0.0  # the answers' rate when the first 429 came
         self._cut_at = 0.0  # when the pace was last cut: only a request started since cuts it again
 
+    def due(self) -> float | None:
+        """When the next request may start (now at the earliest), reserving nothing; None when nothing
+        is paced. It can move later while a request waits for it (``sent``, ``hold``)."""
+        if self.rate is None:
+            return None
+        with self._lock:
+            return None if self.rate is None else max(self._clock(), self._next)
+
     def reserve(self) -> float | None:
         """The clock time at which this request may start, or None when nothing is paced (start now)."""
         if self.rate is None:
@@ -61,6 +73,15 @@ class Pacer:
             at = max(now, self._next)  # a start nobody took is not saved up
             self._next = at + 1.0 / self.rate
             return at
+
+    def sent(self, at: float) -> None:
+        """The request started last went out (its last byte written) at the clock time ``at``: the next
+        start is due ``1 / rate`` after that when it went out late, not ``1 / rate`` after its turn.
+        Against a bucket that saves up one token, a start on time after one that went out late arrives
+        less than an interval after it and is refused."""
+        with self._lock:
+            if self.rate is not None:
+                self._next = max(self._next, at + 1.0 / self.rate)
 
     def spaces(self, delay: float) -> bool:
         """Whether the pace already keeps starts ``delay`` seconds apart: a Retry-After that short
