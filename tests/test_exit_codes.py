@@ -6,6 +6,8 @@ must not look like drift.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -48,3 +50,26 @@ def test_help_and_version_still_exit_0() -> None:
     version = run_cli(["--version"])
     assert version.exit_code == 0
     assert version.stdout.startswith("reconciler, version ")
+
+
+def _script(body: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``body`` then the console script's entry (``run``) with ``args``, in a fresh interpreter."""
+    code = f"import sys\nfrom reconciler.cli import run\n{body}\nsys.argv = ['reconciler', *{list(args)!r}]\nrun()\n"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_the_quick_exit_still_runs_exit_handlers_and_keeps_the_code() -> None:
+    """The script ends without freeing its heap, but what a normal exit does for others still happens."""
+    result = _script("import atexit\natexit.register(lambda: print('handler ran', file=sys.stderr))", "--version")
+    assert (result.returncode, result.stdout, result.stderr) == (0, "reconciler, version 0.1.0\n", "handler ran\n")
+    result = _script("", "plan", "/no/such/path")
+    assert result.returncode == 1 and "does not exist" in result.stderr
+
+
+def test_the_quick_exit_waits_for_a_thread_still_working() -> None:
+    """A thread that is not a daemon finishes its work first, as at any exit (the usual exit takes over)."""
+    body = ("import threading, time\n"
+            "def work():\n    time.sleep(0.3)\n    print('thread finished', file=sys.stderr, flush=True)\n"
+            "threading.Thread(target=work).start()")
+    result = _script(body, "--version")
+    assert (result.returncode, result.stderr) == (0, "thread finished\n")
