@@ -17,6 +17,7 @@ counts the pages it shares with this process too, so the sum of both lines is an
 
 from __future__ import annotations
 
+import atexit
 import resource
 import runpy
 import sys
@@ -39,6 +40,12 @@ def own_peak_mb() -> float:
 def main() -> None:
     out, program, *args = sys.argv[1:]
     sys.argv = [program, *args]
+
+    def write_peaks() -> None:
+        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        Path(out).write_text(f"{own_peak_mb():.1f}\n{children:.1f}\n", encoding="ascii")
+
+    atexit.register(write_peaks)  # the reconciler script ends with os._exit after running exit handlers
     try:
         if program.endswith(".py"):
             runpy.run_path(program, run_name="__main__")
@@ -46,8 +53,7 @@ def main() -> None:
             (script,) = entry_points(group="console_scripts", name=Path(program).name)
             script.load()()
     finally:
-        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        Path(out).write_text(f"{own_peak_mb():.1f}\n{children:.1f}\n", encoding="ascii")
+        write_peaks()
 
 
 if __name__ == "__main__":
