@@ -114,3 +114,37 @@ def test_removed_mirrors_leaves_with_the_value_before() -> None:
         FieldChange(("rules", 0, "serve", "version_id"), "v1", None),
         FieldChange(("name",), "x", None),
     ]
+
+
+def _by_the_rules(desired: Any, live: Any, path: tuple[Any, ...] = ()) -> list[FieldChange]:
+    """The module's rules written out plainly, without its shortcuts for unchanged scalars: the oracle."""
+    if isinstance(desired, dict):
+        if not isinstance(live, dict):
+            return [] if live is None and not desired else [FieldChange(path, live, desired)]
+        return [c for key, want in desired.items() for c in _by_the_rules(want, live.get(key), (*path, key))]
+    if isinstance(desired, list):
+        if isinstance(live, list) and len(live) == len(desired):
+            pairs = enumerate(zip(desired, live, strict=True))
+            return [c for index, (w, h) in pairs for c in _by_the_rules(w, h, (*path, index))]
+        return [] if live is None and not desired else [FieldChange(path, live, desired)]
+    if desired is None:
+        return [] if live is None else [FieldChange(path, live, None)]
+    if desired == live and type(desired) is type(live):
+        return []
+    if isinstance(desired, int | float) and isinstance(live, int | float) and not isinstance(desired, bool):
+        return [] if desired == live and not isinstance(live, bool) else [FieldChange(path, live, desired)]
+    return [FieldChange(path, live, desired)]
+
+
+scalars_that_look_alike = st.sampled_from([0, 1, 1.0, 0.0, True, False, "1", "", None, float("nan"), -0.0])
+mixed_values = st.recursive(
+    scalars_that_look_alike | json_values,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["a", "b", "c"]), inner, max_size=3),
+    max_leaves=10,
+)
+
+
+@given(mixed_values, mixed_values)
+def test_the_shortcuts_for_unchanged_scalars_change_no_finding(desired: Any, live: Any) -> None:
+    """1 against True, 1 against 1.0, NaN against itself, "1" against 1: the same findings as the plain rules."""
+    assert repr(stated_differences(desired, live)) == repr(_by_the_rules(desired, live))

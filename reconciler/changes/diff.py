@@ -33,14 +33,24 @@ class FieldChange:
         return format_path(self.path)
 
 
+_PLAIN = (str, int, float, bool)
+"""Scalar types compared by value and exact type, before any other rule (the plan's hot path)."""
+
+
 def stated_differences(desired: Any, live: Any, path: JsonPath = ()) -> list[FieldChange]:
     """Every field stated in ``desired`` whose live value differs, in document order."""
-    if isinstance(desired, Mapping):
-        if not isinstance(live, Mapping):
+    kind = type(desired)
+    if kind in _PLAIN and type(live) is kind and desired == live:
+        return []  # what the last rules below find too, without their isinstance checks
+    if kind is dict or isinstance(desired, Mapping):
+        if not (type(live) is dict or isinstance(live, Mapping)):
             return [] if live is None and not desired else [FieldChange(path, live, desired)]
         changes: list[FieldChange] = []
         for key, want in desired.items():
-            changes.extend(stated_differences(want, live.get(key), (*path, key)))
+            have = live.get(key)
+            if type(want) in _PLAIN and type(have) is type(want) and want == have:
+                continue  # an unchanged scalar: no path to build, no call
+            changes.extend(stated_differences(want, have, (*path, key)))
         return changes
     if isinstance(desired, list):
         if isinstance(live, list) and len(live) == len(desired):
