@@ -224,3 +224,23 @@ def test_plan_reports_a_canary_read_that_fails_after_planning_began(tmp_path: Pa
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == ("Error: GET /ai/assistants/a-1/versions failed with HTTP 400: versions are not "
                              "available\n"), result.stderr
+
+
+def test_a_long_prompt_loaded_after_the_list_is_one_string_with_the_live_one(tmp_path: Path, emulator: Any) -> None:
+    """Equal long strings of a manifest and its live assistant become one object (the memory of 5000 prompts
+    held twice); a prompt that differs stays the manifest's own, and so does a short string."""
+    prompt = "You answer billing questions. " * 20
+    (tmp_path / "a.yaml").write_text(f"apiVersion: reconciler/v1\nkind: Assistant\nname: billing\nspec:\n"
+                                     f"  instructions: {prompt}\n  greeting: Hello there.\n", encoding="utf-8")
+    assert run_cli(["apply", str(tmp_path), "--yes"], emulator.base_url).exit_code == 0
+    with TelnyxClient(emulator.base_url, TEST_API_KEY) as client, LiveReader(client) as reader:
+        live = reader.state(load_resources([tmp_path], os.environ, seen=reader.saw))  # the list is in
+        listed = live.get("Assistant", "billing")
+        assert listed is not None
+        (again,) = load_resources([tmp_path], os.environ, seen=reader.saw)
+        assert again.spec["instructions"] == prompt.strip() and again.spec["instructions"] is listed["instructions"]
+        assert again.spec["greeting"] == listed["greeting"] and again.spec["greeting"] is not listed["greeting"]
+        (tmp_path / "a.yaml").write_text((tmp_path / "a.yaml").read_text(encoding="utf-8").replace("billing q",
+                                         "refund q"), encoding="utf-8")
+        (changed,) = load_resources([tmp_path], os.environ, seen=reader.saw)
+        assert changed.spec["instructions"] != listed["instructions"]
