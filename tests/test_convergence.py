@@ -68,10 +68,15 @@ def account() -> Iterator[tuple[EmulatorServer, telnyx.Telnyx]]:
 
 @contextmanager
 def project(scenario: Scenario) -> Iterator[Path]:
-    """A project directory: ``reconciler.yaml`` (stack prop) and one manifest file per document."""
+    """A project directory: ``reconciler.yaml`` (stack prop) and one manifest file per document.
+
+    The rewrite threshold is off: a starting state where 10 or more owned objects exist and most
+    differ from the manifests is refused by design (``updates.max_fraction``, tests/test_pruning.py);
+    these properties are about converging, so they approve it as ``--force`` would.
+    """
     with tempfile.TemporaryDirectory(prefix="prop-") as tmp:
         root = Path(tmp)
-        (root / "reconciler.yaml").write_text("stack: prop\n", encoding="utf-8")
+        (root / "reconciler.yaml").write_text("stack: prop\nupdates:\n  max_fraction: 1.0\n", encoding="utf-8")
         manifests = root / "manifests"
         manifests.mkdir()
         for index, doc in enumerate(scenario.documents):
