@@ -35,9 +35,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-import httpx
-
 from reconciler import __version__
+from reconciler.api.http import httpx
 from reconciler.api.json_body import NotJson, StreamRefused, TooDeep, decode_json, loads_json
 from reconciler.api.limits import Limits
 from reconciler.api.throttle import AdaptiveLimit

@@ -25,7 +25,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpcore
-import httpx
+
+from reconciler.api.http import httpx
 
 __all__ = ["AttemptTimedOut", "TooSlow", "Watch", "watch_connections", "watching"]
 
