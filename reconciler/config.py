@@ -131,7 +131,9 @@ class LocalEmulator:
         import threading
 
         LOCAL_STATE.parent.mkdir(parents=True, exist_ok=True)
-        argv = [sys.executable, "-m", "reconciler", "emulator", "--host", "127.0.0.1", "--port", "0",
+        # -P: the working directory is not put first on the path, or a user's own reconciler/ (or any
+        # package of that name where the command runs) would be imported and run instead of ours.
+        argv = [sys.executable, "-P", "-m", "reconciler", "emulator", "--host", "127.0.0.1", "--port", "0",
                 "--api-key", LOCAL_API_KEY, "--state", str(LOCAL_STATE), "--exit-with-parent"]
         self._errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close(), which open_client always calls
         try:
@@ -176,7 +178,7 @@ class LocalEmulator:
         except subprocess.TimeoutExpired:  # it closed its stdout but lives on: not ours any more
             self._child.kill()
             raise ConfigError("--local: the embedded emulator closed its output without starting") from None
-        raise ConfigError(f"--local: {self._failure(status)}")
+        raise ConfigError(f"--local: {self._failure(status) or 'the embedded emulator exited without starting'}")
 
     def close(self, failing: bool = False) -> None:
         """Close the child's stdin and wait for it to save and stop; kill it only if it does not.

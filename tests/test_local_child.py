@@ -199,3 +199,18 @@ def test_the_hidden_exit_with_parent_option(tmp_path: Path) -> None:
     help_text = subprocess.run([str(SCRIPT), "emulator", "--help"], capture_output=True, text=True, timeout=60,
                                check=True).stdout
     assert "exit-with-parent" not in help_text
+
+
+def test_a_package_named_reconciler_in_the_working_directory_is_not_run(tmp_path: Path) -> None:
+    """The emulator's child is our package, not whatever reconciler/ lies where the command runs (review
+    finding: `python -m reconciler` put the working directory first and ran that code)."""
+    planted = tmp_path / "reconciler"
+    planted.mkdir()
+    (planted / "__init__.py").write_text("", encoding="utf-8")
+    (planted / "__main__.py").write_text("import sys\nprint('planted code ran', file=sys.stderr)\nsys.exit(0)\n",
+                                         encoding="utf-8")
+    script = Path(sys.executable).parent / "reconciler"
+    result = subprocess.run([str(script), "plan", str(QUICKSTART), "--local"], capture_output=True, text=True,
+                            timeout=120, check=False, cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (0, ""), result.stderr
+    assert result.stdout.splitlines()[-1] == "Plan: 1 to create, 0 to update, 0 to delete."
