@@ -482,8 +482,6 @@ def apply(paths: tuple[str, ...], plan_file: Path | None, yes: bool, force: bool
           prune: bool, lock_timeout: float, config_path: Path | None, var_files: tuple[Path, ...],
           base_url: str | None, api_key: str | None, local: bool, parallelism: int) -> None:
     """Plan (or load a saved plan), then apply the changes. Exit 0 when all applied, 1 otherwise."""
-    if plan_file is None:
-        _parse_ahead(paths, var_files, config_path)  # a saved plan names its paths: started once it is read
     connection = _connection(base_url, api_key, local, parallelism)
     from reconciler import planfile
     from reconciler.config import open_client
@@ -507,29 +505,31 @@ def apply(paths: tuple[str, ...], plan_file: Path | None, yes: bool, force: bool
             saved = planfile.load(plan_file)
             paths, prune, var_files = saved.paths, saved.prune, tuple(Path(f) for f in saved.var_files)
             _saved_selection(saved)
-            _parse_ahead(paths, var_files, config_path)  # the paths the plan was made from
         approved = bool(saved.document.get("forced")) if saved is not None else force
         project = _project(config_path, connection)  # the lock is taken before live state is read
-        with lock_for(project.stack, project.ownership_file, lock_timeout, "apply"), \
-                open_client(connection) as client:
-            computed = _compute(client, paths, connection, prune, config_path, var_files, force=approved,
-                                fingerprint=saved is not None)
-            the_plan = computed.plan
-            if saved is not None:
-                planfile.check(saved, computed.resources, mask_plan(the_plan), connection.account,
-                               _ledger_digest(computed))
-            _show(the_plan, "text", err=as_json)
-            if the_plan.is_empty:
-                _record_ownership(computed, None)
-                result = ApplyResult(())
-            else:
-                check_safety(the_plan, force)
-                if not yes:
-                    if not sys.stdin.isatty():
-                        _fail("refusing to apply: stdin is not a terminal; review the plan and pass --yes")
-                    if not _confirm_yes("Apply these changes?", err=as_json):
-                        _fail("apply cancelled; nothing was changed")
-                result = _run_apply(client, computed, connection, color, as_json)
+        with lock_for(project.stack, project.ownership_file, lock_timeout, "apply"):
+            # The manifests are read under the lock, as the ledger is: an export --adopt or import holding
+            # it may still be writing them. (With --local its emulator's thread already runs: no fork.)
+            _parse_ahead(paths, var_files, config_path)
+            with open_client(connection) as client:
+                computed = _compute(client, paths, connection, prune, config_path, var_files, force=approved,
+                                    fingerprint=saved is not None)
+                the_plan = computed.plan
+                if saved is not None:
+                    planfile.check(saved, computed.resources, mask_plan(the_plan), connection.account,
+                                   _ledger_digest(computed))
+                _show(the_plan, "text", err=as_json)
+                if the_plan.is_empty:
+                    _record_ownership(computed, None)
+                    result = ApplyResult(())
+                else:
+                    check_safety(the_plan, force)
+                    if not yes:
+                        if not sys.stdin.isatty():
+                            _fail("refusing to apply: stdin is not a terminal; review the plan and pass --yes")
+                        if not _confirm_yes("Apply these changes?", err=as_json):
+                            _fail("apply cancelled; nothing was changed")
+                    result = _run_apply(client, computed, connection, color, as_json)
     except ReconcilerError as exc:
         _fail(str(exc))
         return

@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -284,3 +285,39 @@ def test_plan_local_on_a_large_tree_loads_in_a_child_and_stops_its_emulator(tmp_
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the emulator, stopped, no longer holds it
         finally:
             os.close(lock)
+
+
+def _children(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/task/{pid}/children").read_text(encoding="ascii").split()
+    except OSError:
+        return []
+
+
+def test_apply_reads_the_manifests_only_once_it_holds_the_stack_lock(tmp_path: Path, emulator: Any) -> None:
+    """A manifest written while another command holds the stack's lock is part of the apply that waited for it
+    (review finding: the loading child read the tree before the lock, and the apply missed the new file)."""
+    root = _tree(tmp_path / "m", count=400)
+    (tmp_path / "reconciler.yaml").write_text("stack: desk\n", encoding="utf-8")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys\nfrom reconciler.engine.lock import stack_lock, lock_path\n"
+         "from pathlib import Path\nwith stack_lock('desk', lock_path(Path('.reconciler/ownership-desk.json')), 0, "
+         "'import'):\n    print('held', flush=True)\n    sys.stdin.readline()\n"],
+        cwd=tmp_path, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        script = str(Path(sys.executable).parent / "reconciler")
+        apply = subprocess.Popen([script, "apply", str(root), "--yes", "--lock-timeout", "60", "--base-url",
+                                  emulator.base_url, "--api-key", TEST_API_KEY], cwd=tmp_path,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(30):  # until the apply forks its loading child, or 3 s: it must not before the lock
+            if _children(apply.pid):
+                break
+            time.sleep(0.1)
+        (root / "late.yaml").write_text(ASSISTANT.format(name="late", text="written under the lock"),
+                                        encoding="utf-8")
+    finally:
+        holder.communicate("\n", timeout=30)
+    out, err = apply.communicate(timeout=300)
+    assert apply.returncode == 0, err
+    assert "+ Assistant/late will be created" in out

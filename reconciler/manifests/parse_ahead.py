@@ -87,6 +87,10 @@ class ParseAhead:
             return None
         if pid == 0:  # the child
             os.close(read_fd)
+            # Only its pipe: an inherited descriptor would keep the stack's lock (a flock) or a pipe the
+            # command closes to say it is done open for as long as the child lives.
+            os.closerange(3, write_fd)
+            os.closerange(write_fd + 1, os.sysconf("SC_OPEN_MAX"))
             _serve(files, environ, [Path(v) for v in var_files], config, write_fd)
         os.close(write_fd)
         return cls(tuple(os.fspath(p) for p in paths), tuple(os.fspath(v) for v in var_files), files, problems,
@@ -114,7 +118,8 @@ class ParseAhead:
             return
         with contextlib.suppress(ProcessLookupError):
             os.kill(self._pid, signal.SIGKILL)  # it holds nothing: no file it writes, no lock
-        os.waitpid(self._pid, 0)
+        with contextlib.suppress(ChildProcessError):  # already reaped elsewhere
+            os.waitpid(self._pid, 0)
         self._drain.join()
         self._read_fd = None
 
