@@ -79,6 +79,7 @@ def _outcome(paths: list[Path], ahead: bool) -> tuple[str, Any]:
     finally:
         if started is not None:
             started.close()
+            assert started.delivered == len(started.files)  # the child loaded every one: it was really tested
 
 
 def test_a_valid_tree_loads_the_same_from_the_child(tmp_path: Path) -> None:
@@ -115,6 +116,14 @@ def test_every_problem_keeps_its_file_and_line(tmp_path: Path) -> None:
 def test_a_child_that_dies_leaves_the_files_to_the_command(tmp_path: Path) -> None:
     root = _tree(tmp_path / "m")
     mine = _outcome([root], ahead=False)
+    for after in (0, 20):  # dead before the command takes a file, and part way through
+        started = ParseAhead.start([root], ENVIRON, force=True)
+        assert started is not None
+        arrived = started.results()
+        head = [next(arrived) for _ in range(after)]
+        os.kill(started._pid, signal.SIGKILL)
+        rest = list(arrived)
+        assert sorted(position for position, _, _ in head + rest) == list(range(len(started.files)))
     started = ParseAhead.start([root], ENVIRON, force=True)
     assert started is not None
     os.kill(started._pid, signal.SIGKILL)

@@ -55,6 +55,7 @@ class ParseAhead:
         self.problems = problems
         self._pid = pid
         self._read_fd: int | None = read_fd
+        self.delivered = 0  # files the child loaded and the command took
         self._frames: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self._drain = threading.Thread(target=self._drain_pipe, name="parse-ahead", daemon=True)
         self._drain.start()
@@ -108,6 +109,8 @@ class ParseAhead:
                 file = left.pop(position)
             except Exception:  # never expected; if it happens, the command loads the rest itself
                 break
+            if loaded is not None:
+                self.delivered += 1
             yield position, file, loaded
         self.close()  # the child is done: reap it now, not when the command ends
         yield from ((position, file, None) for position, file in left.items())
