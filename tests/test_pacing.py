@@ -144,6 +144,17 @@ class TestAdaptiveLimitWithAPace:
         assert limit.pacer.reserve() == pytest.approx(103.0)
 
 
+
+def _offer(buckets: TokenBuckets, pacer: Pacer, start: float | None) -> bool:
+    """A request reaching the bucket now: the pacer hears the answer; True when it was taken."""
+    wait = buckets.take("key")
+    if wait is None:
+        pacer.answered()
+    else:
+        pacer.refused(start, wait)
+    return wait is None
+
+
 def test_against_a_token_bucket_the_pace_settles_just_under_it() -> None:
     """One request at a time, always one waiting, each arriving 0 to 2 ms after its start (the jitter
     of a network and a machine), against 20 a second saved up one at a time: after the first second,
@@ -159,12 +170,7 @@ def test_against_a_token_bucket_the_pace_settles_just_under_it() -> None:
         start = pacer.reserve()
         sent = max(clock.now, start) if start is not None else clock.now
         clock.now = sent + jitter.uniform(0, 0.002)
-        wait = buckets.take("key")
-        if wait is None:
-            pacer.answered()
-        else:
-            pacer.refused(start, wait)
-        outcomes.append((clock.now, wait is None))
+        outcomes.append((clock.now, _offer(buckets, pacer, start)))
         clock.now = max(clock.now, sent + 0.001)  # the next request is ready a millisecond later
     settled = [ok for at, ok in outcomes if at > 101.0]
     answered = sum(settled)
@@ -208,12 +214,7 @@ def paced_against_a_bucket(chained: bool, seed: int) -> tuple[float, float]:
         if chained and start is not None:
             pacer.sent(went)
         clock.now = went + draw.uniform(0, 0.0005)
-        wait = buckets.take("key")
-        if wait is None:
-            pacer.answered()
-        else:
-            pacer.refused(start, wait)
-        outcomes.append((clock.now, wait is None))
+        outcomes.append((clock.now, _offer(buckets, pacer, start)))
     settled = [ok for at, ok in outcomes if at > 101.0]
     return sum(settled) / 59.0 / 20, (len(settled) - sum(settled)) / len(settled)
 
@@ -226,3 +227,15 @@ def test_counting_the_pace_from_departures_keeps_it_near_the_limit() -> None:
         used, refused = paced_against_a_bucket(chained=True, seed=seed)
         assert used >= 0.9 and refused <= 0.05
         assert paced_against_a_bucket(chained=False, seed=seed)[0] < 0.87
+
+
+def test_the_first_429_keeps_the_hold_its_retry_after_set() -> None:
+    """The client holds everything for a long Retry-After, then tells the pacer of the 429: the pace that
+    begins must not start before the hold ends (it restarted at 'now', and only the client's own check of
+    the hold kept requests back)."""
+    clock = Clock()
+    pacer = Pacer(clock)
+    pacer.hold(103.0)  # what AdaptiveLimit.throttled does with a Retry-After of 3 s, before any pace
+    pacer.refused(None, 0.05)
+    assert pacer.due() == 103.0
+    assert pacer.reserve() == 103.0

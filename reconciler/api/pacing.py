@@ -116,7 +116,7 @@ class Pacer:
                 now = self._clock()
                 self._floor = sum(1 for at in self._answers if at > now - WINDOW) / WINDOW
                 if guess is not None or self._floor > 0:
-                    self._next = now
+                    self._next = max(self._next, now)  # a hold set with this 429 (its Retry-After) stays
                     self._set(max(guess or 0.0, self._floor))
             elif start is not None and start >= self._cut_at:  # once per window, as AdaptiveLimit halves
                 self._cut_at = self._clock()
