@@ -196,9 +196,11 @@ class LocalEmulator:
         assert child.stdin is not None
         with suppress(OSError):
             child.stdin.close()  # the child's cue to stop
+        stopped_late = False
         try:
             problem = self._failure(self._wait())
         except subprocess.TimeoutExpired:
+            stopped_late = True
             child.kill()
             child.wait()
             problem = (f"the embedded emulator did not stop within {LOCAL_STOP_TIMEOUT_S:.0f} s and was killed "
@@ -211,8 +213,10 @@ class LocalEmulator:
         if not problem or self._reported:
             return
         self._reported = True
-        if failing:
-            sys.stderr.write(f"Warning: --local: {problem}\n")
+        if failing or stopped_late:  # the command's own error is the one to show; a late stop lost nothing
+            from reconciler.redact import known, mask_text
+
+            sys.stderr.write(mask_text(f"Warning: --local: {problem}", known()) + "\n")  # the child's last words
             return
         raise ConfigError(f"--local: {problem}")
 
