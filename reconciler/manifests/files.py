@@ -17,7 +17,7 @@ from typing import Any
 
 from reconciler.model import MAX_DEPTH
 
-__all__ = ["FileRefused", "FileTooLarge", "NotText", "line_at", "read_json", "read_regular", "read_text"]
+__all__ = ["FileRefused", "FileTooLarge", "NotText", "file_size", "line_at", "read_json", "read_regular", "read_text"]
 
 
 class FileRefused(Exception):
@@ -89,7 +89,7 @@ def read_text(path: str | os.PathLike[str], limit: int, language: str = "YAML") 
     """
     raw = read_regular(path, limit)
     if len(raw) > limit:
-        raise FileTooLarge(limit, line_at(raw, limit), max(_size(path), len(raw)))
+        raise FileTooLarge(limit, line_at(raw, limit), max(file_size(path), len(raw)))
     nul = raw.find(b"\0")
     if nul >= 0:
         raise NotText(line_at(raw, nul), f"binary data (a NUL byte), not {language} text")
@@ -99,7 +99,8 @@ def read_text(path: str | os.PathLike[str], limit: int, language: str = "YAML") 
         raise NotText(line_at(raw, err.start), f"not UTF-8 text (byte 0x{raw[err.start]:02x})") from None
 
 
-def _size(path: str | os.PathLike[str]) -> int:
+def file_size(path: str | os.PathLike[str]) -> int:
+    """The file's size in bytes, 0 when it cannot be looked at."""
     try:
         return os.stat(path).st_size
     except OSError:

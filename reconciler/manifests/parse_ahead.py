@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from reconciler.errors import ManifestProblem
 from reconciler.manifests.discovery import manifest_files
+from reconciler.manifests.files import file_size
 
 if TYPE_CHECKING:
     from reconciler.manifests.loader import FileLoad
@@ -72,7 +73,7 @@ class ParseAhead:
             return None
         problems: list[ManifestProblem] = []
         files = manifest_files(paths, problems)
-        if not force and _size(files) < MIN_BYTES:
+        if not force and sum(map(file_size, files)) < MIN_BYTES:
             return None
         for stream in (sys.stdout, sys.stderr):
             stream.flush()  # nothing buffered is written twice (the child never flushes; it ends with _exit)
@@ -175,13 +176,3 @@ def _serve(files: list[str], environ: Mapping[str, str], var_files: list[Path], 
         code = 1
     finally:
         os._exit(code)
-
-
-def _size(files: list[str]) -> int:
-    total = 0
-    for file in files:
-        try:
-            total += os.stat(file).st_size
-        except OSError:
-            continue
-    return total
