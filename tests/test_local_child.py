@@ -214,3 +214,22 @@ def test_a_package_named_reconciler_in_the_working_directory_is_not_run(tmp_path
                             timeout=120, check=False, cwd=tmp_path)
     assert (result.returncode, result.stderr) == (0, ""), result.stderr
     assert result.stdout.splitlines()[-1] == "Plan: 1 to create, 0 to update, 0 to delete."
+
+
+def test_a_run_right_after_a_killed_one_waits_for_it_to_finish_saving(tmp_path: Path) -> None:
+    """After a kill -9 of a --local command its emulator still folds its journal for a moment; the next run's
+    emulator waits for the state lock instead of saying "in use" at once (review finding: a plan started
+    right after a killed apply of 3000 failed for about 4.5 s)."""
+    lock = tmp_path / ".reconciler" / "local-state.json.lock"
+    lock.parent.mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import fcntl, os, sys, time\nfd = os.open({str(lock)!r}, os.O_RDWR | os.O_CREAT)\n"
+         "fcntl.flock(fd, fcntl.LOCK_EX)\nprint('held', flush=True)\ntime.sleep(1.0)\n"],
+        stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    script = Path(sys.executable).parent / "reconciler"
+    result = subprocess.run([str(script), "plan", str(QUICKSTART), "--local"], capture_output=True, text=True,
+                            timeout=120, check=False, cwd=tmp_path)
+    holder.wait(timeout=30)
+    assert (result.returncode, result.stderr) == (0, ""), result.stderr
+    assert result.stdout.splitlines()[-1] == "Plan: 1 to create, 0 to update, 0 to delete."

@@ -25,6 +25,8 @@ from reconciler.emulator.run_control import DEFAULT_RUN_SECONDS
 from reconciler.emulator.store import Store
 
 STARTUP_TIMEOUT_S = 10.0
+PREVIOUS_RUN_WAIT_S = 10.0
+"""How long ``--local``'s emulator waits for the state file's lock an earlier one still holds while saving."""
 
 
 class EmulatorServer:
@@ -45,11 +47,12 @@ class EmulatorServer:
         unknown_fields: str = "keep",
         test_run_seconds: float = DEFAULT_RUN_SECONDS,
         rate_limit: float | None = None,
+        lock_wait_s: float = 0.0,
     ) -> None:
         """``rate_limit``: requests per second per API key before 429s (ratelimit.py); None: no limit."""
         self.host = host
         self._requested_port = port
-        self.store = Store(Path(state_file) if state_file is not None else None, test_run_seconds)
+        self.store = Store(Path(state_file) if state_file is not None else None, test_run_seconds, lock_wait_s)
         try:
             self.app: ApiGate = create_app(
                 api_key=api_key,
@@ -200,6 +203,9 @@ def run_emulator(
             port=port,
             api_key=api_key,
             state_file=state_file,
+            # --local's child: an earlier --local run killed with -9 may still be saving (its emulator
+            # folds the journal once it sees EOF); wait for it rather than say "in use" at once.
+            lock_wait_s=PREVIOUS_RUN_WAIT_S if exit_with_parent else 0.0,
             latency_ms=latency_ms,
             fault_rate=fault_rate,
             seed=seed,

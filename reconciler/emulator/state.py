@@ -160,7 +160,8 @@ class StoreCore:
 
     compact_min_bytes = COMPACT_MIN_BYTES
 
-    def __init__(self, state_file: Path | None = None) -> None:
+    def __init__(self, state_file: Path | None = None, lock_wait_s: float = 0.0) -> None:
+        """``lock_wait_s``: how long to wait for the state file's lock before saying it is in use."""
         self._lock = threading.RLock()
         self._depth = 0  # nesting of _writing; only the outermost one saves
         self._state_file = state_file
@@ -185,7 +186,7 @@ class StoreCore:
         self._loaded = False
         self._lock_fd: int | None = None
         if state_file is not None:
-            self._lock_state(state_file)
+            self._lock_state(state_file, lock_wait_s)
             try:
                 if state_file.exists():
                     self._load(state_file)
@@ -194,7 +195,7 @@ class StoreCore:
                 self.close()
                 raise
 
-    def _lock_state(self, path: Path) -> None:
+    def _lock_state(self, path: Path, wait_s: float = 0.0) -> None:
         """An exclusive lock beside the state file for the store's lifetime.
 
         Why: two emulators on one file each rewrite it from their own memory, so one silently loses
@@ -204,11 +205,16 @@ class StoreCore:
         path.parent.mkdir(parents=True, exist_ok=True)
         lock = path.with_name(path.name + ".lock")
         fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            raise StateFileError(f"{path} is in use by another emulator (locked through {lock.name})") from None
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise StateFileError(f"{path} is in use by another emulator (locked through {lock.name})") from None
+                time.sleep(0.05)
         self._lock_fd = fd
 
     @property

@@ -20,8 +20,9 @@ from reconciler.emulator.tags import TagOps
 class Store(ImportOps, SharedToolOps, McpServerOps, TagOps, CanaryOps, AssistantTestOps):
     """Assistants, versions, imports, shared tools, MCP servers, tags, canary deploys and assistant tests."""
 
-    def __init__(self, state_file: Path | None = None, test_run_seconds: float = DEFAULT_RUN_SECONDS) -> None:
+    def __init__(self, state_file: Path | None = None, test_run_seconds: float = DEFAULT_RUN_SECONDS,
+                 lock_wait_s: float = 0.0) -> None:
         """``test_run_seconds``: how long a test run takes until `PUT /_emulator/test-runs` says otherwise
-        (ValueError unless 0..3600)."""
+        (ValueError unless 0..3600); ``lock_wait_s``: how long to wait for the state file's lock."""
         self.run_control = RunControl(test_run_seconds)
-        super().__init__(state_file)
+        super().__init__(state_file, lock_wait_s)
