@@ -244,3 +244,14 @@ def test_a_long_prompt_loaded_after_the_list_is_one_string_with_the_live_one(tmp
                                          "refund q"), encoding="utf-8")
         (changed,) = load_resources([tmp_path], os.environ, seen=reader.saw)
         assert changed.spec["instructions"] != listed["instructions"]
+
+
+def test_asking_whether_a_canary_read_exists_does_not_wait_for_it(tmp_path: Path) -> None:
+    """`name in live.versions` is known from the reads started, before any of them answered."""
+    (tmp_path / "canary.yaml").write_text(CANARY_OF_DESK, encoding="utf-8")
+    with HostileServer("versions-refused") as server, TelnyxClient(server.base_url, "key-of-a-test") as client, \
+            LiveReader(client, 4) as reader:
+        live = reader.state(load_resources([tmp_path], os.environ, seen=reader.saw), wait=False)
+        assert "desk" in live.versions and "other" not in live.versions  # no error: the read is not looked at
+        with pytest.raises(ApiValidationError, match="versions are not available"):
+            reader.settle()

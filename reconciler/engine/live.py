@@ -282,6 +282,9 @@ class Awaited(Mapping[str, Any]):
         except KeyError as exc:
             raise RuntimeError(f"reading {name!r} failed: {exc!r}") from exc
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._futures  # known at once: no need to wait for the read
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._futures)
 
