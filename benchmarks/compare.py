@@ -37,7 +37,7 @@ def changed_fields(spec: dict[str, Any], have: dict[str, Any]) -> dict[str, Any]
     for key, want in spec.items():
         live = have.get(key)
         if key == "tags" and isinstance(want, list) and isinstance(live, list):
-            want, live = sorted(want), sorted(live)
+            want, live = sorted(set(want)), sorted(set(live))  # as reconciler compares them
         if stated_differs(want, live):
             out[key] = spec[key]
     return out
