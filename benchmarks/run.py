@@ -210,8 +210,8 @@ def render(rows: Sequence[Row], latency_ms: int, parallelism: int, lookups: Sequ
         out.append(f"### {TITLES[scenario]}\n")
         if scenario == "drift" and lookups:
             out.append("The SDK script has no drift; its rows are the same `--dry-run` as for plan.\n")
-        out.append("| N | tool | API calls (writes) | expected calls | wall s | CPU s | peak RSS MB (+ loading child) | "
-                   "wall vs ours | lower bound s | wall / bound |")
+        out.append("| N | tool | API calls (writes) | expected calls | wall s | CPU s | "
+                   "peak RSS MB (+ loading child) | wall vs ours | lower bound s | wall / bound |")
         out.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for row in (r for r in rows if r.scenario == scenario):
             m, bound = row.ours, row.expect.round_trips * latency_ms / 1000
