@@ -175,3 +175,25 @@ def test_apply_under_a_token_bucket_of_burst_one_is_paced() -> None:
         assert len(server.store.assistants) == len(names)
         refused = server.faults()["token_bucket"]["throttled"]
         assert refused <= 40, f"{refused} requests answered 429"
+
+
+def test_a_paced_request_tells_the_pacer_when_it_went_out() -> None:
+    """The client reports when a paced request's last byte was written (httpcore's trace), once per
+    request, and not for requests before there is a pace (review finding: nothing checked that the trace
+    is attached and heard; the pacer itself is left as it is, only listened to)."""
+    with EmulatorServer(api_key=API_KEY) as server, TelnyxClient(server.base_url, API_KEY) as client:
+        pacer = client.limit.pacer
+        heard: list[float] = []
+        told = pacer.sent
+
+        def listened(at: float) -> None:
+            heard.append(at)
+            told(at)
+
+        pacer.sent = listened  # type: ignore[method-assign]
+        client.list_assistants()
+        assert heard == []  # no pace yet: nothing traced
+        pacer.refused(None, 0.01)  # a pace of 100 a second, as after a first 429
+        turn = pacer.due()
+        client.list_assistants()
+        assert len(heard) == 1 and turn is not None and heard[0] >= turn
